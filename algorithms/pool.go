@@ -1,0 +1,312 @@
+package algorithms
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// ServerID identifies a real server. IDs are chosen by the host and stay
+// the same across pool changes; they need not be dense.
+type ServerID int
+
+// Server is the host-maintained state of one real server as schedulers see
+// it. The host changes it only through Pool methods.
+type Server struct {
+	ID   ServerID
+	Name string     // label for output ("A", "rs1", "10.0.0.2:80"); may be empty
+	Addr netip.Addr // the server's address, if it has one (reporting, tunnels)
+
+	// Weight is the server's capacity relative to the others. 0 means
+	// quiescing: no new work, existing connections keep running.
+	Weight int
+
+	// Active and Inactive count the server's connections. A layer-7 host
+	// counts in-service requests in cost units in Active (the thesis's
+	// n.conns); a layer-4 host counts as IPVS does (a new TCP connection is
+	// inactive until ESTABLISHED).
+	Active   int
+	Inactive int
+
+	// Down is set by the host when a health check fails.
+	Down bool
+
+	// Overloaded is IPVS's OVERLOAD flag. The pool sets it when
+	// Active+Inactive reaches UpperThreshold and clears it when the total
+	// falls below LowerThreshold (or below 3/4 of UpperThreshold when
+	// LowerThreshold is 0), as ip_vs_bind_dest/ip_vs_unbind_dest do.
+	Overloaded     bool
+	UpperThreshold int // 0: no upper threshold
+	LowerThreshold int // 0: 3/4 of UpperThreshold
+
+	// Low and High are the locality thresholds of thesis §6.3.5 in
+	// connection units (an ordinary node: 30 and 60). 0 means the
+	// scheduler's default.
+	Low, High int
+
+	// Load is the server's last measured normalised load (1 = just loaded),
+	// used by LBLL (thesis §7.3.1). The host sets it with Pool.SetLoad.
+	Load float64
+}
+
+// Conns returns the IPVS overhead (Active<<8)+Inactive used by LC and WLC.
+func (s *Server) Conns() int { return s.Active<<8 + s.Inactive }
+
+// Usable reports whether s may be given new work: it is up, not
+// overloaded and has a positive weight.
+func (s *Server) Usable() bool { return !s.Down && !s.Overloaded && s.Weight > 0 }
+
+// Label returns s.Name, or a letter (A, B, ..., Z, AA, ...) derived from
+// the server's position i when it has no name.
+func (s *Server) Label(i int) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return Letters(i)
+}
+
+// Letters returns the spreadsheet-style label of index i: A..Z, AA, AB, ...
+func Letters(i int) string {
+	var b []byte
+	for i++; i > 0; i = (i - 1) / 26 {
+		b = append([]byte{byte('A' + (i-1)%26)}, b...)
+	}
+	return string(b)
+}
+
+// Pool is the set of real servers behind one virtual service. The host owns
+// it; schedulers only read it. The order of Servers is the order in which
+// servers were added (removal keeps the order of the rest), and schedulers
+// that walk servers "in index order" walk this slice.
+//
+// Generation changes whenever membership, a weight, availability or a
+// threshold changes, so schedulers that cache derived state can tell when
+// to rebuild it. Counter updates (Begin, End, Adjust) and SetLoad do not
+// change it.
+//
+// A Pool is not safe for concurrent use.
+type Pool struct {
+	servers []Server
+	index   map[ServerID]int
+	gen     uint64
+}
+
+// Pool errors.
+var (
+	ErrDuplicateServer = errors.New("algorithms: duplicate server ID")
+	ErrUnknownServer   = errors.New("algorithms: unknown server ID")
+	ErrBadWeight       = errors.New("algorithms: weight must be >= 0")
+)
+
+// NewPool returns a pool holding servers, in order.
+func NewPool(servers ...Server) (*Pool, error) {
+	p := &Pool{index: make(map[ServerID]int, len(servers)), gen: 1}
+	for _, s := range servers {
+		if err := p.Add(s); err != nil {
+			return nil, err
+		}
+	}
+	p.gen = 1
+	return p, nil
+}
+
+// NewWeighted returns a pool of len(weights) servers with IDs 0..n-1 and the
+// given weights. It is a convenience for tests, the simulator and the
+// playground.
+func NewWeighted(weights ...int) (*Pool, error) {
+	servers := make([]Server, len(weights))
+	for i, w := range weights {
+		servers[i] = Server{ID: ServerID(i), Weight: w}
+	}
+	return NewPool(servers...)
+}
+
+// Len returns the number of servers.
+func (p *Pool) Len() int { return len(p.servers) }
+
+// Servers returns the servers in pool order. The slice is the pool's own:
+// callers must not modify it or keep it across pool changes.
+func (p *Pool) Servers() []Server { return p.servers }
+
+// At returns the server at position i.
+func (p *Pool) At(i int) *Server { return &p.servers[i] }
+
+// Index returns the position of the server with the given ID.
+func (p *Pool) Index(id ServerID) (int, bool) {
+	i, ok := p.index[id]
+	return i, ok
+}
+
+// Get returns the server with the given ID, or nil.
+func (p *Pool) Get(id ServerID) *Server {
+	i, ok := p.index[id]
+	if !ok {
+		return nil
+	}
+	return &p.servers[i]
+}
+
+// Generation returns a number that changes whenever membership, weights,
+// availability or thresholds change.
+func (p *Pool) Generation() uint64 { return p.gen }
+
+// Add appends s to the pool.
+func (p *Pool) Add(s Server) error {
+	if _, ok := p.index[s.ID]; ok {
+		return fmt.Errorf("%w: %d", ErrDuplicateServer, s.ID)
+	}
+	if s.Weight < 0 {
+		return fmt.Errorf("%w: server %d has weight %d", ErrBadWeight, s.ID, s.Weight)
+	}
+	if p.index == nil {
+		p.index = make(map[ServerID]int)
+	}
+	p.index[s.ID] = len(p.servers)
+	p.servers = append(p.servers, s)
+	p.gen++
+	return nil
+}
+
+// Remove deletes the server with the given ID, keeping the order of the rest.
+func (p *Pool) Remove(id ServerID) error {
+	i, ok := p.index[id]
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrUnknownServer, id)
+	}
+	p.servers = append(p.servers[:i], p.servers[i+1:]...)
+	delete(p.index, id)
+	for j := i; j < len(p.servers); j++ {
+		p.index[p.servers[j].ID] = j
+	}
+	p.gen++
+	return nil
+}
+
+func (p *Pool) get(id ServerID) (*Server, error) {
+	i, ok := p.index[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %d", ErrUnknownServer, id)
+	}
+	return &p.servers[i], nil
+}
+
+// SetWeight changes a server's weight.
+func (p *Pool) SetWeight(id ServerID, w int) error {
+	s, err := p.get(id)
+	if err != nil {
+		return err
+	}
+	if w < 0 {
+		return fmt.Errorf("%w: server %d weight %d", ErrBadWeight, id, w)
+	}
+	if s.Weight != w {
+		s.Weight = w
+		p.gen++
+	}
+	return nil
+}
+
+// SetDown marks a server down (true) or up (false).
+func (p *Pool) SetDown(id ServerID, down bool) error {
+	s, err := p.get(id)
+	if err != nil {
+		return err
+	}
+	if s.Down != down {
+		s.Down = down
+		p.gen++
+	}
+	return nil
+}
+
+// SetThresholds sets a server's IPVS upper and lower connection thresholds
+// (0 = none) and re-evaluates its OVERLOAD flag.
+func (p *Pool) SetThresholds(id ServerID, upper, lower int) error {
+	s, err := p.get(id)
+	if err != nil {
+		return err
+	}
+	if upper < 0 || lower < 0 {
+		return fmt.Errorf("algorithms: server %d: thresholds must be >= 0", id)
+	}
+	s.UpperThreshold, s.LowerThreshold = upper, lower
+	s.Overloaded = false
+	p.updateOverload(s, true)
+	p.gen++
+	return nil
+}
+
+// SetLoad records a server's measured normalised load.
+func (p *Pool) SetLoad(id ServerID, load float64) error {
+	s, err := p.get(id)
+	if err != nil {
+		return err
+	}
+	s.Load = load
+	return nil
+}
+
+// Begin records that new work of cost units started on server id
+// (Active += cost), and sets OVERLOAD if the upper threshold is reached.
+func (p *Pool) Begin(id ServerID, cost int) error { return p.Adjust(id, cost, 0) }
+
+// End records that work of cost units finished on server id
+// (Active -= cost), and clears OVERLOAD below the lower threshold.
+func (p *Pool) End(id ServerID, cost int) error { return p.Adjust(id, -cost, 0) }
+
+// Adjust adds dActive and dInactive to a server's counters (a layer-4 host
+// moves a connection from inactive to active with Adjust(id, 1, -1)) and
+// maintains the OVERLOAD flag. Counters never go below zero; an update that
+// would make one negative is an error and changes nothing.
+func (p *Pool) Adjust(id ServerID, dActive, dInactive int) error {
+	s, err := p.get(id)
+	if err != nil {
+		return err
+	}
+	if s.Active+dActive < 0 || s.Inactive+dInactive < 0 {
+		return fmt.Errorf("algorithms: server %d: counters would go negative (active %d%+d, inactive %d%+d)",
+			id, s.Active, dActive, s.Inactive, dInactive)
+	}
+	s.Active += dActive
+	s.Inactive += dInactive
+	before := s.Overloaded
+	p.updateOverload(s, dActive+dInactive > 0)
+	if s.Overloaded != before {
+		p.gen++
+	}
+	return nil
+}
+
+// updateOverload applies IPVS's threshold rules: on bind (grow) set the
+// flag at UpperThreshold; on unbind clear it below LowerThreshold, or below
+// 3/4 of UpperThreshold when there is no lower threshold.
+func (p *Pool) updateOverload(s *Server, grow bool) {
+	total := s.Active + s.Inactive
+	if grow {
+		if s.UpperThreshold != 0 && total >= s.UpperThreshold {
+			s.Overloaded = true
+		}
+		return
+	}
+	switch {
+	case s.LowerThreshold != 0:
+		if total < s.LowerThreshold {
+			s.Overloaded = false
+		}
+	case s.UpperThreshold != 0:
+		if total*4 < s.UpperThreshold*3 {
+			s.Overloaded = false
+		}
+	default:
+		s.Overloaded = false
+	}
+}
+
+// Clone returns a deep copy of the pool (same generation).
+func (p *Pool) Clone() *Pool {
+	q := &Pool{servers: append([]Server(nil), p.servers...), index: make(map[ServerID]int, len(p.index)), gen: p.gen}
+	for id, i := range p.index {
+		q.index[id] = i
+	}
+	return q
+}

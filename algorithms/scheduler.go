@@ -1,0 +1,115 @@
+package algorithms
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+)
+
+// Errors returned by schedulers. Check them with errors.Is.
+var (
+	// ErrNoServer means no server in the pool qualifies for new work:
+	// every server is down, overloaded or has weight 0, or the pool is empty.
+	ErrNoServer = errors.New("algorithms: no available server")
+
+	// ErrBypass means the request should be served by the origin server
+	// instead of any server in the pool (cache-oriented LBLL, thesis §7.5.4:
+	// non-cacheable requests, or every cache node overloaded).
+	ErrBypass = errors.New("algorithms: bypass to origin")
+)
+
+// Request is what a scheduler sees of one unit of new work: a connection
+// (layer 4) or a request (layer 7).
+type Request struct {
+	// Key is the locality key: the URL target for layer-7 switching, or a
+	// destination key for layer-4 cache clusters. Hash and locality-based
+	// schedulers use it when the address they would key on is not set.
+	Key string
+
+	// Client is the client's address and ClientPort its port (SH, MH,
+	// global server scheduling, persistence).
+	Client     netip.Addr
+	ClientPort uint16
+
+	// Dest is the destination address (DH, and IPVS's destination-keyed
+	// lblc/lblcr); DestPort its port.
+	Dest     netip.Addr
+	DestPort uint16
+
+	// Cost is the request's weight in connection units: 1 for a static
+	// request, 2 for a dynamic one (thesis §6.3.5). Zero means 1.
+	Cost int
+
+	// Class is an optional content class ("cgi", "image", ...) used by
+	// content-based scheduling (thesis §6.3.6). Empty means the default class.
+	Class string
+
+	// NoCache marks a request whose response cannot be cached; the
+	// cache-oriented LBLL sends it to the origin (thesis §7.5.4).
+	NoCache bool
+
+	// Local is the node on which the asking distributor runs, for the
+	// co-located LBLL (thesis §7.3.1). It is meaningful only if HasLocal.
+	Local    ServerID
+	HasLocal bool
+}
+
+// Units returns r.Cost, or 1 if Cost is not positive.
+func (r *Request) Units() int {
+	if r.Cost <= 0 {
+		return 1
+	}
+	return r.Cost
+}
+
+// Scheduler picks a server for each new connection or request.
+//
+// A Scheduler is a deterministic state machine: it never reads a clock,
+// sleeps, starts goroutines or uses global randomness. Time arrives as now,
+// the time since the run's origin; randomness comes from a seed given at
+// construction. Given the same sequence of calls with the same arguments,
+// it returns the same answers.
+//
+// Schedulers are not safe for concurrent use; a host that calls one from
+// several goroutines must serialise the calls.
+//
+// The host owns the Pool and updates its counters when work starts and ends
+// (Pool.Begin, Pool.End), as IPVS does for dest->activeconns. Schedule only
+// reads the pool; it must not modify it. A scheduler that keeps derived
+// state (a WRR cycle position, a hash table) rebuilds it when
+// Pool.Generation changes.
+//
+// Schedule returns the chosen server's ID, ErrNoServer when no server
+// qualifies, or ErrBypass when the request should go to the origin. It never
+// returns a server that is Down, Overloaded or has Weight 0, except where a
+// scheduler's documentation says otherwise.
+type Scheduler interface {
+	// Name returns the registered name of the scheduler ("wrr", "lblc", ...).
+	Name() string
+	// Schedule picks a server for r at time now from p.
+	Schedule(now time.Duration, r *Request, p *Pool) (ServerID, error)
+}
+
+// Load is one server's measured load for the last monitoring interval,
+// each metric normalised so that 1 means "just loaded", more than 1
+// overloaded and less than 1 underloaded (thesis §4.2.2). Metrics that were
+// not measured are 0 and should be given a zero coefficient.
+type Load struct {
+	ID       ServerID
+	Input    float64 // INPUT: new connections relative to the mean
+	CPU      float64 // LOAD: processor load
+	Disk     float64 // DISK: disk utilisation
+	Memory   float64 // MEMORY: memory utilisation
+	Process  float64 // PROCESS: number of processes
+	Response float64 // RESPONSE: response time
+	// Responsive is false when the server did not answer the monitor; DFLB
+	// then gives it weight 0 until it answers again (thesis §4.2.4).
+	Responsive bool
+}
+
+// LoadFeedback is implemented by schedulers that adapt to measured load
+// (DFLB, thesis §4.2). The host calls Feedback periodically (every 2-10 s of
+// real or simulated time) with one Load per server.
+type LoadFeedback interface {
+	Feedback(now time.Duration, loads []Load, p *Pool) error
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvslab/lvslab/internal/version"
+)
+
+// subcommands are added by the files of this package in their init
+// functions, one file per command, so that commands can be added without
+// touching this file.
+var subcommands []func() *cobra.Command
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "lvslab",
+		Short: "A laboratory for cluster load-balancing schedulers",
+		Long: `lvslab compares cluster load-balancing schedulers (the Linux Virtual Server
+family and modern ones) in a trace-driven simulator and in a scheduler
+playground, on real web logs.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newVersionCmd())
+	for _, f := range subcommands {
+		root.AddCommand(f())
+	}
+	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the lvslab version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "lvslab %s (%s, %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return err
+		},
+	}
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The project's test command (README "Set-up"): installs what the tests
+# need, then runs gofmt, go vet, staticcheck, the race-enabled test suite
+# and a short fuzz smoke of every fuzz target. CI (.ci/run) runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=v0.7.0   # staticcheck 2026.1
+FUZZTIME=${FUZZTIME:-3s}
+
+export PATH="$(go env GOPATH)/bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools"
+if ! staticcheck -version 2>/dev/null | grep -q "($STATICCHECK_VERSION)"; then
+	GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+if [ -x scripts/install-deps.sh ]; then scripts/install-deps.sh; fi
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+staticcheck ./...
+
+step "fuzz smoke ($FUZZTIME per target)"
+grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
+	pkg=./$(dirname "${file#./}")
+	for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //'); do
+		echo "$pkg $target"
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" >/dev/null
+	done
+done
+
+step "go test -race"
+go test -race -count=1 ./...
