@@ -61,6 +61,11 @@ type Options struct {
 	// (thesis §4.1.5), searched longest prefix first.
 	Near []NearServers
 
+	// RestartCycle makes WRR restart its cycle from the beginning when
+	// weights or membership change, instead of keeping its current weight
+	// as ip_vs_wrr_dest_changed does (reference-model.md's DFLB preset).
+	RestartCycle bool
+
 	// Inner names the scheduler DFLB adjusts weights for: "wrr" (default)
 	// or "wlc".
 	Inner string
