@@ -2,6 +2,8 @@ package algorithms
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -131,5 +133,30 @@ func TestContentLBLCR(t *testing.T) {
 	}
 	if _, err := s.Schedule(100*time.Second, &Request{Key: "/x.cgi", Class: "cgi"}, p); !errors.Is(err, ErrNoServer) {
 		t.Errorf("cgi servers down: err = %v, want ErrNoServer", err)
+	}
+}
+
+// Reference: §6.3.6. Without classes the static set is the whole pool, so
+// the improved content-based scheduler is LBLC/R (§6.3.5): it agrees with
+// the literal LBLC/R pseudo-code on randomized pools and streams.
+func TestContentLBLCRWithoutClassesIsLBLCR(t *testing.T) {
+	base := locBaseSeed(t)
+	for run := uint64(0); run < 100; run++ {
+		seed := base + run
+		rng := rand.New(rand.NewPCG(seed, 0xc0de))
+		opts := locDiffOptions(rng)
+		s, err := NewContentLBLCR(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := newLocNaiveLBLCR(opts)
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			locDiffRun(t, rng, 300, s.Schedule, ref.Schedule, func(_ time.Duration, key string) error {
+				if g, w := locSorted(s.Set("", key)), ref.set(key); !slices.Equal(g, w) {
+					return fmt.Errorf("set %v, reference %v", g, w)
+				}
+				return nil
+			})
+		})
 	}
 }

@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// ipvsConns is one server's weight and connection counters.
-type ipvsConns struct{ weight, active, inactive int }
+// ipvsLocConns is one server's weight and connection counters.
+type ipvsLocConns struct{ weight, active, inactive int }
 
-func ipvsPool(t *testing.T, rows ...ipvsConns) *Pool {
+func ipvsLocPool(t *testing.T, rows ...ipvsLocConns) *Pool {
 	t.Helper()
 	servers := make([]Server, len(rows))
 	for i, r := range rows {
@@ -25,7 +25,7 @@ func ipvsPool(t *testing.T, rows ...ipvsConns) *Pool {
 	return p
 }
 
-func ipvsDest(s string) *Request { return &Request{Dest: netip.MustParseAddr(s)} }
+func ipvsLocDest(s string) *Request { return &Request{Dest: netip.MustParseAddr(s)} }
 
 // Reference: ip_vs_lblc.c __ip_vs_lblc_schedule: a new destination goes to
 // the server with the least (active*256 + inactive)/weight, first on ties;
@@ -33,25 +33,25 @@ func ipvsDest(s string) *Request { return &Request{Dest: netip.MustParseAddr(s)}
 func TestIPVSLBLCWeightedLeastConnection(t *testing.T) {
 	tests := []struct {
 		name  string
-		rows  []ipvsConns
+		rows  []ipvsLocConns
 		setup func(p *Pool)
 		want  ServerID
 	}{
-		{"all idle: first", []ipvsConns{{1, 0, 0}, {1, 0, 0}}, nil, 0},
-		{"overhead counts inactive", []ipvsConns{{1, 1, 0}, {1, 0, 200}}, nil, 1},
-		{"active dominates", []ipvsConns{{1, 1, 0}, {1, 0, 300}}, nil, 0},
-		{"weighted", []ipvsConns{{1, 1, 0}, {2, 1, 100}, {3, 2, 0}}, nil, 2}, // 256, 178, 170.7
-		{"tie on ratio: first", []ipvsConns{{1, 1, 0}, {2, 2, 0}}, nil, 0},
-		{"weight 0 skipped", []ipvsConns{{0, 0, 0}, {1, 5, 0}}, nil, 1},
-		{"down skipped", []ipvsConns{{1, 0, 0}, {1, 5, 0}}, func(p *Pool) { _ = p.SetDown(0, true) }, 1},
-		{"overloaded skipped", []ipvsConns{{1, 0, 0}, {1, 5, 0}}, func(p *Pool) {
+		{"all idle: first", []ipvsLocConns{{1, 0, 0}, {1, 0, 0}}, nil, 0},
+		{"overhead counts inactive", []ipvsLocConns{{1, 1, 0}, {1, 0, 200}}, nil, 1},
+		{"active dominates", []ipvsLocConns{{1, 1, 0}, {1, 0, 300}}, nil, 0},
+		{"weighted", []ipvsLocConns{{1, 1, 0}, {2, 1, 100}, {3, 2, 0}}, nil, 2}, // 256, 178, 170.7
+		{"tie on ratio: first", []ipvsLocConns{{1, 1, 0}, {2, 2, 0}}, nil, 0},
+		{"weight 0 skipped", []ipvsLocConns{{0, 0, 0}, {1, 5, 0}}, nil, 1},
+		{"down skipped", []ipvsLocConns{{1, 0, 0}, {1, 5, 0}}, func(p *Pool) { _ = p.SetDown(0, true) }, 1},
+		{"overloaded skipped", []ipvsLocConns{{1, 0, 0}, {1, 5, 0}}, func(p *Pool) {
 			_ = p.SetThresholds(0, 1, 0)
 			_ = p.Begin(0, 1)
 		}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := ipvsPool(t, tc.rows...)
+			p := ipvsLocPool(t, tc.rows...)
 			if tc.setup != nil {
 				tc.setup(p)
 			}
@@ -60,7 +60,7 @@ func TestIPVSLBLCWeightedLeastConnection(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := s.Schedule(0, ipvsDest("192.0.2.1"), p)
+				got, err := s.Schedule(0, ipvsLocDest("192.0.2.1"), p)
 				if err != nil || got != tc.want {
 					t.Errorf("%s: got (%d, %v), want %d", name, got, err, tc.want)
 				}
@@ -76,27 +76,27 @@ func TestIPVSLBLCOverloadRule(t *testing.T) {
 	const A, B, C = ServerID(0), ServerID(1), ServerID(2)
 	tests := []struct {
 		name  string
-		rows  []ipvsConns
+		rows  []ipvsLocConns
 		setup func(p *Pool)
 		want  ServerID
 	}{
-		{"busier than others but active <= weight: stays", []ipvsConns{{2, 2, 50}, {4, 0, 0}, {4, 0, 0}}, nil, A},
-		{"active > weight, B has active*2 < weight: moves", []ipvsConns{{2, 3, 0}, {4, 1, 0}, {4, 2, 0}}, nil, B},
-		{"active > weight, nobody below half weight: stays", []ipvsConns{{2, 9, 0}, {4, 2, 0}, {4, 3, 0}}, nil, A},
-		{"half-weight server down does not count", []ipvsConns{{2, 3, 0}, {4, 0, 0}, {4, 2, 0}},
+		{"busier than others but active <= weight: stays", []ipvsLocConns{{2, 2, 50}, {4, 0, 0}, {4, 0, 0}}, nil, A},
+		{"active > weight, B has active*2 < weight: moves", []ipvsLocConns{{2, 3, 0}, {4, 1, 0}, {4, 2, 0}}, nil, B},
+		{"active > weight, nobody below half weight: stays", []ipvsLocConns{{2, 9, 0}, {4, 2, 0}, {4, 3, 0}}, nil, A},
+		{"half-weight server down does not count", []ipvsLocConns{{2, 3, 0}, {4, 0, 0}, {4, 2, 0}},
 			func(p *Pool) { _ = p.SetDown(B, true) }, A},
-		{"half-weight test counts an overloaded server", []ipvsConns{{2, 3, 0}, {4, 1, 0}, {4, 2, 0}},
+		{"half-weight test counts an overloaded server", []ipvsLocConns{{2, 3, 0}, {4, 1, 0}, {4, 2, 0}},
 			func(p *Pool) { _ = p.SetThresholds(B, 1, 0) }, C},
-		{"cached server weight 0: moves", []ipvsConns{{2, 0, 0}, {4, 3, 0}, {4, 2, 0}},
+		{"cached server weight 0: moves", []ipvsLocConns{{2, 0, 0}, {4, 3, 0}, {4, 2, 0}},
 			func(p *Pool) { _ = p.SetWeight(A, 0) }, C},
-		{"cached server removed: moves", []ipvsConns{{2, 0, 0}, {4, 3, 0}, {4, 2, 0}},
+		{"cached server removed: moves", []ipvsLocConns{{2, 0, 0}, {4, 3, 0}, {4, 2, 0}},
 			func(p *Pool) { _ = p.Remove(A) }, C},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := ipvsPool(t, tc.rows...)
+			p := ipvsLocPool(t, tc.rows...)
 			s, _ := NewIPVSLBLC(Options{})
-			r := ipvsDest("198.51.100.7")
+			r := ipvsLocDest("198.51.100.7")
 			e := s.tab.insert(ipvsLocKeyOf(r), 0)
 			e.dest = A
 			if tc.setup != nil {
@@ -116,7 +116,7 @@ func TestIPVSLBLCOverloadRule(t *testing.T) {
 // Reference: ip_vs_lblc.c. Requests are keyed by destination address, and
 // by Request.Key when there is none.
 func TestIPVSLBLCKeys(t *testing.T) {
-	p := ipvsPool(t, ipvsConns{1, 0, 0}, ipvsConns{1, 0, 0})
+	p := ipvsLocPool(t, ipvsLocConns{1, 0, 0}, ipvsLocConns{1, 0, 0})
 	s, _ := NewIPVSLBLC(Options{})
 	step := func(r *Request, want ServerID) {
 		t.Helper()
@@ -167,7 +167,7 @@ func TestIPVSLBLCExpiry(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				p := ipvsPool(t, ipvsConns{1, 0, 0})
+				p := ipvsLocPool(t, ipvsLocConns{1, 0, 0})
 				other := &Request{Key: "probe"}
 				if _, err := s.Schedule(tc.lastUse, &Request{Key: "target"}, p); err != nil {
 					t.Fatal(err)
@@ -202,7 +202,7 @@ func TestIPVSLBLCExpiry(t *testing.T) {
 // treated as the latest seen.
 func TestIPVSLBLCTimeJumps(t *testing.T) {
 	s, _ := NewIPVSLBLC(Options{})
-	p := ipvsPool(t, ipvsConns{1, 0, 0})
+	p := ipvsLocPool(t, ipvsLocConns{1, 0, 0})
 	for i := range 5 {
 		if _, err := s.Schedule(time.Duration(i)*time.Hour, &Request{Key: fmt.Sprint(i)}, p); err != nil {
 			t.Fatal(err)
@@ -239,7 +239,7 @@ func TestIPVSLBLCTimeJumps(t *testing.T) {
 func TestIPVSLBLCOverfullCollection(t *testing.T) {
 	s, _ := NewIPVSLBLC(Options{})
 	s.tab.maxSize = 10
-	p := ipvsPool(t, ipvsConns{1, 0, 0})
+	p := ipvsLocPool(t, ipvsLocConns{1, 0, 0})
 	for i := range 15 {
 		if _, err := s.Schedule(time.Duration(i)*time.Second, &Request{Key: fmt.Sprint(i)}, p); err != nil {
 			t.Fatal(err)
@@ -292,12 +292,12 @@ func TestIPVSLBLCOverfullCollection(t *testing.T) {
 func TestIPVSLBLCRSet(t *testing.T) {
 	const A, B, C = ServerID(0), ServerID(1), ServerID(2)
 	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
-	p := ipvsPool(t, ipvsConns{2, 0, 0}, ipvsConns{2, 0, 0}, ipvsConns{4, 0, 0})
+	p := ipvsLocPool(t, ipvsLocConns{2, 0, 0}, ipvsLocConns{2, 0, 0}, ipvsLocConns{4, 0, 0})
 	s, err := NewIPVSLBLCR(Options{SetExpiry: 100 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := ipvsDest("203.0.113.9")
+	r := ipvsLocDest("203.0.113.9")
 	steps := []struct {
 		now     time.Duration
 		actives []int

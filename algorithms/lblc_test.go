@@ -50,16 +50,16 @@ func locSetActive(t *testing.T, p *Pool, actives ...int) {
 	}
 }
 
-// naiveLBLC is the LBLC pseudo-code of thesis §6.3.5 transcribed
+// locNaiveLBLC is the LBLC pseudo-code of thesis §6.3.5 transcribed
 // literally, every quantity computed by a full scan of the pool on every
 // request. Reference for TestLBLCMatchesNaive.
-type naiveLBLC struct {
+type locNaiveLBLC struct {
 	low, high int
 	server    map[string]ServerID
 }
 
-func newNaiveLBLC(o Options) *naiveLBLC {
-	n := &naiveLBLC{low: 30, high: 60, server: map[string]ServerID{}}
+func newLocNaiveLBLC(o Options) *locNaiveLBLC {
+	n := &locNaiveLBLC{low: 30, high: 60, server: map[string]ServerID{}}
 	if o.Low != 0 {
 		n.low = o.Low
 	}
@@ -69,14 +69,14 @@ func newNaiveLBLC(o Options) *naiveLBLC {
 	return n
 }
 
-func (n *naiveLBLC) lowOf(s Server) int {
+func (n *locNaiveLBLC) lowOf(s Server) int {
 	if s.Low != 0 {
 		return s.Low
 	}
 	return n.low
 }
 
-func (n *naiveLBLC) highOf(s Server) int {
+func (n *locNaiveLBLC) highOf(s Server) int {
 	if s.High != 0 {
 		return s.High
 	}
@@ -85,7 +85,7 @@ func (n *naiveLBLC) highOf(s Server) int {
 
 // leastConnectionNode: the usable server with the fewest connections, the
 // first in the pool on ties.
-func naiveLeastConn(p *Pool, in func(Server) bool) (ServerID, bool) {
+func locNaiveLeastConn(p *Pool, in func(Server) bool) (ServerID, bool) {
 	var best *Server
 	for _, s := range p.Servers() {
 		if s.Usable() && in(s) && (best == nil || s.Active < best.Active) {
@@ -98,7 +98,7 @@ func naiveLeastConn(p *Pool, in func(Server) bool) (ServerID, bool) {
 	return best.ID, true
 }
 
-func naiveFind(p *Pool, id ServerID) (Server, bool) {
+func locNaiveFind(p *Pool, id ServerID) (Server, bool) {
 	for _, s := range p.Servers() {
 		if s.ID == id {
 			return s, true
@@ -107,7 +107,7 @@ func naiveFind(p *Pool, id ServerID) (Server, bool) {
 	return Server{}, false
 }
 
-func (n *naiveLBLC) Schedule(_ time.Duration, r *Request, p *Pool) (ServerID, error) {
+func (n *locNaiveLBLC) Schedule(_ time.Duration, r *Request, p *Pool) (ServerID, error) {
 	all := func(Server) bool { return true }
 	someBelowLow := false
 	for _, s := range p.Servers() {
@@ -116,10 +116,10 @@ func (n *naiveLBLC) Schedule(_ time.Duration, r *Request, p *Pool) (ServerID, er
 		}
 	}
 	id, mapped := n.server[r.Key]
-	cur, present := naiveFind(p, id)
+	cur, present := locNaiveFind(p, id)
 	if !mapped || !present || !cur.Usable() ||
 		(cur.Active > n.highOf(cur) && someBelowLow) || cur.Active >= 2*n.highOf(cur) {
-		least, ok := naiveLeastConn(p, all)
+		least, ok := locNaiveLeastConn(p, all)
 		if !ok {
 			return 0, ErrNoServer
 		}
@@ -198,7 +198,7 @@ func TestLBLCMovesOnlyOnImbalance(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.table["/a"] = A
-			ref := newNaiveLBLC(tc.opts)
+			ref := newLocNaiveLBLC(tc.opts)
 			ref.server["/a"] = A
 			before := slices.Clone(p.Servers())
 			got, err := s.Schedule(0, &Request{Key: "/a"}, p)
@@ -285,6 +285,8 @@ func TestLBLCNoServer(t *testing.T) {
 	}
 }
 
+// Reference: §6.3.5 (thresholds low/high, 30/60 by default, low below
+// high; K = 60 s). Bad options are errors at construction.
 func TestLocThresholdOptions(t *testing.T) {
 	bad := []Options{{Low: -1}, {High: -1}, {Low: 40, High: 20}, {High: 20}}
 	for _, o := range bad {
@@ -425,7 +427,7 @@ func TestLBLCMatchesNaive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref := newNaiveLBLC(opts)
+		ref := newLocNaiveLBLC(opts)
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			locDiffRun(t, rng, 400, s.Schedule, ref.Schedule, func(_ time.Duration, key string) error {
 				g, gok := s.Lookup(key)

@@ -9,46 +9,46 @@ import (
 	"time"
 )
 
-// naiveLBLCR is the LBLC/R pseudo-code of thesis §6.3.5 transcribed
+// locNaiveLBLCR is the LBLC/R pseudo-code of thesis §6.3.5 transcribed
 // literally: a set per target held as a plain map, every "least" and
 // "most" found by a scan of the whole pool in pool order. The points the
 // thesis leaves open are resolved as LBLCR documents: only usable members
 // can be n, a set without usable members is treated as overloaded, the
 // most-connection member is any member in the pool, members that left the
 // pool are dropped (a change). Reference for TestLBLCRMatchesNaive.
-type naiveLBLCR struct {
-	lblc *naiveLBLC // thresholds
+type locNaiveLBLCR struct {
+	lblc *locNaiveLBLC // thresholds
 	k    time.Duration
-	sets map[string]*naiveSet
+	sets map[string]*locNaiveSet
 }
 
-type naiveSet struct {
+type locNaiveSet struct {
 	members map[ServerID]bool
 	lastMod time.Duration
 }
 
-func newNaiveLBLCR(o Options) *naiveLBLCR {
+func newLocNaiveLBLCR(o Options) *locNaiveLBLCR {
 	k := o.SetExpiry
 	if k == 0 {
 		k = 60 * time.Second
 	}
-	return &naiveLBLCR{lblc: newNaiveLBLC(o), k: k, sets: map[string]*naiveSet{}}
+	return &locNaiveLBLCR{lblc: newLocNaiveLBLC(o), k: k, sets: map[string]*locNaiveSet{}}
 }
 
-func (n *naiveLBLCR) Schedule(now time.Duration, r *Request, p *Pool) (ServerID, error) {
+func (n *locNaiveLBLCR) Schedule(now time.Duration, r *Request, p *Pool) (ServerID, error) {
 	all := func(Server) bool { return true }
 	set := n.sets[r.Key]
 	changed := false
 	if set != nil {
 		for id := range set.members {
-			if _, ok := naiveFind(p, id); !ok {
+			if _, ok := locNaiveFind(p, id); !ok {
 				delete(set.members, id)
 				changed = true
 			}
 		}
 	}
 	if set == nil || len(set.members) == 0 {
-		least, ok := naiveLeastConn(p, all)
+		least, ok := locNaiveLeastConn(p, all)
 		if !ok {
 			if changed {
 				set.lastMod = now
@@ -56,7 +56,7 @@ func (n *naiveLBLCR) Schedule(now time.Duration, r *Request, p *Pool) (ServerID,
 			return 0, ErrNoServer
 		}
 		if set == nil {
-			set = &naiveSet{members: map[ServerID]bool{}}
+			set = &locNaiveSet{members: map[ServerID]bool{}}
 			n.sets[r.Key] = set
 		}
 		set.members[least] = true
@@ -70,10 +70,10 @@ func (n *naiveLBLCR) Schedule(now time.Duration, r *Request, p *Pool) (ServerID,
 			someBelowLow = true
 		}
 	}
-	id, ok := naiveLeastConn(p, inSet)
-	cur, _ := naiveFind(p, id)
+	id, ok := locNaiveLeastConn(p, inSet)
+	cur, _ := locNaiveFind(p, id)
 	if !ok || (cur.Active > n.lblc.highOf(cur) && someBelowLow) || cur.Active >= 2*n.lblc.highOf(cur) {
-		least, ok := naiveLeastConn(p, all)
+		least, ok := locNaiveLeastConn(p, all)
 		if !ok {
 			if changed {
 				set.lastMod = now
@@ -102,7 +102,7 @@ func (n *naiveLBLCR) Schedule(now time.Duration, r *Request, p *Pool) (ServerID,
 	return id, nil
 }
 
-func (n *naiveLBLCR) set(key string) []ServerID {
+func (n *locNaiveLBLCR) set(key string) []ServerID {
 	s := n.sets[key]
 	if s == nil {
 		return nil
@@ -262,7 +262,7 @@ func TestLBLCRMatchesNaive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref := newNaiveLBLCR(opts)
+		ref := newLocNaiveLBLCR(opts)
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			locDiffRun(t, rng, 400, s.Schedule, ref.Schedule, func(_ time.Duration, key string) error {
 				if g, w := locSorted(s.Set(key)), ref.set(key); !slices.Equal(g, w) {

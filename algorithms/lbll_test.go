@@ -2,6 +2,7 @@ package algorithms
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -71,8 +72,8 @@ func runLBLLCases(t *testing.T, build func() lbllSets, cases []lbllCase) {
 }
 
 const (
-	lA, lB, lC = ServerID(0), ServerID(1), ServerID(2)
-	lK         = 61 * time.Second // more than the default K
+	lbllA, lbllB, lbllC = ServerID(0), ServerID(1), ServerID(2)
+	lbllK               = 61 * time.Second // more than the default K
 )
 
 // Reference: §7.3.1 (LBLL, dedicated distributors): LBLC/R on measured
@@ -80,16 +81,16 @@ const (
 // || n.load >= 2T, shed the most loaded member after K.
 func TestLBLL(t *testing.T) {
 	runLBLLCases(t, func() lbllSets { s, _ := NewLBLL(Options{}); return s }, []lbllCase{
-		{name: "new target: least loaded", loads: []float64{0.4, 0.2, 0.2}, want: lB, after: []ServerID{lB}},
-		{name: "member at T stays", loads: []float64{1, 0, 0}, set: []ServerID{lA}, want: lA, after: []ServerID{lA}},
-		{name: "above T, nobody below T/2: stays", loads: []float64{1.5, 0.5, 0.6}, set: []ServerID{lA}, want: lA, after: []ServerID{lA}},
-		{name: "above T, a node below T/2: least loaded joins", loads: []float64{1.5, 0.6, 0.4}, set: []ServerID{lA}, want: lC, after: []ServerID{lA, lC}},
-		{name: "at 2T: least loaded joins without an idle node", loads: []float64{2, 0.6, 0.9}, set: []ServerID{lA}, want: lB, after: []ServerID{lA, lB}},
-		{name: "least loaded member is the one tested", loads: []float64{1.5, 0.9, 0.1}, set: []ServerID{lA, lB}, want: lB, after: []ServerID{lA, lB}},
-		{name: "after K the most loaded member leaves", loads: []float64{1.5, 0.9, 0.1}, set: []ServerID{lA, lB}, now: lK, want: lB, after: []ServerID{lB}},
-		{name: "at K it stays", loads: []float64{1.5, 0.9, 0.1}, set: []ServerID{lA, lB}, now: 60 * time.Second, want: lB, after: []ServerID{lA, lB}},
-		{name: "no usable member: least loaded joins", loads: []float64{0.1, 0.9, 0.5}, down: []ServerID{lA}, set: []ServerID{lA}, want: lC, after: []ServerID{lA, lC}},
-		{name: "all down", loads: []float64{0, 0, 0}, down: []ServerID{lA, lB, lC}, wantErr: ErrNoServer},
+		{name: "new target: least loaded", loads: []float64{0.4, 0.2, 0.2}, want: lbllB, after: []ServerID{lbllB}},
+		{name: "member at T stays", loads: []float64{1, 0, 0}, set: []ServerID{lbllA}, want: lbllA, after: []ServerID{lbllA}},
+		{name: "above T, nobody below T/2: stays", loads: []float64{1.5, 0.5, 0.6}, set: []ServerID{lbllA}, want: lbllA, after: []ServerID{lbllA}},
+		{name: "above T, a node below T/2: least loaded joins", loads: []float64{1.5, 0.6, 0.4}, set: []ServerID{lbllA}, want: lbllC, after: []ServerID{lbllA, lbllC}},
+		{name: "at 2T: least loaded joins without an idle node", loads: []float64{2, 0.6, 0.9}, set: []ServerID{lbllA}, want: lbllB, after: []ServerID{lbllA, lbllB}},
+		{name: "least loaded member is the one tested", loads: []float64{1.5, 0.9, 0.1}, set: []ServerID{lbllA, lbllB}, want: lbllB, after: []ServerID{lbllA, lbllB}},
+		{name: "after K the most loaded member leaves", loads: []float64{1.5, 0.9, 0.1}, set: []ServerID{lbllA, lbllB}, now: lbllK, want: lbllB, after: []ServerID{lbllB}},
+		{name: "at K it stays", loads: []float64{1.5, 0.9, 0.1}, set: []ServerID{lbllA, lbllB}, now: 60 * time.Second, want: lbllB, after: []ServerID{lbllA, lbllB}},
+		{name: "no usable member: least loaded joins", loads: []float64{0.1, 0.9, 0.5}, down: []ServerID{lbllA}, set: []ServerID{lbllA}, want: lbllC, after: []ServerID{lbllA, lbllC}},
+		{name: "all down", loads: []float64{0, 0, 0}, down: []ServerID{lbllA, lbllB, lbllC}, wantErr: ErrNoServer},
 	})
 }
 
@@ -99,18 +100,18 @@ func TestLBLL(t *testing.T) {
 func TestLBLLLocal(t *testing.T) {
 	local := func(id ServerID) Request { return Request{Local: id, HasLocal: true} }
 	runLBLLCases(t, func() lbllSets { s, _ := NewLBLLLocal(Options{}); return s }, []lbllCase{
-		{name: "new target, local below T: local", loads: []float64{0, 0, 0.9}, req: local(lC), want: lC, after: []ServerID{lC}},
-		{name: "new target, local at T: least loaded", loads: []float64{0.2, 0, 1}, req: local(lC), want: lB, after: []ServerID{lB}},
-		{name: "local member below T beats a less loaded member", loads: []float64{0.1, 0, 0.8}, set: []ServerID{lA, lC}, req: local(lC), want: lC, after: []ServerID{lA, lC}},
-		{name: "local not a member, least member at T: member", loads: []float64{1, 0, 0.2}, set: []ServerID{lA}, req: local(lC), want: lA, after: []ServerID{lA}},
-		{name: "least member above T: local joins", loads: []float64{1.2, 0, 0.5}, set: []ServerID{lA}, req: local(lC), want: lC, after: []ServerID{lA, lC}},
-		{name: "least member above T, local at T: least loaded joins", loads: []float64{1.2, 0.3, 1}, set: []ServerID{lA}, req: local(lC), want: lB, after: []ServerID{lA, lB}},
-		{name: "least member above T, no T/2 clause needed", loads: []float64{1.05, 0.9, 0.9}, set: []ServerID{lA}, req: local(lC), want: lC, after: []ServerID{lA, lC}},
-		{name: "local down is never chosen", loads: []float64{1.2, 0.3, 0.1}, down: []ServerID{lC}, set: []ServerID{lA}, req: local(lC), want: lB, after: []ServerID{lA, lB}},
-		{name: "local not in the pool", loads: []float64{1.2, 0.3, 0.1}, set: []ServerID{lA}, req: local(9), want: lC, after: []ServerID{lA, lC}},
-		{name: "local member serves and the set sheds after K", loads: []float64{0.9, 0.2, 0}, set: []ServerID{lA, lB}, now: lK, req: local(lB), want: lB, after: []ServerID{lB}},
-		{name: "no local node: plain LBLL (needs a node below T/2)", loads: []float64{1.2, 0.6, 0.7}, set: []ServerID{lA}, want: lA, after: []ServerID{lA}},
-		{name: "all down", loads: []float64{0, 0, 0}, down: []ServerID{lA, lB, lC}, req: local(lA), wantErr: ErrNoServer},
+		{name: "new target, local below T: local", loads: []float64{0, 0, 0.9}, req: local(lbllC), want: lbllC, after: []ServerID{lbllC}},
+		{name: "new target, local at T: least loaded", loads: []float64{0.2, 0, 1}, req: local(lbllC), want: lbllB, after: []ServerID{lbllB}},
+		{name: "local member below T beats a less loaded member", loads: []float64{0.1, 0, 0.8}, set: []ServerID{lbllA, lbllC}, req: local(lbllC), want: lbllC, after: []ServerID{lbllA, lbllC}},
+		{name: "local not a member, least member at T: member", loads: []float64{1, 0, 0.2}, set: []ServerID{lbllA}, req: local(lbllC), want: lbllA, after: []ServerID{lbllA}},
+		{name: "least member above T: local joins", loads: []float64{1.2, 0, 0.5}, set: []ServerID{lbllA}, req: local(lbllC), want: lbllC, after: []ServerID{lbllA, lbllC}},
+		{name: "least member above T, local at T: least loaded joins", loads: []float64{1.2, 0.3, 1}, set: []ServerID{lbllA}, req: local(lbllC), want: lbllB, after: []ServerID{lbllA, lbllB}},
+		{name: "least member above T, no T/2 clause needed", loads: []float64{1.05, 0.9, 0.9}, set: []ServerID{lbllA}, req: local(lbllC), want: lbllC, after: []ServerID{lbllA, lbllC}},
+		{name: "local down is never chosen", loads: []float64{1.2, 0.3, 0.1}, down: []ServerID{lbllC}, set: []ServerID{lbllA}, req: local(lbllC), want: lbllB, after: []ServerID{lbllA, lbllB}},
+		{name: "local not in the pool", loads: []float64{1.2, 0.3, 0.1}, set: []ServerID{lbllA}, req: local(9), want: lbllC, after: []ServerID{lbllA, lbllC}},
+		{name: "local member serves and the set sheds after K", loads: []float64{0.9, 0.2, 0}, set: []ServerID{lbllA, lbllB}, now: lbllK, req: local(lbllB), want: lbllB, after: []ServerID{lbllB}},
+		{name: "no local node: plain LBLL (needs a node below T/2)", loads: []float64{1.2, 0.6, 0.7}, set: []ServerID{lbllA}, want: lbllA, after: []ServerID{lbllA}},
+		{name: "all down", loads: []float64{0, 0, 0}, down: []ServerID{lbllA, lbllB, lbllC}, req: local(lbllA), wantErr: ErrNoServer},
 	})
 }
 
@@ -121,16 +122,18 @@ func TestLBLLLocal(t *testing.T) {
 func TestLBLLCache(t *testing.T) {
 	runLBLLCases(t, func() lbllSets { s, _ := NewLBLLCache(Options{}); return s }, []lbllCase{
 		{name: "non-cacheable: origin, no state", loads: []float64{0, 0, 0}, req: Request{NoCache: true}, wantErr: ErrBypass},
-		{name: "new target: least loaded cache", loads: []float64{0.3, 0.2, 0.1}, want: lC, after: []ServerID{lC}},
-		{name: "normal: the target's cache", loads: []float64{0.9, 0, 0}, set: []ServerID{lA}, want: lA, after: []ServerID{lA}},
-		{name: "above T, a node at T/2: it joins", loads: []float64{1.5, 0.5, 0.6}, set: []ServerID{lA}, want: lB, after: []ServerID{lA, lB}},
-		{name: "above T, no node <= T/2: origin", loads: []float64{1.5, 0.6, 0.7}, set: []ServerID{lA}, wantErr: ErrBypass, after: []ServerID{lA}},
-		{name: "2T is no special case: origin", loads: []float64{3, 0.6, 0.7}, set: []ServerID{lA}, wantErr: ErrBypass, after: []ServerID{lA}},
-		{name: "bypass still sheds after K", loads: []float64{1.5, 1.2, 0.9}, set: []ServerID{lA, lB}, now: lK, wantErr: ErrBypass, after: []ServerID{lB}},
-		{name: "all caches down", loads: []float64{0, 0, 0}, down: []ServerID{lA, lB, lC}, wantErr: ErrNoServer},
+		{name: "new target: least loaded cache", loads: []float64{0.3, 0.2, 0.1}, want: lbllC, after: []ServerID{lbllC}},
+		{name: "normal: the target's cache", loads: []float64{0.9, 0, 0}, set: []ServerID{lbllA}, want: lbllA, after: []ServerID{lbllA}},
+		{name: "above T, a node at T/2: it joins", loads: []float64{1.5, 0.5, 0.6}, set: []ServerID{lbllA}, want: lbllB, after: []ServerID{lbllA, lbllB}},
+		{name: "above T, no node <= T/2: origin", loads: []float64{1.5, 0.6, 0.7}, set: []ServerID{lbllA}, wantErr: ErrBypass, after: []ServerID{lbllA}},
+		{name: "2T is no special case: origin", loads: []float64{3, 0.6, 0.7}, set: []ServerID{lbllA}, wantErr: ErrBypass, after: []ServerID{lbllA}},
+		{name: "bypass still sheds after K", loads: []float64{1.5, 1.2, 0.9}, set: []ServerID{lbllA, lbllB}, now: lbllK, wantErr: ErrBypass, after: []ServerID{lbllB}},
+		{name: "all caches down", loads: []float64{0, 0, 0}, down: []ServerID{lbllA, lbllB, lbllC}, wantErr: ErrNoServer},
 	})
 }
 
+// Reference: §7.3.1 (T, "一个可设定的服务器负载的阀值"). Bad thresholds are
+// errors at construction; 0 selects the default 1.
 func TestLBLLOptions(t *testing.T) {
 	for _, th := range []float64{-1, math.NaN(), math.Inf(1)} {
 		if _, err := NewLBLL(Options{Threshold: th}); err == nil {
@@ -159,16 +162,44 @@ func TestLBLLFollowsLoadReports(t *testing.T) {
 		}
 		return id
 	}
-	if id := get(0); id != lA {
+	if id := get(0); id != lbllA {
 		t.Fatalf("first: %d", id)
 	}
-	_ = p.SetLoad(lA, 2.5)
-	_ = p.SetLoad(lB, 1.5)
-	_ = p.SetLoad(lC, 0.5)
-	if id := get(time.Second); id != lC { // 2.5 > 2 and C 0.5 < 1
+	_ = p.SetLoad(lbllA, 2.5)
+	_ = p.SetLoad(lbllB, 1.5)
+	_ = p.SetLoad(lbllC, 0.5)
+	if id := get(time.Second); id != lbllC { // 2.5 > 2 and C 0.5 < 1
 		t.Fatalf("after reports: %d, want C", id)
 	}
-	if got := locSorted(s.Set("/a")); !slices.Equal(got, []ServerID{lA, lC}) {
+	if got := locSorted(s.Set("/a")); !slices.Equal(got, []ServerID{lbllA, lbllC}) {
 		t.Errorf("set %v", got)
 	}
+}
+
+func ExampleLBLLCache() {
+	pool, _ := NewWeighted(1, 1)
+	s, _ := NewLBLLCache(Options{Threshold: 1})
+	show := func(r *Request) {
+		id, err := s.Schedule(0, r, pool)
+		switch {
+		case errors.Is(err, ErrBypass):
+			fmt.Println(r.Key, "-> origin")
+		case err != nil:
+			fmt.Println(r.Key, "->", err)
+		default:
+			fmt.Println(r.Key, "->", pool.Get(id).Label(int(id)))
+		}
+	}
+	show(&Request{Key: "/cgi-bin/search", NoCache: true})
+	show(&Request{Key: "/logo.png"})
+	_ = pool.SetLoad(0, 1.5) // A, the logo's cache, is overloaded
+	_ = pool.SetLoad(1, 0.8) // and B is not lightly loaded either
+	show(&Request{Key: "/logo.png"})
+	_ = pool.SetLoad(1, 0.4) // now B is
+	show(&Request{Key: "/logo.png"})
+	// Output:
+	// /cgi-bin/search -> origin
+	// /logo.png -> A
+	// /logo.png -> origin
+	// /logo.png -> B
 }
