@@ -1,0 +1,288 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lvslab/lvslab/algorithms"
+	"github.com/lvslab/lvslab/models"
+)
+
+// Config is one simulation: a cluster, a front end, a scheduler and how
+// requests are admitted. The zero value of every field selects its default
+// (the thesis preset of reference-model.md); Resolve fills the defaults in
+// and Validate rejects impossible values. Results carry the resolved Config.
+type Config struct {
+	// Preset names a model preset. "thesis" (the default) is the reference
+	// model of reference-model.md, implemented to the letter.
+	Preset string `json:"preset" yaml:"preset"`
+
+	// Nodes is the number of identical back-end nodes (>= 1).
+	Nodes int `json:"nodes" yaml:"nodes"`
+
+	// Algorithm is a registered scheduler name (algorithms.Names()).
+	Algorithm string `json:"alg" yaml:"alg"`
+
+	// Options configures the scheduler (thresholds, K, seed, ...).
+	Options algorithms.Options `json:"options" yaml:"-"`
+
+	// CacheBytes is each node's main-memory cache size. Default 32 MiB.
+	CacheBytes int64 `json:"cache_bytes" yaml:"cache_bytes"`
+
+	// CachePolicy is the replacement policy: "lru" (default), "lfu", "gds".
+	CachePolicy string `json:"cache_policy" yaml:"cache_policy"`
+
+	// Costs are the CPU and disk service-time constants. Zero fields take
+	// the thesis's values (thesis §4.3, from the LARD paper).
+	Costs models.Costs `json:"costs" yaml:"costs"`
+
+	// FrontEnd selects the front end: "l7" (default: a content-aware switch
+	// that decides per request, KTCPVS), "l4" (per-connection director with
+	// keep-alive), "distributed" (L4 director -> distributors -> CLS, ch.7),
+	// "colocated" (a distributor on every node, ch.7), "cachecluster"
+	// (cache nodes with origin bypass, §7.5).
+	FrontEnd string `json:"front_end" yaml:"front_end"`
+
+	// Admission is "closed" (default: at most Nodes×High requests in the
+	// cluster, a completion admits the next) or "open" (replay trace
+	// timestamps divided by Speedup).
+	Admission string  `json:"admission" yaml:"admission"`
+	Speedup   float64 `json:"speedup" yaml:"speedup"`
+
+	// Low and High are each node's locality thresholds; the closed-loop
+	// limit is Nodes×High. Defaults 30 and 60.
+	Low  int `json:"low" yaml:"low"`
+	High int `json:"high" yaml:"high"`
+
+	// DFLBInterval is the period of DFLB's load monitor. Default 5 s.
+	DFLBInterval time.Duration `json:"dflb_interval" yaml:"dflb_interval"`
+
+	// KeepAlive is how long an L4 client connection stays open for the same
+	// client's next request (HTTP/1.1). 0 means HTTP/1.0: one request per
+	// connection.
+	KeepAlive time.Duration `json:"keep_alive" yaml:"keep_alive"`
+
+	// Distributors is the number of L7 distributors of the "distributed"
+	// front end; CLSLookup is the Content Location Service's cost per
+	// lookup message and CLSBatch the number of lookups per message.
+	Distributors int           `json:"distributors" yaml:"distributors"`
+	CLSLookup    time.Duration `json:"cls_lookup" yaml:"cls_lookup"`
+	CLSBatch     int           `json:"cls_batch" yaml:"cls_batch"`
+
+	// OriginTime is the origin server's service time per request for the
+	// cache cluster's bypassed requests.
+	OriginTime time.Duration `json:"origin_time" yaml:"origin_time"`
+
+	// Failures takes nodes down and up at given times; HealthCheckDelay is
+	// how long the front end takes to notice.
+	Failures         []Failure     `json:"failures,omitempty" yaml:"failures"`
+	HealthCheckDelay time.Duration `json:"health_check_delay" yaml:"health_check_delay"`
+
+	// Interval is the width of one time-series bucket in the result.
+	// Default 10 s of simulated time.
+	Interval time.Duration `json:"interval" yaml:"interval"`
+
+	// Seed seeds every random stream (workload sampling, scheduler ties).
+	Seed uint64 `json:"seed" yaml:"seed"`
+}
+
+// Failure takes node Node down at At and, if Recover > At, back up at Recover.
+type Failure struct {
+	Node    int           `json:"node" yaml:"node"`
+	At      time.Duration `json:"at" yaml:"at"`
+	Recover time.Duration `json:"recover" yaml:"recover"`
+}
+
+// Names accepted by Config fields.
+const (
+	PresetThesis = "thesis"
+
+	FrontEndL7           = "l7"
+	FrontEndL4           = "l4"
+	FrontEndDistributed  = "distributed"
+	FrontEndColocated    = "colocated"
+	FrontEndCacheCluster = "cachecluster"
+
+	AdmissionClosed = "closed"
+	AdmissionOpen   = "open"
+)
+
+// Defaults of the thesis preset (reference-model.md).
+const (
+	DefaultCacheBytes   = 32 << 20
+	DefaultLow          = 30
+	DefaultHigh         = 60
+	DefaultDFLBInterval = 5 * time.Second
+	DefaultInterval     = 10 * time.Second
+	DefaultOriginTime   = 100 * time.Millisecond
+)
+
+// Presets returns the model presets Config.Preset accepts.
+func Presets() []string { return []string{PresetThesis} }
+
+// FrontEnds returns every front end name, implemented or not. Resolve
+// rejects the ones that are not implemented yet (see doc.go, "Front ends").
+func FrontEnds() []string {
+	return []string{FrontEndL7, FrontEndL4, FrontEndDistributed, FrontEndColocated, FrontEndCacheCluster}
+}
+
+// ErrNotImplemented is returned (wrapped) by Resolve for a front end that
+// is planned but not implemented yet.
+var ErrNotImplemented = errors.New("not implemented yet")
+
+// thesisDFLB is the DFLB configuration of the thesis preset
+// (reference-model.md, last paragraph): the aggregate load is the CPU
+// metric alone (the thesis's simulated load), A = 5, SCALE = 10,
+// change threshold 0, target 0.95.
+var thesisDFLB = algorithms.DFLBParams{Coefficients: [6]float64{0, 1, 0, 0, 0, 0}, A: 5, Scale: 10, Target: 0.95}
+
+// Resolve returns c with every zero field replaced by its default and
+// checks every field. The error names the offending field by its
+// configuration key. Resolve is idempotent.
+//
+// Defaults (thesis preset): cache_bytes 32 MiB, cache_policy lru, costs
+// of thesis §4.3, front_end l7, admission closed, speedup 1, low 30,
+// high 60, dflb_interval 5 s, origin_time 100 ms, interval 10 s. The
+// scheduler options inherit low/high, and options.seed is derived from
+// seed (stream streamScheduler) when it is 0. In the thesis preset,
+// options.dflb with all-zero coefficients becomes {0,1,0,0,0,0}, A 5,
+// Scale 10 (the CPU load alone drives DFLB), and options.restart_cycle is
+// set (WRR restarts its cycle when weights change). A health_check_delay of 0
+// means the front end notices failures at once.
+func (c Config) Resolve() (Config, error) {
+	if c.Preset == "" {
+		c.Preset = PresetThesis
+	}
+	c.Preset = strings.ToLower(c.Preset)
+	if !slices.Contains(Presets(), c.Preset) {
+		return c, fmt.Errorf("sim: preset: unknown preset %q (known: %s)", c.Preset, strings.Join(Presets(), ", "))
+	}
+	if c.Nodes < 1 {
+		return c, fmt.Errorf("sim: nodes: need at least 1 node (got %d)", c.Nodes)
+	}
+	if c.Algorithm == "" {
+		return c, fmt.Errorf("sim: alg: no scheduler given (known: %s)", strings.Join(algorithms.Names(), ", "))
+	}
+	c.Algorithm = strings.ToLower(c.Algorithm)
+	if _, ok := algorithms.Lookup(c.Algorithm); !ok {
+		return c, fmt.Errorf("sim: alg: unknown scheduler %q (known: %s)", c.Algorithm, strings.Join(algorithms.Names(), ", "))
+	}
+	switch {
+	case c.CacheBytes < 0:
+		return c, fmt.Errorf("sim: cache_bytes: must be >= 0 (got %d)", c.CacheBytes)
+	case c.CacheBytes == 0:
+		c.CacheBytes = DefaultCacheBytes
+	}
+	if c.CachePolicy == "" {
+		c.CachePolicy = models.PolicyLRU
+	}
+	c.CachePolicy = strings.ToLower(c.CachePolicy)
+	if !slices.Contains(models.Policies(), c.CachePolicy) {
+		return c, fmt.Errorf("sim: cache_policy: unknown policy %q (known: %s)", c.CachePolicy, strings.Join(models.Policies(), ", "))
+	}
+	if err := c.Costs.Validate(); err != nil {
+		return c, fmt.Errorf("sim: %w", err)
+	}
+	c.Costs = c.Costs.WithDefaults()
+
+	if c.FrontEnd == "" {
+		c.FrontEnd = FrontEndL7
+	}
+	c.FrontEnd = strings.ToLower(c.FrontEnd)
+	if _, ok := frontEnds[c.FrontEnd]; !ok {
+		if slices.Contains(FrontEnds(), c.FrontEnd) {
+			return c, fmt.Errorf("sim: front_end: %q is %w (implemented: %s)", c.FrontEnd, ErrNotImplemented, strings.Join(implementedFrontEnds(), ", "))
+		}
+		return c, fmt.Errorf("sim: front_end: unknown front end %q (known: %s)", c.FrontEnd, strings.Join(FrontEnds(), ", "))
+	}
+	if c.Admission == "" {
+		c.Admission = AdmissionClosed
+	}
+	c.Admission = strings.ToLower(c.Admission)
+	if c.Admission != AdmissionClosed && c.Admission != AdmissionOpen {
+		return c, fmt.Errorf("sim: admission: unknown admission %q (known: closed, open)", c.Admission)
+	}
+	switch {
+	case c.Speedup < 0 || math.IsNaN(c.Speedup) || math.IsInf(c.Speedup, 0):
+		return c, fmt.Errorf("sim: speedup: must be a finite number > 0 (got %v)", c.Speedup)
+	case c.Speedup == 0:
+		c.Speedup = 1
+	}
+	if c.Low < 0 || c.High < 0 {
+		return c, fmt.Errorf("sim: low/high: thresholds must be >= 0 (got %d, %d)", c.Low, c.High)
+	}
+	if c.Low == 0 {
+		c.Low = DefaultLow
+	}
+	if c.High == 0 {
+		c.High = DefaultHigh
+	}
+	if c.Low > c.High {
+		return c, fmt.Errorf("sim: low: low threshold %d above high threshold %d", c.Low, c.High)
+	}
+	durations := []struct {
+		key string
+		d   *time.Duration
+		def time.Duration
+	}{
+		{"dflb_interval", &c.DFLBInterval, DefaultDFLBInterval},
+		{"interval", &c.Interval, DefaultInterval},
+		{"origin_time", &c.OriginTime, DefaultOriginTime},
+		{"health_check_delay", &c.HealthCheckDelay, 0},
+		{"keep_alive", &c.KeepAlive, 0},
+		{"cls_lookup", &c.CLSLookup, 0},
+	}
+	for _, f := range durations {
+		if *f.d < 0 {
+			return c, fmt.Errorf("sim: %s: must be >= 0 (got %v)", f.key, *f.d)
+		}
+		if *f.d == 0 {
+			*f.d = f.def
+		}
+	}
+	if c.Distributors < 0 || c.CLSBatch < 0 {
+		return c, fmt.Errorf("sim: distributors/cls_batch: must be >= 0 (got %d, %d)", c.Distributors, c.CLSBatch)
+	}
+	for i, f := range c.Failures {
+		switch {
+		case f.Node < 0 || f.Node >= c.Nodes:
+			return c, fmt.Errorf("sim: failures[%d].node: node %d outside 0..%d", i, f.Node, c.Nodes-1)
+		case f.At < 0:
+			return c, fmt.Errorf("sim: failures[%d].at: must be >= 0 (got %v)", i, f.At)
+		case f.Recover < 0:
+			return c, fmt.Errorf("sim: failures[%d].recover: must be >= 0 (got %v)", i, f.Recover)
+		}
+	}
+
+	o := &c.Options
+	if o.Low == 0 {
+		o.Low = c.Low
+	}
+	if o.High == 0 {
+		o.High = c.High
+	}
+	if o.Seed == 0 {
+		o.Seed = newStream(c.Seed, streamScheduler).Uint64()
+	}
+	if c.Preset == PresetThesis {
+		// "WRR, which restarts its cycle when weights change".
+		o.RestartCycle = true
+	}
+	if c.Preset == PresetThesis && o.DFLB.Coefficients == ([6]float64{}) {
+		o.DFLB.Coefficients = thesisDFLB.Coefficients
+		if o.DFLB.A == 0 {
+			o.DFLB.A = thesisDFLB.A
+		}
+		if o.DFLB.Scale == 0 {
+			o.DFLB.Scale = thesisDFLB.Scale
+		}
+		if o.DFLB.Target == 0 {
+			o.DFLB.Target = thesisDFLB.Target
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,74 @@
+package sim
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// CSVRow returns r as one row under CSVHeader. Numbers are formatted with
+// strconv at fixed precision (6 decimals for fractions and rates, times in
+// seconds or milliseconds), so equal results give equal bytes.
+func (r *Result) CSVRow() []string {
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 6, 64) }
+	ms := func(x float64) string { return f(x / 1e6) } // ns -> ms
+	var cpu, disk float64
+	for _, n := range r.Nodes {
+		cpu += n.CPUUtil
+		disk += n.DiskUtil
+	}
+	if len(r.Nodes) > 0 {
+		cpu /= float64(len(r.Nodes))
+		disk /= float64(len(r.Nodes))
+	}
+	c := &r.Config
+	return []string{
+		c.Algorithm, strconv.Itoa(c.Nodes), r.Trace, c.Preset, c.FrontEnd, c.Admission,
+		strconv.FormatInt(c.CacheBytes, 10), c.CachePolicy, strconv.FormatUint(c.Seed, 10),
+		strconv.Itoa(r.Requests), strconv.Itoa(r.Completed), strconv.Itoa(r.Bypassed), strconv.Itoa(r.Failed),
+		f(r.Makespan.Seconds()),
+		f(r.ThroughputRPS), f(r.ThroughputMBps), f(r.HitRatio),
+		ms(float64(r.P50)), ms(float64(r.P95)), ms(float64(r.P99)), ms(float64(r.MeanResponse)),
+		f(r.Imbalance), f(cpu), f(disk), r.Version,
+	}
+}
+
+// WriteCSV writes CSVHeader and one row per result.
+func WriteCSV(w io.Writer, rs []*Result) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader); err != nil {
+		return fmt.Errorf("sim: write csv: %w", err)
+	}
+	for i, r := range rs {
+		if r == nil {
+			return fmt.Errorf("sim: write csv: result %d is nil", i)
+		}
+		if err := cw.Write(r.CSVRow()); err != nil {
+			return fmt.Errorf("sim: write csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("sim: write csv: %w", err)
+	}
+	return nil
+}
+
+// WriteJSON writes rs as an indented JSON array; keys follow struct field
+// order (maps, such as Options.Classes, come out with sorted keys).
+func WriteJSON(w io.Writer, rs []*Result) error {
+	if rs == nil {
+		rs = []*Result{}
+	}
+	b, err := json.MarshalIndent(rs, "", "  ")
+	if err != nil {
+		return fmt.Errorf("sim: write json: %w", err)
+	}
+	b = append(b, '\n')
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("sim: write json: %w", err)
+	}
+	return nil
+}

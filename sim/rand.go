@@ -1,0 +1,21 @@
+package sim
+
+import "math/rand/v2"
+
+// Random stream IDs. Every source of randomness in a run draws from its own
+// PCG stream seeded with Config.Seed, so that changing one part of an
+// experiment (the scheduler, say) does not change the random numbers any
+// other part sees (common random numbers). The workload is fixed before
+// the run (traces builds it, with its own streams for synthetic workloads),
+// so the scheduler's choices can never change it. New users of randomness
+// (front ends that pick a distributor at random, ...) take a new ID here;
+// IDs are never reused or renumbered, so results stay reproducible.
+const (
+	// streamScheduler derives algorithms.Options.Seed when it is 0.
+	streamScheduler uint64 = 2
+)
+
+// newStream returns the generator of stream id under seed.
+func newStream(seed, id uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, id))
+}
