@@ -247,6 +247,19 @@ func (c Config) Resolve() (Config, error) {
 	if c.Distributors < 0 || c.CLSBatch < 0 {
 		return c, fmt.Errorf("sim: distributors/cls_batch: must be >= 0 (got %d, %d)", c.Distributors, c.CLSBatch)
 	}
+	if c.FrontEnd == FrontEndDistributed || c.FrontEnd == FrontEndColocated || c.FrontEnd == FrontEndCacheCluster {
+		// The ch.7 front ends' defaults, written into the resolved config
+		// so that results show the values used.
+		if c.Distributors == 0 && c.FrontEnd != FrontEndColocated {
+			c.Distributors = defaultDistributors
+		}
+		if c.CLSBatch == 0 {
+			c.CLSBatch = defaultCLSBatch
+		}
+		if c.CLSLookup == 0 {
+			c.CLSLookup = defaultCLSLookup
+		}
+	}
 	for i, f := range c.Failures {
 		switch {
 		case f.Node < 0 || f.Node >= c.Nodes:
