@@ -27,6 +27,11 @@ func TestDifferential(t *testing.T) {
 		// OVERLOAD flags still come and go.
 		{name: "wrr", ref: func() algorithms.Scheduler { return &algotest.RefWRR{} },
 			with: []algotest.Option{algotest.Static(), algotest.CoprimeWeights()}},
+		// With Options.RestartCycle the registered wrr restarts its cycle on
+		// every change, as the reference does: then every kind of pool
+		// change, still with gcd 1.
+		{name: "wrr", opts: algorithms.Options{RestartCycle: true}, ref: func() algorithms.Scheduler { return &algotest.RefWRR{} },
+			with: []algotest.Option{algotest.CoprimeWeights()}},
 		// Reference: §4.1.3, §4.1.4; ip_vs_lc.c, ip_vs_wlc.c, ip_vs_sed.c, ip_vs_nq.c.
 		{name: "lc", ref: func() algorithms.Scheduler { return algotest.RefLC{} }},
 		{name: "wlc", ref: func() algorithms.Scheduler { return algotest.RefWLC{} }},
@@ -40,8 +45,11 @@ func TestDifferential(t *testing.T) {
 			ref: func() algorithms.Scheduler { return &algotest.RefLBLC{Low: 1, High: 3} }},
 	} {
 		label := tc.name
-		if tc.opts.Low != 0 {
+		switch {
+		case tc.opts.Low != 0:
 			label += "/low1-high3"
+		case tc.opts.RestartCycle:
+			label += "/restart-cycle"
 		}
 		t.Run(label, func(t *testing.T) {
 			if _, ok := algorithms.Lookup(tc.name); !ok {

@@ -393,7 +393,7 @@ func (l *lane) schedule(t testing.TB, now time.Duration, r *algorithms.Request) 
 	before := slices.Clone(l.pool.Servers())
 	gen := l.pool.Generation()
 	req := *r
-	id, err, panicked, stack := safeSchedule(l.s, now, r, l.pool)
+	id, panicked, stack, err := safeSchedule(l.s, now, r, l.pool)
 	if panicked != nil {
 		t.Fatalf("%s panicked at %v on request %s: %v\npool: %s\n%s", l.s.Name(), now, fmtRequest(&req), panicked, fmtPool(before), stack)
 	}
@@ -426,14 +426,14 @@ func (l *lane) schedule(t testing.TB, now time.Duration, r *algorithms.Request) 
 	return outcome{kind: otherErr, msg: err.Error()}
 }
 
-func safeSchedule(s algorithms.Scheduler, now time.Duration, r *algorithms.Request, p *algorithms.Pool) (id algorithms.ServerID, err error, panicked any, stack []byte) {
+func safeSchedule(s algorithms.Scheduler, now time.Duration, r *algorithms.Request, p *algorithms.Pool) (id algorithms.ServerID, panicked any, stack []byte, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			panicked, stack = v, debug.Stack()
 		}
 	}()
 	id, err = s.Schedule(now, r, p)
-	return id, err, nil, nil
+	return id, nil, nil, err
 }
 
 // step ends the work due by now, schedules r and, on a pick, begins it
