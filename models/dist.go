@@ -295,16 +295,20 @@ func (d SizeDist) Mean() float64 {
 
 // ZipfFit is the result of FitZipf.
 type ZipfFit struct {
-	Alpha  float64 // estimated exponent: minus the slope of log count on log rank
-	Ranks  int     // the head used: ranks 1..Ranks (1 = most frequent)
-	Points int     // (rank, count) points in the regression
-	R2     float64 // coefficient of determination of the regression
+	Alpha  float64 `json:"alpha" yaml:"alpha"`   // estimated exponent: minus the slope of log count on log rank
+	Ranks  int     `json:"ranks" yaml:"ranks"`   // the head used: ranks 1..Ranks (1 = most frequent)
+	Points int     `json:"points" yaml:"points"` // (rank, count) points in the regression
+	R2     float64 `json:"r2" yaml:"r2"`         // coefficient of determination of the regression
 }
 
 // FitZipfMinCount is the smallest count FitZipf uses: below it, the
 // sorted counts of a finite sample flatten (many objects share counts of
 // 1, 2, 3) and would bias the slope toward 0.
 const FitZipfMinCount = 5
+
+// FitZipfMinPoints is the fewest regression points FitZipf fits: with
+// fewer it returns ErrTooFewPoints and a ZipfFit with Alpha 0.
+const FitZipfMinPoints = 3
 
 // ErrTooFewPoints is returned by the fitting functions when the data
 // cannot support an estimate.
@@ -315,7 +319,7 @@ var ErrTooFewPoints = errors.New("models: too few data points to fit")
 // the rank-frequency curve: ranks 1..K, where K is the last rank with
 // count ≥ FitZipfMinCount. So that every decade of ranks weighs the same,
 // only the ranks round(1.1^j) take part (about 24 points per decade).
-// It needs at least 3 such points.
+// It needs at least FitZipfMinPoints such points.
 func FitZipf(counts []int) (ZipfFit, error) {
 	c := slices.Clone(counts)
 	slices.SortFunc(c, func(a, b int) int { return b - a })
@@ -331,7 +335,7 @@ func FitZipf(counts []int) (ZipfFit, error) {
 		xs = append(xs, math.Log(float64(r)))
 		ys = append(ys, math.Log(float64(c[r-1])))
 	}
-	if len(xs) < 3 {
+	if len(xs) < FitZipfMinPoints {
 		return ZipfFit{Ranks: k, Points: len(xs)}, fmt.Errorf("%w: zipf: %d ranks with count >= %d", ErrTooFewPoints, k, FitZipfMinCount)
 	}
 	slope, r2 := leastSquares(xs, ys)

@@ -43,7 +43,8 @@
 //
 // [Characterize] computes a [Summary] (lines, drops by reason, targets,
 // working set, status and method mix, popularity skew with a least-squares
-// Zipf fit ([FitZipf]), size percentiles) in one streaming pass, and
+// Zipf fit ([models.FitZipf], the estimator [FitSynthDetail] uses too, so a
+// log reports one alpha), size percentiles) in one streaming pass, and
 // [HitRatioCurve] the LRU hit-ratio curve of a workload by byte-weighted
 // Mattson stack distances.
 package traces

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lvslab/lvslab/models"
 )
 
 // Summary characterises a log under a filter. Its JSON keys are stable
@@ -39,7 +41,13 @@ type Summary struct {
 
 	Top1PctShare  float64 `json:"top1pct_share"`  // share of kept requests to the most popular 1% of targets
 	Top10PctShare float64 `json:"top10pct_share"` // same for the top 10%
-	Zipf          ZipfFit `json:"zipf"`           // least-squares Zipf fit of target popularity
+
+	// Zipf is models.FitZipf on the kept requests' per-target counts (the
+	// estimator "lvslab trace synth --fit" uses too): least squares over
+	// the head of ranks with count ≥ models.FitZipfMinCount. When that
+	// head has fewer than models.FitZipfMinPoints points, Alpha and R2
+	// are 0 and Ranks and Points say how little there was.
+	Zipf models.ZipfFit `json:"zipf"`
 
 	ObjectSize  Percentiles `json:"object_size"`  // sizes of distinct objects
 	RequestSize Percentiles `json:"request_size"` // object sizes weighted by requests
@@ -194,12 +202,18 @@ func (st *stats) finish() {
 	}
 	s.Top1PctShare = topShare(st.count, 0.01, s.Kept)
 	s.Top10PctShare = topShare(st.count, 0.10, s.Kept)
-	s.Zipf = FitZipf(st.count)
+	counts := make([]int, len(st.count))
+	for i, v := range st.count {
+		counts[i] = int(v)
+	}
+	// The error only says there were too few points, which the fit's
+	// Points field already records.
+	s.Zipf, _ = models.FitZipf(counts)
 	s.ObjectSize = sizePercentiles(st.size, nil)
 	s.RequestSize = sizePercentiles(st.size, st.count)
 	// Rounded so that the JSON is the same bytes on every platform.
-	for _, v := range []*float64{&s.Top1PctShare, &s.Top10PctShare, &s.Zipf.Alpha, &s.Zipf.Intercept,
-		&s.Zipf.R2, &s.ObjectSize.Mean, &s.RequestSize.Mean, &s.SpanSeconds} {
+	for _, v := range []*float64{&s.Top1PctShare, &s.Top10PctShare, &s.Zipf.Alpha, &s.Zipf.R2,
+		&s.ObjectSize.Mean, &s.RequestSize.Mean, &s.SpanSeconds} {
 		*v = round6(*v)
 	}
 }
@@ -302,7 +316,11 @@ func (s *Summary) WriteText(w io.Writer) error {
 	p("method mix", "%s", mix(s.Methods, s.Parsed))
 	p("top 1% targets", "%.1f%% of requests", 100*s.Top1PctShare)
 	p("top 10% targets", "%.1f%% of requests", 100*s.Top10PctShare)
-	p("zipf alpha", "%.3f (R² %.3f over %d ranks)", s.Zipf.Alpha, s.Zipf.R2, s.Zipf.N)
+	if s.Zipf.Points < models.FitZipfMinPoints {
+		p("zipf alpha", "n/a (too few ranks with count >= %d)", models.FitZipfMinCount)
+	} else {
+		p("zipf alpha", "%.3f (R² %.3f over ranks 1-%d, %d points)", s.Zipf.Alpha, s.Zipf.R2, s.Zipf.Ranks, s.Zipf.Points)
+	}
 	ps := func(q Percentiles) string {
 		return fmt.Sprintf("min %d, p50 %d, p90 %d, p99 %d, max %d, mean %.0f", q.Min, q.P50, q.P90, q.P99, q.Max, q.Mean)
 	}

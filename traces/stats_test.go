@@ -2,12 +2,18 @@ package traces
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lvslab/lvslab/models"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -99,29 +105,101 @@ func TestCharacterizeOdd(t *testing.T) {
 	}
 }
 
-// TestFitZipf recovers the exponent of exact power laws.
-func TestFitZipf(t *testing.T) {
-	for _, alpha := range []float64{0.6, 0.8, 1.0, 1.4} {
-		counts := make([]int64, 2000)
-		for i := range counts {
-			counts[len(counts)-1-i] = int64(math.Round(1e9 * math.Pow(float64(i+1), -alpha))) // reversed: order must not matter
-		}
-		fit := FitZipf(counts)
-		if math.Abs(fit.Alpha-alpha) > 1e-3 || fit.R2 < 0.9999 || fit.N != 2000 {
-			t.Errorf("alpha %v: fit %+v", alpha, fit)
-		}
-		if math.Abs(fit.Intercept-math.Log(1e9)) > 1e-3 {
-			t.Errorf("alpha %v: intercept %v", alpha, fit.Intercept)
+// zipfLog returns a CLF log in which target /t<i>.html is requested
+// counts[i] times, the requests interleaved round-robin so that the order
+// of the log is not the order of popularity.
+func zipfLog(counts []int) string {
+	var b strings.Builder
+	left := slices.Clone(counts)
+	for more := true; more; {
+		more = false
+		for i := range left {
+			if left[i] > 0 {
+				left[i]--
+				more = true
+				fmt.Fprintf(&b, "10.0.0.%d - - [02/Sep/2003:00:00:09 -0700] \"GET /t%d.html HTTP/1.1\" 200 1000\n", i%250, i)
+			}
 		}
 	}
-	if fit := FitZipf([]int64{5, 5, 5, 0}); fit.Alpha != 0 || fit.R2 != 1 || fit.N != 3 {
-		t.Errorf("flat: %+v", fit)
+	return b.String()
+}
+
+// TestCharacterizeZipf: the Summary's Zipf fit is models.FitZipf on the
+// per-target counts (the estimator of "trace synth --fit", so one trace
+// reports one alpha), rounded to 6 places, and the text output says n/a
+// when the head of ranks with count >= models.FitZipfMinCount is too
+// short to fit. Reference: §6.3.7 (the filtered workload the fit sees).
+func TestCharacterizeZipf(t *testing.T) {
+	reversed := func(c []int) []int {
+		slices.Reverse(c)
+		return c
 	}
-	if fit := FitZipf(nil); fit != (ZipfFit{}) {
-		t.Errorf("empty: %+v", fit)
+	power := func(n int, alpha float64) []int {
+		c := make([]int, n)
+		for i := range c {
+			c[i] = max(1, int(math.Round(3000*math.Pow(float64(i+1), -alpha))))
+		}
+		return c
 	}
-	if fit := FitZipf([]int64{7}); fit.N != 1 || fit.Alpha != 0 {
-		t.Errorf("one: %+v", fit)
+	tests := []struct {
+		name   string
+		counts []int
+		fitted bool    // enough ranks with count >= models.FitZipfMinCount
+		alpha  float64 // if > 0, the fit must recover it within 0.05
+	}{
+		{"alpha 0.7", power(400, 0.7), true, 0.7},
+		{"alpha 1.2", power(400, 1.2), true, 1.2},
+		{"reversed", reversed(power(300, 0.9)), true, 0.9},
+		{"three points", []int{50, 9, 5, 4, 4, 3, 1, 1, 1}, true, 0},
+		{"two points", []int{50, 9, 4, 4, 3, 1, 1, 1}, false, 0},
+		{"all below min count", []int{4, 4, 3, 2, 1}, false, 0},
+		{"empty", nil, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := CharacterizeReader("zipf.log", strings.NewReader(zipfLog(tt.counts)), ReferenceFilter())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, ferr := models.FitZipf(tt.counts)
+			want.Alpha, want.R2 = round6(want.Alpha), round6(want.R2)
+			if s.Zipf != want {
+				t.Errorf("summary zipf %+v, models.FitZipf %+v", s.Zipf, want)
+			}
+			wantText := fmt.Sprintf("zipf alpha:            %.3f (R² %.3f over ranks 1-%d, %d points)\n", want.Alpha, want.R2, want.Ranks, want.Points)
+			switch {
+			case (ferr == nil) != tt.fitted:
+				t.Errorf("fit %+v, error %v; want fitted %v", s.Zipf, ferr, tt.fitted)
+			case !tt.fitted:
+				wantText = "zipf alpha:            n/a (too few ranks with count >= 5)\n"
+				if s.Zipf.Alpha != 0 || s.Zipf.R2 != 0 || s.Zipf.Points >= models.FitZipfMinPoints {
+					t.Errorf("unfitted %+v", s.Zipf)
+				}
+			case tt.alpha > 0 && math.Abs(s.Zipf.Alpha-tt.alpha) > 0.05:
+				t.Errorf("fit %+v; want alpha %v", s.Zipf, tt.alpha)
+			}
+			var text bytes.Buffer
+			if err := s.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(text.String(), wantText) {
+				t.Errorf("text output lacks %q:\n%s", wantText, text.String())
+			}
+			var js bytes.Buffer
+			if err := s.WriteJSON(&js); err != nil {
+				t.Fatal(err)
+			}
+			var back struct {
+				Zipf map[string]float64 `json:"zipf"`
+			}
+			if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+				t.Fatal(err)
+			}
+			wantJSON := map[string]float64{"alpha": want.Alpha, "r2": want.R2, "ranks": float64(want.Ranks), "points": float64(want.Points)}
+			if !maps.Equal(back.Zipf, wantJSON) {
+				t.Errorf("JSON zipf %v, want %v", back.Zipf, wantJSON)
+			}
+		})
 	}
 }
 
@@ -142,6 +220,15 @@ func TestCharacterizeReal(t *testing.T) {
 		if s.Kept != int64(len(w.Requests)) || s.Targets != len(w.Objects) || s.WorkingSetBytes != w.WorkingSet() {
 			t.Errorf("%s: summary and workload disagree", name)
 		}
+		// One trace, one alpha: stats and the synthesizer's fit agree.
+		fit, err := FitSynthDetail(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (models.ZipfFit{Alpha: round6(fit.Zipf.Alpha), R2: round6(fit.Zipf.R2), Ranks: fit.Zipf.Ranks, Points: fit.Zipf.Points}); s.Zipf != want {
+			t.Errorf("%s: stats zipf %+v, synth fit zipf %+v", name, s.Zipf, fit.Zipf)
+		}
+		t.Logf("%s: zipf %+v", name, s.Zipf)
 		var methods, statuses int64
 		for m, n := range s.Methods {
 			if m != strings.ToUpper(m) || strings.ContainsAny(m, " \"/") || m == "" {

@@ -259,7 +259,8 @@ dropped lines by reason, kept requests, distinct targets and clients, bytes
 transferred, working-set size (sum of distinct object sizes, the largest
 logged for each), time span, status and method mix (of all parsed lines),
 popularity skew (share of requests to the top 1% and 10% of targets and a
-least-squares Zipf fit on log rank / log frequency) and size percentiles.
+least-squares Zipf fit on log rank / log frequency over the ranks with
+count >= 5, the fit trace synth --fit uses) and size percentiles.
 
 ` + traceFileHelp,
 		Example: `  lvslab trace stats access.log.gz
