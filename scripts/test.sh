@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README "Set-up"): installs what the tests
-# need, then runs gofmt, go vet, staticcheck, the race-enabled test suite
-# and a short fuzz smoke of every fuzz target. CI (.ci/run) runs exactly this.
+# need, then runs gofmt, go vet, staticcheck, the race-enabled test suite,
+# a short fuzz smoke of every fuzz target, and executes the Go-kernel
+# notebook headless. CI (.ci/run) runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,9 +36,16 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
 	pkg=./$(dirname "${file#./}")
 	for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //'); do
 		echo "$pkg $target"
-		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" >/dev/null
+		if ! out=$(go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1); then
+			echo "$out" | tail -n 40
+			echo "fuzz smoke: $pkg $target failed (a failing input is saved under testdata/fuzz/$target)"
+			exit 1
+		fi
 	done
 done
 
 step "go test -race"
 go test -race -count=1 ./...
+
+step "notebook"
+scripts/notebook.sh

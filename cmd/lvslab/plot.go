@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvslab/lvslab/sim"
+	"github.com/lvslab/lvslab/workbench"
+)
+
+func init() { subcommands = append(subcommands, newPlotCmd) }
+
+func newPlotCmd() *cobra.Command {
+	var (
+		dir      string
+		algs     []string
+		prefix   string
+		title    string
+		cdfNodes []string
+		formats  []string
+	)
+	cmd := &cobra.Command{
+		Use:   "plot RESULTS",
+		Short: "Draw throughput and hit ratio against nodes, and response-time CDFs",
+		Long: `Draw figures from a results file of "lvslab sim" or "lvslab sweep" (CSV or
+JSON), as PNG and SVG:
+
+  throughput   throughput (requests/s) against the number of back-end nodes,
+               one line per scheduler (the thesis's Fig. 4.2 and Fig. 6.5)
+  hit-ratio    the cluster cache hit ratio against nodes
+  cdf-nN       the response-time CDF at N nodes (needs the JSON results: given
+               a CSV, the JSON of the same name beside it is used if present)
+
+Runs that differ in trace, preset, front end, admission, cache size or policy,
+or seed are drawn in separate figures, the file names suffixed accordingly.`,
+		Example: `  lvslab sim --alg wrr,wlc,lblc,lblcr --nodes 1-16 -o results.json && lvslab plot results.json -o figs
+  lvslab plot sweep-out/results.csv -o figs --alg wrr,lblc --cdf-nodes 4,16`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, rs, err := readResults(args[0])
+			if err != nil {
+				return err
+			}
+			o := workbench.PlotOptions{Prefix: prefix, Title: title, Formats: formats}
+			for _, a := range algs {
+				o.Algorithms = append(o.Algorithms, strings.ToLower(strings.TrimSpace(a)))
+			}
+			if len(cdfNodes) > 0 {
+				if o.CDFNodes, err = parseNodes(cdfNodes); err != nil {
+					return fmt.Errorf("--cdf-nodes: %w", err)
+				}
+			}
+			files, err := workbench.WritePlots(dir, t, rs, o)
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				fmt.Fprintln(cmd.OutOrStdout(), f)
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&dir, "output", "o", "figures", "output directory")
+	fs.StringSliceVar(&algs, "alg", nil, "schedulers to draw, in legend order (default: all in the file)")
+	fs.StringVar(&prefix, "prefix", "", "file name prefix")
+	fs.StringVar(&title, "title", "", "title prefix of every figure")
+	fs.StringSliceVar(&cdfNodes, "cdf-nodes", nil, "node counts to draw response-time CDFs for (default 7 if present, else the largest)")
+	fs.StringSliceVar(&formats, "image-format", []string{"png", "svg"}, "image formats: png, svg")
+	return cmd
+}
+
+// readResults reads a results CSV (and the JSON beside it, if any) or a
+// results JSON.
+func readResults(path string) (*workbench.Table, []*sim.Result, error) {
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		rs, err := readResultsJSON(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return workbench.TableFromResults(path, rs), rs, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	t, err := workbench.ReadTable(path, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	side := strings.TrimSuffix(path, filepath.Ext(path)) + ".json"
+	rs, err := readResultsJSON(side)
+	if errors.Is(err, fs.ErrNotExist) {
+		return t, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, rs, nil
+}
+
+func readResultsJSON(path string) ([]*sim.Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rs []*sim.Result
+	if err := json.Unmarshal(b, &rs); err != nil {
+		return nil, fmt.Errorf("%s: not an lvslab results JSON (a list of results): %w", path, err)
+	}
+	if len(rs) == 0 {
+		return nil, fmt.Errorf("%s: no results", path)
+	}
+	return rs, nil
+}

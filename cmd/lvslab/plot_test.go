@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPlotFiles draws the figures from a CSV (with its JSON beside it, for
+// the CDFs) and from a JSON, and checks the files are real PNGs and SVGs.
+// Reference: thesis Fig. 4.2 and 6.5 (throughput against nodes).
+func TestPlotFiles(t *testing.T) {
+	dir := t.TempDir()
+	sweep := filepath.Join(dir, "sweep")
+	if _, _, err := execLab(t, "sweep", "-o", sweep, "--alg", "wrr,lblc", "--nodes", "1-3,7"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		files []string
+	}{
+		{"csv with json beside", []string{filepath.Join(sweep, "results.csv")},
+			[]string{"throughput.png", "throughput.svg", "hit-ratio.png", "hit-ratio.svg", "cdf-n7.png", "cdf-n7.svg"}},
+		{"json, chosen CDFs and prefix", []string{filepath.Join(sweep, "results.json"), "--cdf-nodes", "1,3", "--prefix", "x-", "--image-format", "png"},
+			[]string{"x-throughput.png", "x-hit-ratio.png", "x-cdf-n1.png", "x-cdf-n3.png"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
+			stdout, _, err := execLab(t, append([]string{"plot", "-o", out}, tc.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries, _ := os.ReadDir(out)
+			if len(entries) != len(tc.files) {
+				t.Errorf("%d files, want %d: %v", len(entries), len(tc.files), entries)
+			}
+			for _, f := range tc.files {
+				b, err := os.ReadFile(filepath.Join(out, f))
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				switch filepath.Ext(f) {
+				case ".png":
+					if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) || len(b) < 5000 {
+						t.Errorf("%s: not a PNG with content (%d bytes)", f, len(b))
+					}
+				case ".svg":
+					if !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("Back-end nodes")) && !bytes.Contains(b, []byte("Response time")) {
+						t.Errorf("%s: not an SVG figure", f)
+					}
+				}
+				if !strings.Contains(stdout, f) {
+					t.Errorf("%s not listed on standard output", f)
+				}
+			}
+		})
+	}
+
+	// Only a CSV: no CDF.
+	lone := filepath.Join(dir, "lone.csv")
+	if err := os.WriteFile(lone, []byte(readFile(t, filepath.Join(sweep, "results.csv"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "lone")
+	if _, _, err := execLab(t, "plot", lone, "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "cdf-n7.png")); err == nil {
+		t.Error("drew a CDF without JSON results")
+	}
+
+	errs := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"plot", filepath.Join(dir, "nope.csv")}, "nope.csv"},
+		{"not results", []string{"plot", writeFile(t, dir, "x.csv", "a,b\n1,2\n")}, `no "alg" column`},
+		{"bad number", []string{"plot", writeFile(t, dir, "y.csv", "alg,nodes,throughput_rps\nwrr,1,fast\n")}, "line 2"},
+		{"bad json", []string{"plot", writeFile(t, dir, "z.json", "{}")}, "z.json"},
+		{"unknown algorithm", []string{"plot", filepath.Join(sweep, "results.csv"), "--alg", "nosuch", "-o", filepath.Join(dir, "n")}, "nosuch"},
+	}
+	for _, tc := range errs {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := execLab(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,592 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvslab/lvslab/internal/version"
+	"github.com/lvslab/lvslab/sim"
+	"github.com/lvslab/lvslab/traces"
+	"github.com/lvslab/lvslab/workbench"
+)
+
+func init() { subcommands = append(subcommands, newReproduceCmd) }
+
+// The thesis's published numbers (thesis §4.3 and §6.3.7; thesis-notes.md
+// §5). They are what the reproduction is compared with, never output.
+const (
+	thesisN           = 7    // the node count the thesis quotes
+	thesisDFLBGain    = 0.20 // DFLB over WRR and WLC at 7 nodes, Fig. 4.2
+	thesisLBLCGain    = 0.629
+	thesisMaxNodes    = 16
+	thesisWSBytes     = traces.ThesisWorkingSet // 1,629 MB of distinct targets
+	thesisCacheBytes  = sim.DefaultCacheBytes   // per node, reference model
+	defaultSynthSpec  = "synth:thesis"
+	defaultTraceSpec  = "default"
+	reproduceSeed     = 1
+	scaledCacheMargin = 0.25 // no scaled-cache variant within ±25% of the preset's cache
+)
+
+var (
+	fig42Algs = []string{"wrr", "wlc", "dflb"}
+	fig65Algs = []string{"wrr", "wlc", "lblc", "lblcr"}
+)
+
+type reproduceOptions struct {
+	out     string
+	traces  []string
+	nodes   []int
+	workers int
+	scaled  bool
+	seed    uint64
+	formats []string  // image formats
+	log     io.Writer // progress and timings
+	tty     bool
+}
+
+func newReproduceCmd() *cobra.Command {
+	var (
+		o      reproduceOptions
+		nodes  []string
+		noScal bool
+	)
+	cmd := &cobra.Command{
+		Use:   "reproduce",
+		Short: "Regenerate results/: the thesis's Fig. 4.2 and Fig. 6.5 with CSV, JSON, plots and a README",
+		Long: `Regenerate the reference results: the thesis's Fig. 4.2 (WRR, WLC, DFLB) and
+Fig. 6.5 (WRR, WLC, LBLC, LBLC/R), throughput against n = 1..16 nodes under the
+thesis preset (docs/reference-model.md), on
+
+  default         the trace embedded in the binary, at the preset's 32 MiB cache
+                  per node and at a cache scaled so that working set / cache is
+                  the thesis's (1,629 MB / 32 MiB)
+  synth:thesis    the synthetic thesis-like workload (traces.SynthPreset
+                  "thesis": 37,804 targets, 1,629 MiB, 1,000,000 requests)
+
+For every workload it writes, under the output directory, a folder with the
+exact experiment (experiment.yaml, rerunnable with "lvslab sim -f"), the
+results (results.csv, results.json) and the figures (PNG and SVG), and a
+README.md that compares each figure with the thesis's published numbers.
+Everything is deterministic: two runs write identical files.`,
+		Example: `  lvslab reproduce
+  lvslab reproduce -o /tmp/results --trace default --nodes 1-4`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if o.nodes, err = parseNodes(nodes); err != nil {
+				return fmt.Errorf("--nodes: %w", err)
+			}
+			o.scaled = !noScal
+			o.log = cmd.ErrOrStderr()
+			o.tty = workbench.IsTerminal(o.log)
+			return reproduce(cmd.OutOrStdout(), o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&o.out, "output", "o", "results", "output directory")
+	fs.StringSliceVar(&o.traces, "trace", []string{defaultTraceSpec, defaultSynthSpec}, "workloads (trace specs as in lvslab sim)")
+	fs.StringSliceVar(&nodes, "nodes", []string{"1-" + strconv.Itoa(thesisMaxNodes)}, "node counts")
+	fs.IntVar(&o.workers, "workers", 0, "simulations run at once (default: all cores)")
+	fs.BoolVar(&noScal, "no-scaled-cache", false, "skip the runs at a cache scaled to the thesis's working-set ratio")
+	fs.Uint64Var(&o.seed, "seed", reproduceSeed, "random seed")
+	fs.StringSliceVar(&o.formats, "image-format", []string{"png", "svg"}, "image formats of the figures: png, svg")
+	return cmd
+}
+
+// study is one workload's reproduction.
+type study struct {
+	spec    string
+	dir     string // folder under the output directory
+	w       *traces.Workload
+	caches  []int64
+	cells   []workbench.Cell
+	results []*sim.Result
+	elapsed time.Duration
+}
+
+func reproduce(stdout io.Writer, o reproduceOptions) error {
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	start := time.Now()
+	var studies []*study
+	used := map[string]bool{}
+	for _, spec := range o.traces {
+		w, err := loadWorkload(spec, "")
+		if err != nil {
+			return err
+		}
+		st := &study{spec: spec, w: w, dir: studyDir(spec, w, used)}
+		st.caches = []int64{thesisCacheBytes}
+		if o.scaled {
+			if c := scaledCache(w.WorkingSet()); c > 0 {
+				st.caches = append(st.caches, c)
+			}
+		}
+		studies = append(studies, st)
+	}
+	for _, st := range studies {
+		t0 := time.Now()
+		if err := st.run(o); err != nil {
+			return err
+		}
+		st.elapsed = time.Since(t0)
+		if err := st.write(o); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.log, "reproduce: %s: %d simulations in %s\n", st.spec, len(st.results), st.elapsed.Round(time.Millisecond))
+	}
+	readme := filepath.Join(o.out, "README.md")
+	if err := os.WriteFile(readme, []byte(readmeText(studies, o)), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s and %d workload folders in %s\n", readme, len(studies), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// studyDir names a workload's folder after its trace, uniquely.
+func studyDir(spec string, w *traces.Workload, used map[string]bool) string {
+	name := w.Name
+	if spec == defaultTraceSpec {
+		name = strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".log")
+	}
+	name = strings.TrimPrefix(name, "synth:")
+	if strings.HasPrefix(spec, "synth:") {
+		name = "synth-" + name
+	}
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	dir := b.String()
+	for i := 2; used[dir]; i++ {
+		dir = fmt.Sprintf("%s-%d", b.String(), i)
+	}
+	used[dir] = true
+	return dir
+}
+
+// scaledCache returns the per-node cache that gives the workload the
+// thesis's working set / cache ratio (1,629 MB over 32 MiB), rounded to
+// KiB; 0 if that is within scaledCacheMargin of the preset's cache anyway.
+func scaledCache(ws int64) int64 {
+	c := float64(ws) * float64(thesisCacheBytes) / float64(thesisWSBytes)
+	if math.Abs(c-thesisCacheBytes) <= scaledCacheMargin*thesisCacheBytes {
+		return 0
+	}
+	kib := int64(math.Round(c / 1024))
+	return max(kib, 1) * 1024
+}
+
+func (st *study) algorithms() []string {
+	var algs []string
+	for _, a := range slices.Concat(fig42Algs, fig65Algs) {
+		if !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	return algs
+}
+
+func (st *study) experimentYAML(o reproduceOptions) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Generated by lvslab reproduce (lvslab %s). From this folder,\n", version.Version)
+	fmt.Fprintf(&b, "#   lvslab sim -f experiment.yaml -o results.csv\n")
+	fmt.Fprintf(&b, "# reruns it and writes the same results.csv.\n")
+	fmt.Fprintf(&b, "name: %s\n", st.dir)
+	fmt.Fprintf(&b, "trace: %q\n", st.spec)
+	fmt.Fprintf(&b, "alg: [%s]\n", strings.Join(st.algorithms(), ", "))
+	fmt.Fprintf(&b, "nodes: %q\n", nodesString(o.nodes))
+	fmt.Fprintf(&b, "preset: %s\n", sim.PresetThesis)
+	var caches []string
+	for _, c := range st.caches {
+		caches = append(caches, traces.FormatBytes(c))
+	}
+	if len(caches) == 1 {
+		fmt.Fprintf(&b, "cache: %s\n", caches[0])
+	} else {
+		fmt.Fprintf(&b, "cache: [%s]\n", strings.Join(caches, ", "))
+	}
+	fmt.Fprintf(&b, "seed: %d\n", o.seed)
+	return b.String()
+}
+
+// nodesString writes node counts compactly: "1-16", "1,4,7".
+func nodesString(ns []int) string {
+	var parts []string
+	for i := 0; i < len(ns); {
+		j := i
+		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
+			j++
+		}
+		if j > i+1 {
+			parts = append(parts, fmt.Sprintf("%d-%d", ns[i], ns[j]))
+		} else {
+			for k := i; k <= j; k++ {
+				parts = append(parts, strconv.Itoa(ns[k]))
+			}
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
+}
+
+// run builds the experiment from its own YAML, so that the file written
+// is exactly what produced the results, and runs it.
+func (st *study) run(o reproduceOptions) error {
+	e, err := parseExperiment(st.dir+"/experiment.yaml", strings.NewReader(st.experimentYAML(o)), "")
+	if err != nil {
+		return err
+	}
+	s := &workbench.Spec{Algorithms: e.Algorithms, Nodes: e.Nodes, Workloads: []*traces.Workload{st.w}}
+	for _, p := range params {
+		vals := e.Values[p.flag]
+		if len(vals) == 1 {
+			if err := p.apply(&s.Base, vals[0]); err != nil {
+				return err
+			}
+		} else if len(vals) > 1 {
+			axis := workbench.Axis{Name: p.flag}
+			for _, v := range vals {
+				axis.Values = append(axis.Values, workbench.AxisValue{Label: p.flag + "=" + v,
+					Apply: func(c *sim.Config) { _ = p.apply(c, v) }})
+			}
+			s.Axes = append(s.Axes, axis)
+		}
+	}
+	if st.cells, err = s.Cells(); err != nil {
+		return err
+	}
+	prog := &workbench.Progress{W: o.log, TTY: o.tty, Label: "reproduce " + st.spec, Every: 10 * time.Second}
+	out, err := workbench.Run(st.cells, s.Workloads, workbench.RunOptions{Workers: o.workers, Progress: prog.Update})
+	if err != nil {
+		return err
+	}
+	st.results = out.Results
+	return nil
+}
+
+func (st *study) write(o reproduceOptions) error {
+	dir := filepath.Join(o.out, st.dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "experiment.yaml"), []byte(st.experimentYAML(o)), 0o644); err != nil {
+		return err
+	}
+	if err := workbench.WriteResults(filepath.Join(dir, workbench.MergedCSV), "csv", st.results); err != nil {
+		return err
+	}
+	if err := workbench.WriteResults(filepath.Join(dir, workbench.MergedJSON), "json", st.results); err != nil {
+		return err
+	}
+	t := workbench.TableFromResults(st.dir, st.results)
+	figs := []struct {
+		prefix, title string
+		algs          []string
+	}{
+		{"fig4.2-", "Fig. 4.2 (reproduction)", fig42Algs},
+		{"fig6.5-", "Fig. 6.5 (reproduction)", fig65Algs},
+	}
+	for _, f := range figs {
+		if _, err := workbench.WritePlots(dir, t, st.results, workbench.PlotOptions{
+			Algorithms: f.algs, Prefix: f.prefix, Title: f.title, CDFNodes: []int{st.cdfNodes()}, Formats: o.formats,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cdfNodes is the node count the CDFs are drawn at: the thesis's 7 if run.
+func (st *study) cdfNodes() int {
+	return st.refNodes()
+}
+
+// refNodes is the node count comparisons are made at: 7 if run, else the
+// nearest run.
+func (st *study) refNodes() int {
+	best := -1
+	for _, c := range st.cells {
+		n := c.Config.Nodes
+		if best < 0 || abs(n-thesisN) < abs(best-thesisN) {
+			best = n
+		}
+	}
+	return best
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// get returns the result of alg at n nodes and cache c.
+func (st *study) get(alg string, n int, cache int64) *sim.Result {
+	for _, r := range st.results {
+		if r.Config.Algorithm == alg && r.Config.Nodes == n && r.Config.CacheBytes == cache {
+			return r
+		}
+	}
+	return nil
+}
+
+func (st *study) maxNodes() int {
+	m := 0
+	for _, c := range st.cells {
+		m = max(m, c.Config.Nodes)
+	}
+	return m
+}
+
+// gain is a's throughput relative to b's, minus 1.
+func gain(a, b *sim.Result) float64 {
+	if a == nil || b == nil || b.ThroughputRPS == 0 {
+		return math.NaN()
+	}
+	return a.ThroughputRPS/b.ThroughputRPS - 1
+}
+
+func pct(x float64) string {
+	if math.IsNaN(x) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.1f%%", 100*x)
+}
+
+func rps(r *sim.Result) string {
+	if r == nil {
+		return "n/a"
+	}
+	return strconv.FormatFloat(r.ThroughputRPS, 'f', 1, 64)
+}
+
+func hit(r *sim.Result) string {
+	if r == nil {
+		return "n/a"
+	}
+	return strconv.FormatFloat(100*r.HitRatio, 'f', 1, 64) + "%"
+}
+
+// verdict compares a measured gain with the thesis's.
+func verdict(measured, thesis float64) string {
+	switch {
+	case math.IsNaN(measured):
+		return "not measured"
+	case math.Abs(measured-thesis) <= 0.05:
+		return "agrees with the thesis (within 5 points)"
+	case measured <= 0 && thesis > 0:
+		return "does not reproduce the thesis's gain: the sign is reversed or zero"
+	case measured < thesis:
+		return fmt.Sprintf("reproduces the direction but is %.1f points smaller than the thesis's", 100*(thesis-measured))
+	default:
+		return fmt.Sprintf("reproduces the direction and is %.1f points larger than the thesis's", 100*(measured-thesis))
+	}
+}
+
+func readmeText(studies []*study, o reproduceOptions) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("# Reproduced results\n\n")
+	p("Generated by `lvslab reproduce` (lvslab %s) from the numbers in this folder; do not edit by hand.\n", version.Version)
+	p("Every point is one simulation of the **thesis preset** (docs/reference-model.md: closed admission of\n")
+	p("n × 60 requests, LRU caches, the LARD cost constants of thesis §4.3), seed %d, n = %s.\n", o.seed, nodesString(o.nodes))
+	p("Each folder holds the exact experiment (`experiment.yaml`, rerun it with `lvslab sim -f`), the results\n")
+	p("(`results.csv`: one row per scheduler × node count × cache; `results.json`: full results with time series and\n")
+	p("response-time CDFs) and the figures as %s (`fig4.2-*`, `fig6.5-*`: throughput, hit ratio, CDF at n = %d).\n\n",
+		strings.ToUpper(strings.Join(o.formats, " and ")), studies[0].refNodes())
+	img := "png"
+	if len(o.formats) > 0 {
+		img = o.formats[0]
+	}
+
+	p("The thesis (§4.3, §6.3.7) simulated a merged two-month log of its lab's servers: 37,804 targets covering\n")
+	p("1,629 MB, against 32 MiB of cache per node, i.e. a working set %.0f× one node's cache and %.1f× the\n",
+		float64(thesisWSBytes)/thesisCacheBytes, float64(thesisWSBytes)/(thesisN*thesisCacheBytes))
+	p("aggregate cache of 7 nodes. That log is not available; the workloads here are:\n\n")
+	p("| folder | workload | requests kept | targets | working set | cache per node | working set / cache | simulations |\n")
+	p("|---|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, st := range studies {
+		for _, c := range st.caches {
+			p("| [%s](%s/) | `%s` | %s | %s | %s | %s | %.1f | %d |\n", st.dir, st.dir, st.spec, thousands(len(st.w.Requests)), thousands(len(st.w.Objects)),
+				traces.HumanBytes(st.w.WorkingSet()), traces.FormatBytes(c), float64(st.w.WorkingSet())/float64(c), len(st.results)/len(st.caches))
+		}
+	}
+	for _, st := range studies {
+		if name, ok := strings.CutPrefix(st.spec, "synth:"); ok {
+			preset, _, _ := strings.Cut(name, ":")
+			if m, err := traces.SynthPreset(preset); err == nil {
+				if st.w.Lines == m.Requests {
+					p("\n`%s` is the synthetic preset %q at its full size, %s requests (no scaling down was needed).\n", st.spec, preset, thousands(st.w.Lines))
+				} else {
+					p("\n`%s` is the synthetic preset %q scaled to %s requests (the preset has %s).\n", st.spec, preset, thousands(st.w.Lines), thousands(m.Requests))
+				}
+			}
+		}
+	}
+	p("\nThe second cache size of a workload, where there is one, is scaled so that working set / cache equals the\n")
+	p("thesis's; it tests whether the ratio, rather than the absolute sizes, drives the comparison.\n")
+
+	for _, st := range studies {
+		n := st.refNodes()
+		nmax := st.maxNodes()
+		p("\n## %s (`%s`)\n", st.dir, st.spec)
+		for _, c := range st.caches {
+			cs := traces.FormatBytes(c)
+			wrr, wlc, dflb := st.get("wrr", n, c), st.get("wlc", n, c), st.get("dflb", n, c)
+			lblc, lblcr := st.get("lblc", n, c), st.get("lblcr", n, c)
+			suffix := ""
+			if len(st.caches) > 1 {
+				suffix = "_" + cs
+			}
+			p("\n### Cache %s per node\n\n", cs)
+			p("Throughput (requests/s) and cluster hit ratio at n = %d:\n\n", n)
+			p("| | WRR | WLC | DFLB | LBLC | LBLC/R |\n|---|---:|---:|---:|---:|---:|\n")
+			p("| throughput | %s | %s | %s | %s | %s |\n", rps(wrr), rps(wlc), rps(dflb), rps(lblc), rps(lblcr))
+			p("| vs. WRR | | %s | %s | %s | %s |\n", pct(gain(wlc, wrr)), pct(gain(dflb, wrr)), pct(gain(lblc, wrr)), pct(gain(lblcr, wrr)))
+			p("| hit ratio | %s | %s | %s | %s | %s |\n\n", hit(wrr), hit(wlc), hit(dflb), hit(lblc), hit(lblcr))
+
+			p("**Fig. 4.2** ([throughput](%s/fig4.2-throughput%s.%s), [hit ratio](%s/fig4.2-hit-ratio%s.%s)). ", st.dir, suffix, img, st.dir, suffix, img)
+			p("Thesis: WRR and WLC close, DFLB about +20%% over both at n = 7, the gap widening with n.\n")
+			gd, gdw := gain(dflb, wrr), gain(dflb, wlc)
+			p("Here DFLB is %s relative to WRR and %s relative to WLC at n = %d: this %s.", pct(gd), pct(gdw), n, verdict(gd, thesisDFLBGain))
+			if d := gain(wlc, wrr); !math.IsNaN(d) {
+				if math.Abs(d) <= 0.05 {
+					p(" WRR and WLC are within 5%% of each other (%s), as in the thesis.", pct(d))
+				} else {
+					p(" WRR and WLC differ by %s, unlike the thesis's close curves.", pct(d))
+				}
+			}
+			if g16 := gain(st.get("dflb", nmax, c), st.get("wrr", nmax, c)); nmax > n && !math.IsNaN(g16) && !math.IsNaN(gd) {
+				if g16 > gd && g16 > 0.02 {
+					p(" The gain grows with n (%s at n = %d), as in the thesis.", pct(g16), nmax)
+				} else {
+					p(" There is no gain growing with n (%s at n = %d), unlike the thesis.", pct(g16), nmax)
+				}
+			}
+			p("\n\n")
+
+			p("**Fig. 6.5** ([throughput](%s/fig6.5-throughput%s.%s), [hit ratio](%s/fig6.5-hit-ratio%s.%s), [response-time CDF](%s/fig6.5-cdf-n%d%s.%s)). ",
+				st.dir, suffix, img, st.dir, suffix, img, st.dir, n, suffix, img)
+			p("Thesis: LBLC +62.9%% over WRR at n = 7, LBLC/R slightly above LBLC.\n")
+			gl := gain(lblc, wrr)
+			p("Here LBLC is %s relative to WRR at n = %d: this %s.", pct(gl), n, verdict(gl, thesisLBLCGain))
+			if lr := gain(lblcr, lblc); !math.IsNaN(lr) {
+				switch {
+				case lr >= 0 && lr <= 0.10:
+					p(" LBLC/R is %s relative to LBLC: slightly above, as in the thesis.", pct(lr))
+				case lr > 0.10:
+					p(" LBLC/R is %s relative to LBLC: above, by more than the thesis's \"slightly\".", pct(lr))
+				default:
+					p(" LBLC/R is %s relative to LBLC: below it, unlike the thesis.", pct(lr))
+				}
+			}
+			p("\n\n")
+			p("%s\n", explain(st, c, n, wrr, lblc, dflb))
+		}
+	}
+	p("\n## Run time\n\nThe simulations are deterministic; their run time is not. `lvslab reproduce` prints it on standard error.\n")
+	return b.String()
+}
+
+// explain says, from the measured numbers, why a workload's results differ
+// from the thesis's: how its working set compares with the caches, how long
+// the run is compared with the number of requests in flight, and how far
+// locality moved the hit ratio.
+func explain(st *study, cache int64, n int, wrr, lblc, dflb *sim.Result) string {
+	var s []string
+	ws := st.w.WorkingSet()
+	agg := int64(n) * cache
+	one := st.get("wrr", 1, cache)
+	switch {
+	case ws <= cache:
+		s = append(s, fmt.Sprintf("The working set (%s) fits in one node's cache (%s): once the caches are warm every scheduler hits, so locality has little to add.",
+			traces.HumanBytes(ws), traces.FormatBytes(cache)))
+	case ws <= agg:
+		s = append(s, fmt.Sprintf("The working set (%s) exceeds one node's cache (%s) but fits in the aggregate cache of %d nodes (%s): a scheduler that partitions targets across nodes can keep it all in memory, one that spreads them cannot.",
+			traces.HumanBytes(ws), traces.FormatBytes(cache), n, traces.HumanBytes(agg)))
+	default:
+		s = append(s, fmt.Sprintf("The working set (%s) is %.1f× the aggregate cache of %d nodes (%s), as in the thesis (%.1f×): no scheduler can keep it all in memory, so the hit ratio depends on how well targets are partitioned.",
+			traces.HumanBytes(ws), float64(ws)/float64(agg), n, traces.HumanBytes(agg), float64(thesisWSBytes)/(thesisN*thesisCacheBytes)))
+	}
+	if one != nil && one.HitRatio >= 0.8 {
+		s = append(s, fmt.Sprintf("Even one node reaches a %.1f%% hit ratio.", 100*one.HitRatio))
+	}
+	inFlight := n * sim.DefaultHigh
+	if reqs := len(st.w.Requests); reqs < 100*inFlight {
+		s = append(s, fmt.Sprintf("The trace is short for this model: %s requests against %d admitted at once at n = %d (%.0f per slot), so the first wave of compulsory misses and the start-up transient weigh heavily.",
+			thousands(reqs), inFlight, n, float64(reqs)/float64(inFlight)))
+	}
+	if wrr != nil && lblc != nil {
+		d := lblc.HitRatio - wrr.HitRatio
+		switch {
+		case d > 0.05 && lblc.ThroughputRPS > wrr.ThroughputRPS:
+			s = append(s, fmt.Sprintf("LBLC raises the hit ratio from %.1f%% (WRR) to %.1f%%, which is where its throughput comes from: a miss costs a disk read of at least 28 ms.",
+				100*wrr.HitRatio, 100*lblc.HitRatio))
+		case d > 0.05:
+			s = append(s, fmt.Sprintf("LBLC raises the hit ratio from %.1f%% (WRR) to %.1f%%, yet its throughput is lower: the load imbalance of assigning targets to nodes (coefficient of variation of requests per node %.3f vs %.3f) costs more than the disk reads it saves.",
+				100*wrr.HitRatio, 100*lblc.HitRatio, lblc.Imbalance, wrr.Imbalance))
+		default:
+			s = append(s, fmt.Sprintf("LBLC's hit ratio (%.1f%%) is not clearly above WRR's (%.1f%%), so its locality buys no disk reads here; what remains is its load imbalance (coefficient of variation %.3f vs %.3f).",
+				100*lblc.HitRatio, 100*wrr.HitRatio, lblc.Imbalance, wrr.Imbalance))
+		}
+	}
+	if wrr != nil && dflb != nil {
+		switch g := gain(dflb, wrr); {
+		case math.Abs(g) < 0.02:
+			s = append(s, "DFLB stays within 2% of WRR: with identical nodes in a closed loop, the connection counts it feeds back are nearly equal, so its weights barely move. The thesis's gain may come from load differences between its nodes that this model, with identical nodes, does not have.")
+		case g < 0:
+			_, dw := meanUtil(wrr)
+			_, dd := meanUtil(dflb)
+			balance := fmt.Sprintf("although its requests per node are about as balanced over the whole run (coefficient of variation %.3f vs %.3f)", dflb.Imbalance, wrr.Imbalance)
+			if dflb.Imbalance-wrr.Imbalance >= 0.05 {
+				balance = fmt.Sprintf("and its requests per node are less balanced (coefficient of variation %.3f vs %.3f)", dflb.Imbalance, wrr.Imbalance)
+			}
+			s = append(s, fmt.Sprintf("DFLB is below WRR %s; the mean disk utilisation is %.0f%% against WRR's %.0f%%: while its weights move, some nodes hold more of the admitted requests than they can serve and others idle. With identical nodes there is no capacity difference for the feedback to find.",
+				balance, 100*dd, 100*dw))
+		}
+	}
+	return strings.Join(s, " ")
+}
+
+// meanUtil returns the mean CPU and disk utilisation over the nodes.
+func meanUtil(r *sim.Result) (cpu, disk float64) {
+	for _, n := range r.Nodes {
+		cpu += n.CPUUtil
+		disk += n.DiskUtil
+	}
+	if len(r.Nodes) > 0 {
+		cpu /= float64(len(r.Nodes))
+		disk /= float64(len(r.Nodes))
+	}
+	return cpu, disk
+}
+
+// thousands formats n with thousands separators ("1,000,000").
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && r != '-' && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvslab/lvslab/sim"
+	"github.com/lvslab/lvslab/workbench"
+)
+
+func init() { subcommands = append(subcommands, newSimCmd) }
+
+func newSimCmd() *cobra.Command {
+	var (
+		ef      experimentFlags
+		format  string
+		out     string
+		workers int
+	)
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Simulate schedulers on a trace: one run per scheduler × node count",
+		Long: `Simulate a cluster (thesis §4.3, §6.3.7; docs/reference-model.md) running each
+scheduler on each node count, replaying a trace, and print one row per run.
+
+The trace is read under the reference filters (GET, status 200, bytes > 0,
+static requests). Without --trace, the trace embedded in the binary is used.
+Parameters given several values (--cache 8MiB,32MiB) are swept. An experiment
+file (-f) sets the same parameters as YAML keys (cache_policy for
+--cache-policy); flags given too override it.
+
+Output (--format): "table" (readable), "csv" (one row per run, stable
+columns: sim.CSVHeader) or "json" (full results with time series and
+response-time CDFs). The default is a table on a terminal and CSV otherwise,
+or the -o file's extension (.csv, .json).`,
+		Example: `  lvslab sim --alg wrr,lblc --nodes 1,4,7 --cache 8MiB
+  lvslab sim --trace access.log --alg wrr,wlc,dflb --nodes 1-16 --format csv -o fig42.csv
+  lvslab sim -f examples/fig6.5.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := ef.experiment(cmd)
+			if err != nil {
+				return err
+			}
+			f, err := outputFormat(format, out, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			spec, err := e.spec()
+			if err != nil {
+				return err
+			}
+			cells, err := spec.Cells()
+			if err != nil {
+				return err
+			}
+			opts := workbench.RunOptions{Workers: workers}
+			if errw := cmd.ErrOrStderr(); workbench.IsTerminal(errw) && len(cells) > 1 {
+				opts.Progress = (&workbench.Progress{W: errw, TTY: true, Label: "sim"}).Update
+			}
+			o, err := workbench.Run(cells, spec.Workloads, opts)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			if err := writeResults(&buf, f, o.Cells, o.Results); err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err = cmd.OutOrStdout().Write(buf.Bytes())
+				return err
+			}
+			return os.WriteFile(out, buf.Bytes(), 0o644)
+		},
+	}
+	addExperimentFlags(cmd, &ef)
+	cmd.Flags().StringVar(&format, "format", "", "output format: table, csv or json (default: table on a terminal, else csv)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the results to this file instead of standard output")
+	cmd.Flags().IntVar(&workers, "workers", 0, "simulations run at once (default: all cores)")
+	return cmd
+}
+
+// outputFormat picks the format from --format, the output file's extension
+// or whether standard output is a terminal.
+func outputFormat(format, out string, stdout io.Writer) (string, error) {
+	switch format {
+	case "table", "csv", "json":
+		return format, nil
+	case "":
+	default:
+		return "", fmt.Errorf("--format: unknown format %q (want table, csv or json)", format)
+	}
+	if out != "" && out != "-" {
+		if strings.EqualFold(filepath.Ext(out), ".json") {
+			return "json", nil
+		}
+		return "csv", nil
+	}
+	if workbench.IsTerminal(stdout) {
+		return "table", nil
+	}
+	return "csv", nil
+}
+
+func writeResults(w io.Writer, format string, cells []workbench.Cell, rs []*sim.Result) error {
+	switch format {
+	case "csv":
+		return sim.WriteCSV(w, rs)
+	case "json":
+		return sim.WriteJSON(w, rs)
+	}
+	return writeTable(w, cells, rs)
+}
+
+// writeTable prints results for people: one line per run.
+func writeTable(w io.Writer, cells []workbench.Cell, rs []*sim.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	traces := map[string]bool{}
+	labels := false
+	for _, c := range cells {
+		traces[c.Trace] = true
+		labels = labels || len(c.Labels) > 0
+	}
+	head := []string{"alg", "nodes", "req/s", "MB/s", "hit %", "p50 ms", "p95 ms", "mean ms", "imbalance", "cache/node"}
+	if labels {
+		head = append(head, "parameters")
+	}
+	if len(traces) > 1 {
+		head = append(head, "trace")
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for i, r := range rs {
+		row := []string{
+			workbench.DisplayName(r.Config.Algorithm),
+			strconv.Itoa(r.Config.Nodes),
+			strconv.FormatFloat(r.ThroughputRPS, 'f', 1, 64),
+			strconv.FormatFloat(r.ThroughputMBps, 'f', 2, 64),
+			strconv.FormatFloat(100*r.HitRatio, 'f', 1, 64),
+			ms(r.P50), ms(r.P95), ms(r.MeanResponse),
+			strconv.FormatFloat(r.Imbalance, 'f', 3, 64),
+			workbench.FormatBytes(r.Config.CacheBytes),
+		}
+		if labels {
+			row = append(row, strings.Join(cells[i].Labels, " "))
+		}
+		if len(traces) > 1 {
+			row = append(row, r.Trace)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	return tw.Flush()
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvslab/lvslab/workbench"
+)
+
+func init() { subcommands = append(subcommands, newSweepCmd) }
+
+func newSweepCmd() *cobra.Command {
+	var (
+		ef            experimentFlags
+		dir           string
+		workers       int
+		shard         string
+		shards        int
+		progressEvery time.Duration
+		progressCells int
+	)
+	cmd := &cobra.Command{
+		Use:   "sweep",
+		Short: "Run schedulers × node counts × traces × parameters on all cores, resumably",
+		Long: `Run a sweep: every combination of trace, swept parameter values, scheduler and
+node count (the same flags and experiment files as "lvslab sim"), on all cores.
+
+Results go to the output directory: manifest.json (the cells), cells/KEY.json
+(one file per finished cell, KEY a hash of the lvslab version, the trace's
+content and the resolved configuration) and, once every cell is there,
+results.csv and results.json (all cells in sweep order). Rerunning skips the
+finished cells. Output bytes do not depend on the number of workers or shards.
+
+Large sweeps split into shards: --shard i/n runs the cells whose index mod n is
+i. Under a Slurm array job the shard comes from SLURM_ARRAY_TASK_ID (minus
+SLURM_ARRAY_TASK_MIN) and SLURM_ARRAY_TASK_COUNT; under a Kubernetes Indexed
+Job from JOB_COMPLETION_INDEX with --shards n. Shards may share one output
+directory or write their own; "lvslab sweep merge" joins them (see
+examples/slurm-array.sh and examples/k8s-indexed-job.yaml).
+
+Progress goes to standard error: one line rewritten in place on a terminal,
+otherwise a plain line every --progress-every or --progress-cells.`,
+		Example: `  lvslab sweep --trace access.log --alg wrr,wlc,lblc,lblcr --nodes 1-16 --cache 8MiB,32MiB -o sweep-out
+  lvslab sweep -f examples/cache-sweep.yaml -o sweep-out --shard 0/4
+  lvslab sweep merge sweep-out -o all.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			i, n, err := resolveShard(shard, shards, cmd.Flags().Changed("shards"), os.Getenv)
+			if err != nil {
+				return err
+			}
+			e, err := ef.experiment(cmd)
+			if err != nil {
+				return err
+			}
+			spec, err := e.spec()
+			if err != nil {
+				return err
+			}
+			cells, err := spec.Cells()
+			if err != nil {
+				return err
+			}
+			errw := cmd.ErrOrStderr()
+			label := "sweep"
+			if n > 1 {
+				label = fmt.Sprintf("sweep shard %d/%d", i, n)
+			}
+			p := &workbench.Progress{W: errw, TTY: workbench.IsTerminal(errw), Label: label,
+				Every: progressEvery, EveryCells: progressCells}
+			o, err := workbench.Run(cells, spec.Workloads, workbench.RunOptions{
+				Workers: workers, Dir: dir, Shard: i, Shards: n, Progress: p.Update,
+			})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s: %d cells in this %s: %d run, %d already done\n",
+				dir, len(o.Cells), map[bool]string{true: "shard", false: "sweep"}[n > 1], o.Ran, o.Skipped)
+			if o.Complete {
+				for _, f := range o.Merged {
+					fmt.Fprintf(out, "wrote %s\n", f)
+				}
+			} else {
+				fmt.Fprintf(out, "other shards' cells are not all in %s yet; when every shard has finished: lvslab sweep merge DIR... -o all.csv\n", dir)
+			}
+			return nil
+		},
+	}
+	addExperimentFlags(cmd, &ef)
+	fs := cmd.Flags()
+	fs.StringVarP(&dir, "output", "o", "sweep-out", "output directory (created; finished cells in it are skipped)")
+	fs.IntVar(&workers, "workers", 0, "simulations run at once (default: all cores)")
+	fs.StringVar(&shard, "shard", "", `run only shard i of n ("i/n", 0 <= i < n)`)
+	fs.IntVar(&shards, "shards", 0, "number of shards, the shard index coming from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID")
+	fs.DurationVar(&progressEvery, "progress-every", 10*time.Second, "when not on a terminal: print progress at least this often")
+	fs.IntVar(&progressCells, "progress-cells", 0, "when not on a terminal: also print progress every this many cells")
+	cmd.AddCommand(newSweepMergeCmd())
+	return cmd
+}
+
+// resolveShard returns the shard index and count from --shard, or from the
+// batch system's environment (with --shards n, or Slurm's task count).
+func resolveShard(shard string, shards int, shardsSet bool, getenv func(string) string) (int, int, error) {
+	if shardsSet && shards < 1 {
+		return 0, 0, fmt.Errorf("--shards %d: want at least 1", shards)
+	}
+	if shard != "" {
+		a, b, ok := strings.Cut(shard, "/")
+		i, err1 := strconv.Atoi(strings.TrimSpace(a))
+		n, err2 := strconv.Atoi(strings.TrimSpace(b))
+		if !ok || err1 != nil || err2 != nil {
+			return 0, 0, fmt.Errorf("--shard %q: want i/n, e.g. 0/4", shard)
+		}
+		if n < 1 || i < 0 || i >= n {
+			return 0, 0, fmt.Errorf("--shard %q: want 0 <= i < n", shard)
+		}
+		if shardsSet && shards != n {
+			return 0, 0, fmt.Errorf("--shard %q and --shards %d disagree", shard, shards)
+		}
+		return i, n, nil
+	}
+	envInt := func(name string) (int, bool, error) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return 0, false, nil
+		}
+		x, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, true, fmt.Errorf("%s=%q is not an integer", name, v)
+		}
+		return x, true, nil
+	}
+	if idx, ok, err := envInt("JOB_COMPLETION_INDEX"); err != nil {
+		return 0, 0, err
+	} else if ok {
+		if !shardsSet {
+			return 0, 0, fmt.Errorf("JOB_COMPLETION_INDEX=%d is set: give the number of shards with --shards (the Job's completions)", idx)
+		}
+		if idx < 0 || idx >= shards {
+			return 0, 0, fmt.Errorf("JOB_COMPLETION_INDEX=%d: want 0 <= index < --shards %d", idx, shards)
+		}
+		return idx, shards, nil
+	}
+	if id, ok, err := envInt("SLURM_ARRAY_TASK_ID"); err != nil {
+		return 0, 0, err
+	} else if ok {
+		lo, _, err := envInt("SLURM_ARRAY_TASK_MIN")
+		if err != nil {
+			return 0, 0, err
+		}
+		n := shards
+		if !shardsSet {
+			count, ok, err := envInt("SLURM_ARRAY_TASK_COUNT")
+			if err != nil {
+				return 0, 0, err
+			}
+			if !ok {
+				return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID=%d is set but not SLURM_ARRAY_TASK_COUNT: give --shards", id)
+			}
+			n = count
+		}
+		i := id - lo
+		if n < 1 || i < 0 || i >= n {
+			return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID=%d (min %d): shard %d is not in [0, %d); use a contiguous array such as --array=0-%d", id, lo, i, n, max(n-1, 0))
+		}
+		return i, n, nil
+	}
+	if shardsSet && shards > 1 {
+		return 0, 0, fmt.Errorf("--shards %d without a shard index: give --shard i/%d, or run under a Slurm array or an Indexed Job", shards, shards)
+	}
+	return 0, 1, nil
+}
+
+func newSweepMergeCmd() *cobra.Command {
+	var out, format string
+	cmd := &cobra.Command{
+		Use:   "merge DIR...",
+		Short: "Merge the output directories of a sweep's shards into one results file",
+		Long: `Merge the cells of a sweep from one or more output directories (the shards
+of one sweep) into one results file, in sweep order: byte-identical to the
+results.csv of the same sweep run unsharded. Every cell must be present.`,
+		Example: `  lvslab sweep merge shard-0 shard-1 shard-2 -o all.csv
+  lvslab sweep merge sweep-out -o all.json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, dirs []string) error {
+			rs, err := workbench.Merge(dirs)
+			if err != nil {
+				return err
+			}
+			f := format
+			if f == "" {
+				f = "csv"
+				if strings.EqualFold(filepath.Ext(out), ".json") {
+					f = "json"
+				}
+			}
+			if f != "csv" && f != "json" {
+				return fmt.Errorf("--format: unknown format %q (want csv or json)", f)
+			}
+			if out == "" || out == "-" {
+				var buf bytes.Buffer
+				if err := writeResults(&buf, f, nil, rs); err != nil {
+					return err
+				}
+				_, err := cmd.OutOrStdout().Write(buf.Bytes())
+				return err
+			}
+			if err := workbench.WriteResults(out, f, rs); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "merged %d cells into %s\n", len(rs), out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (.csv or .json; default standard output as CSV)")
+	cmd.Flags().StringVar(&format, "format", "", "csv or json (default: from the -o extension, else csv)")
+	return cmd
+}

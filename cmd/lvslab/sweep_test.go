@@ -1,0 +1,195 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var sweepArgs = []string{"--alg", "wrr,wlc,lblc", "--nodes", "1-3", "--cache", "1MiB,8MiB", "--progress-cells", "5"}
+
+// TestSweepShardMerge checks that a sweep split into shards and merged is
+// byte-identical to the same sweep run whole, and to the sim command's CSV.
+func TestSweepShardMerge(t *testing.T) {
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole")
+	out, errOut, err := execLab(t, append([]string{"sweep", "-o", whole, "--workers", "3"}, sweepArgs...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "18 run, 0 already done") {
+		t.Errorf("stdout: %s", out)
+	}
+	if !strings.Contains(errOut, "sweep: 18/18 cells (100%)") || strings.Contains(errOut, "\r") {
+		t.Errorf("progress off a terminal should be plain lines:\n%s", errOut)
+	}
+	want := readFile(t, filepath.Join(whole, "results.csv"))
+	if rows := readCSV(t, want); len(rows) != 18 {
+		t.Fatalf("%d rows, want 18", len(rows))
+	}
+
+	simOut, _, err := execLab(t, append([]string{"sim", "--format", "csv"}, sweepArgs[:6]...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if simOut != want {
+		t.Error("sweep results.csv differs from sim's CSV for the same experiment")
+	}
+
+	// Three shards in separate directories, merged.
+	var shards []string
+	for i := range 3 {
+		d := filepath.Join(dir, "shard", string(rune('a'+i)))
+		shards = append(shards, d)
+		out, _, err := execLab(t, append([]string{"sweep", "-o", d, "--shard", string(rune('0'+i)) + "/3", "--workers", "1"}, sweepArgs...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "6 cells in this shard") || !strings.Contains(out, "lvslab sweep merge") {
+			t.Errorf("shard %d: %s", i, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(shards[0], "results.csv")); err == nil {
+		t.Error("a shard wrote a merged results.csv with cells missing")
+	}
+	merged := filepath.Join(dir, "all.csv")
+	if _, _, err := execLab(t, append([]string{"sweep", "merge", "-o", merged}, shards...)...); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, merged); got != want {
+		t.Errorf("sharded+merged differs from unsharded:\n%s\nwant:\n%s", got, want)
+	}
+	mergedJSON := filepath.Join(dir, "all.json")
+	if _, _, err := execLab(t, append([]string{"sweep", "merge", "-o", mergedJSON}, shards...)...); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, mergedJSON); got != readFile(t, filepath.Join(whole, "results.json")) {
+		t.Error("merged JSON differs from unsharded results.json")
+	}
+
+	// Shards sharing one directory (Slurm array tasks, from the
+	// environment): the last one writes the merged files.
+	shared := filepath.Join(dir, "shared")
+	for i := range 2 {
+		t.Setenv("SLURM_ARRAY_TASK_ID", string(rune('0'+i)))
+		t.Setenv("SLURM_ARRAY_TASK_COUNT", "2")
+		if _, _, err := execLab(t, append([]string{"sweep", "-o", shared}, sweepArgs...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := readFile(t, filepath.Join(shared, "results.csv")); got != want {
+		t.Error("shards sharing a directory: merged results.csv differs from unsharded")
+	}
+
+	// Merging incomplete shards names what is missing.
+	_, _, err = execLab(t, "sweep", "merge", shards[0], shards[1])
+	if err == nil || !strings.Contains(err.Error(), "6 of 18 cells have no result") {
+		t.Errorf("merge of incomplete shards: %v", err)
+	}
+	// Shards of different sweeps do not merge.
+	other := filepath.Join(dir, "other")
+	if _, _, err := execLab(t, "sweep", "-o", other, "--alg", "wrr", "--nodes", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := execLab(t, "sweep", "merge", whole, other); err == nil || !strings.Contains(err.Error(), "different sweep") {
+		t.Errorf("merge of different sweeps: %v", err)
+	}
+}
+
+// TestSweepResume reruns a sweep: finished cells are skipped and the
+// output is unchanged; a lost cell is run again.
+func TestSweepResume(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	args := append([]string{"sweep", "-o", dir}, sweepArgs...)
+	if _, _, err := execLab(t, args...); err != nil {
+		t.Fatal(err)
+	}
+	first := readFile(t, filepath.Join(dir, "results.csv"))
+	out, _, err := execLab(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "0 run, 18 already done") {
+		t.Errorf("rerun: %s", out)
+	}
+	cells, err := filepath.Glob(filepath.Join(dir, "cells", "*.json"))
+	if err != nil || len(cells) != 18 {
+		t.Fatalf("%d cell files, want 18 (%v)", len(cells), err)
+	}
+	if err := os.Remove(cells[4]); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = execLab(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "1 run, 17 already done") {
+		t.Errorf("after losing a cell: %s", out)
+	}
+	if got := readFile(t, filepath.Join(dir, "results.csv")); got != first {
+		t.Error("resumed sweep differs")
+	}
+	// A damaged cell file is an error naming it.
+	if err := os.WriteFile(cells[2], []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = execLab(t, args...)
+	if err == nil || !strings.Contains(err.Error(), filepath.Base(cells[2])) {
+		t.Errorf("damaged cell: %v", err)
+	}
+}
+
+func TestResolveShard(t *testing.T) {
+	tests := []struct {
+		name      string
+		shard     string
+		shards    int
+		shardsSet bool
+		env       map[string]string
+		i, n      int
+		err       string
+	}{
+		{name: "none", i: 0, n: 1},
+		{name: "flag", shard: "2/4", i: 2, n: 4},
+		{name: "flag agrees with --shards", shard: "1/2", shards: 2, shardsSet: true, i: 1, n: 2},
+		{name: "flag disagrees", shard: "1/2", shards: 3, shardsSet: true, err: "disagree"},
+		{name: "index too big", shard: "4/4", err: "0 <= i < n"},
+		{name: "malformed", shard: "1:4", err: "want i/n"},
+		{name: "indexed job", shards: 5, shardsSet: true, env: map[string]string{"JOB_COMPLETION_INDEX": "3"}, i: 3, n: 5},
+		{name: "indexed job without --shards", env: map[string]string{"JOB_COMPLETION_INDEX": "3"}, err: "--shards"},
+		{name: "indexed job out of range", shards: 2, shardsSet: true, env: map[string]string{"JOB_COMPLETION_INDEX": "2"}, err: "JOB_COMPLETION_INDEX=2"},
+		{name: "slurm", env: map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4"}, i: 1, n: 4},
+		{name: "slurm from 1", env: map[string]string{"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "4"}, i: 3, n: 4},
+		{name: "slurm with --shards", shards: 8, shardsSet: true, env: map[string]string{"SLURM_ARRAY_TASK_ID": "7"}, i: 7, n: 8},
+		{name: "slurm without count", env: map[string]string{"SLURM_ARRAY_TASK_ID": "1"}, err: "SLURM_ARRAY_TASK_COUNT"},
+		{name: "slurm bad id", env: map[string]string{"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"}, err: "not an integer"},
+		{name: "slurm sparse array", env: map[string]string{"SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_COUNT": "4"}, err: "contiguous"},
+		{name: "flag beats environment", shard: "0/2", env: map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2"}, i: 0, n: 2},
+		{name: "--shards without index", shards: 3, shardsSet: true, err: "without a shard index"},
+		{name: "--shards 0", shards: 0, shardsSet: true, err: "at least 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			i, n, err := resolveShard(tc.shard, tc.shards, tc.shardsSet, func(k string) string { return tc.env[k] })
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("error = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || i != tc.i || n != tc.n {
+				t.Errorf("= %d/%d, %v; want %d/%d", i, n, err, tc.i, tc.n)
+			}
+		})
+	}
+}

@@ -1,0 +1,30 @@
+// Package workbench runs and draws experiments for the lvslab command: it
+// expands a sweep (algorithms × node counts × traces × parameters) into
+// cells, runs the cells on a pool of goroutines with a resumable on-disk
+// store, merges shards, and draws the thesis's figures with gonum/plot.
+//
+// It is the command's private library: only cmd/lvslab imports it. The
+// simulator itself (package sim) stays single-threaded and deterministic;
+// concurrency lives here, one goroutine per worker, each running whole
+// simulations.
+//
+// # Determinism
+//
+// Output never depends on the number of workers or shards: results are
+// ordered by cell index, and cell files are keyed by a hash of the lvslab
+// version, the workload's content and the resolved configuration
+// (Cell.Key), so a rerun skips finished cells and a merge of shards is
+// byte-identical to an unsharded run.
+//
+// # Usage
+//
+//	spec := &workbench.Spec{Base: sim.Config{Preset: "thesis"}, Workloads: []*traces.Workload{w},
+//		Algorithms: []string{"wrr", "lblc"}, Nodes: []int{1, 4, 7}}
+//	cells, err := spec.Cells()
+//	rs, err := workbench.Run(cells, spec.Workloads, workbench.RunOptions{Dir: "out"})
+//	err = workbench.WritePlots("figs", workbench.TableFromResults(rs), rs, workbench.PlotOptions{})
+//
+// The figures are the thesis's Fig. 4.2 and Fig. 6.5 (throughput against
+// the number of back-end nodes, thesis §4.3 and §6.3.7), hit ratio against
+// nodes, and response-time CDFs.
+package workbench

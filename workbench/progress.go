@@ -1,0 +1,93 @@
+package workbench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Progress reports a long run's progress. On a terminal it rewrites one
+// line in place ("\r"); elsewhere (a log file, a batch job) it prints a
+// plain line every Every of wall time or every EveryCells cells, whichever
+// comes first, and a last line when the run ends.
+type Progress struct {
+	W          io.Writer
+	TTY        bool
+	Every      time.Duration // plain mode: at most one line per Every (default 10 s)
+	EveryCells int           // plain mode: a line every this many cells (0: time only)
+	Label      string        // prefix of every line ("sweep")
+
+	now       func() time.Time
+	start     time.Time
+	last      time.Time
+	lastCells int
+	width     int
+	skipped   int
+}
+
+// IsTerminal reports whether w is a character device (a terminal).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// Update records that done of total cells are finished, c the latest.
+// It has the signature of RunOptions.Progress.
+func (p *Progress) Update(done, total int, c Cell, skipped bool) {
+	if p.now == nil {
+		p.now = time.Now
+	}
+	now := p.now()
+	if p.start.IsZero() {
+		p.start, p.last = now, now
+	}
+	if skipped {
+		p.skipped++
+	}
+	elapsed := now.Sub(p.start)
+	line := fmt.Sprintf("%s: %d/%d cells (%.0f%%)", p.label(), done, total, 100*float64(done)/float64(max(total, 1)))
+	if p.skipped > 0 {
+		line += fmt.Sprintf(", %d already done", p.skipped)
+	}
+	line += fmt.Sprintf(", %s elapsed", elapsed.Round(time.Second))
+	if ran := done - p.skipped; ran > 0 && done < total {
+		eta := time.Duration(float64(elapsed) / float64(ran) * float64(total-done))
+		line += fmt.Sprintf(", ~%s left", eta.Round(time.Second))
+	}
+	line += ", last " + c.String()
+	if p.TTY {
+		pad := ""
+		if n := p.width - len(line); n > 0 {
+			pad = fmt.Sprintf("%*s", n, "")
+		}
+		p.width = len(line)
+		fmt.Fprintf(p.W, "\r%s%s", line, pad)
+		if done == total {
+			fmt.Fprintln(p.W)
+		}
+		return
+	}
+	every := p.Every
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	due := now.Sub(p.last) >= every || done == total ||
+		(p.EveryCells > 0 && done-p.lastCells >= p.EveryCells)
+	if !due {
+		return
+	}
+	p.last, p.lastCells = now, done
+	fmt.Fprintln(p.W, line)
+}
+
+func (p *Progress) label() string {
+	if p.Label == "" {
+		return "progress"
+	}
+	return p.Label
+}

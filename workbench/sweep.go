@@ -1,0 +1,194 @@
+package workbench
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lvslab/lvslab/internal/version"
+	"github.com/lvslab/lvslab/sim"
+	"github.com/lvslab/lvslab/traces"
+)
+
+// Axis is one swept parameter besides the algorithm, the node count and the
+// trace: a cache size, a cache policy, thresholds...
+type Axis struct {
+	Name   string // "cache"
+	Values []AxisValue
+}
+
+// AxisValue is one value of an Axis: a label for people and the change it
+// makes to the configuration.
+type AxisValue struct {
+	Label string
+	Apply func(*sim.Config)
+}
+
+// Spec is a sweep: every combination of workload × axis values × algorithm
+// × node count, on top of a base configuration.
+type Spec struct {
+	Base       sim.Config
+	Workloads  []*traces.Workload
+	Algorithms []string
+	Nodes      []int
+	Axes       []Axis
+}
+
+// Cell is one simulation of a sweep.
+type Cell struct {
+	Index    int        // position in the sweep; output is ordered by it
+	Key      string     // stable hash of version, workload and resolved config
+	Workload int        // index into Spec.Workloads
+	Trace    string     // the workload's name
+	Labels   []string   // the axis values' labels, in Spec.Axes order
+	Config   sim.Config // resolved
+}
+
+// Cells expands the sweep in a fixed order: workloads, then axes (the first
+// axis outermost), then algorithms, then node counts. Every configuration is
+// resolved (sim.Config.Resolve), so an invalid one fails here, before any
+// simulation runs; the error names the cell.
+func (s *Spec) Cells() ([]Cell, error) {
+	if len(s.Workloads) == 0 {
+		return nil, errors.New("sweep: no trace")
+	}
+	if len(s.Algorithms) == 0 {
+		return nil, errors.New("sweep: no algorithm")
+	}
+	if len(s.Nodes) == 0 {
+		return nil, errors.New("sweep: no node count")
+	}
+	for _, a := range s.Axes {
+		if len(a.Values) == 0 {
+			return nil, fmt.Errorf("sweep: parameter %s has no value", a.Name)
+		}
+	}
+	var cells []Cell
+	for wi, w := range s.Workloads {
+		if w == nil || len(w.Requests) == 0 {
+			name := "(nil)"
+			if w != nil {
+				name = w.Name
+			}
+			return nil, fmt.Errorf("sweep: trace %s has no requests", name)
+		}
+		fp := Fingerprint(w)
+		pos := make([]int, len(s.Axes)) // odometer over axis values
+		for {
+			base := s.Base
+			labels := make([]string, len(s.Axes))
+			for i, a := range s.Axes {
+				v := a.Values[pos[i]]
+				labels[i] = v.Label
+				if v.Apply != nil {
+					v.Apply(&base)
+				}
+			}
+			for _, alg := range s.Algorithms {
+				for _, n := range s.Nodes {
+					cfg := base
+					cfg.Algorithm = alg
+					cfg.Nodes = n
+					res, err := cfg.Resolve()
+					if err != nil {
+						return nil, fmt.Errorf("%s: %w", describeCell(w.Name, alg, n, s.Axes, labels), err)
+					}
+					key, err := cellKey(fp, res)
+					if err != nil {
+						return nil, err
+					}
+					cells = append(cells, Cell{
+						Index: len(cells), Key: key, Workload: wi, Trace: w.Name,
+						Labels: labels, Config: res,
+					})
+				}
+			}
+			// advance the odometer, last axis fastest
+			i := len(pos) - 1
+			for ; i >= 0; i-- {
+				pos[i]++
+				if pos[i] < len(s.Axes[i].Values) {
+					break
+				}
+				pos[i] = 0
+			}
+			if i < 0 {
+				break
+			}
+		}
+	}
+	return cells, nil
+}
+
+func describeCell(trace, alg string, n int, axes []Axis, labels []string) string {
+	parts := []string{"trace " + trace, "alg " + alg, fmt.Sprintf("nodes %d", n)}
+	for i, a := range axes {
+		parts = append(parts, a.Name+" "+labels[i])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// String names the cell for people: "wrr n=7 trace=x cache=8MiB".
+func (c Cell) String() string {
+	s := fmt.Sprintf("%s n=%d trace=%s", c.Config.Algorithm, c.Config.Nodes, c.Trace)
+	if len(c.Labels) > 0 {
+		s += " " + strings.Join(c.Labels, " ")
+	}
+	return s
+}
+
+// cellKey hashes what determines a cell's result: the lvslab version, the
+// workload's content and the resolved configuration.
+func cellKey(fingerprint string, cfg sim.Config) (string, error) {
+	b, err := json.Marshal(struct {
+		Version  string     `json:"version"`
+		Workload string     `json:"workload"`
+		Config   sim.Config `json:"config"`
+	}{version.Version, fingerprint, cfg})
+	if err != nil {
+		return "", fmt.Errorf("sweep: hashing config: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12]), nil
+}
+
+// Fingerprint is a hash of a workload's content: its name, objects and
+// requests. Two workloads with the same fingerprint simulate identically.
+func Fingerprint(w *traces.Workload) string {
+	h := sha256.New()
+	var buf [8]byte
+	put := func(v uint64) {
+		binary.LittleEndian.PutUint64(buf[:], v)
+		h.Write(buf[:])
+	}
+	str := func(s string) {
+		put(uint64(len(s)))
+		h.Write([]byte(s))
+	}
+	str(w.Name)
+	put(uint64(len(w.Objects)))
+	for _, o := range w.Objects {
+		str(o.Target)
+		put(uint64(o.Size))
+	}
+	put(uint64(len(w.Clients)))
+	for _, c := range w.Clients {
+		str(c)
+	}
+	put(uint64(len(w.Requests)))
+	for _, r := range w.Requests {
+		put(uint64(uint32(r.Object)))
+		put(uint64(uint32(r.Client)))
+		put(uint64(r.Time))
+		if r.Dynamic {
+			put(1)
+		} else {
+			put(0)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
