@@ -31,6 +31,8 @@ var allowed = map[string]struct {
 	"dataplane": {local: []string{"algorithms"}, thirdParty: []string{
 		"github.com/gopacket/gopacket", "github.com/vishvananda/netlink", "github.com/vishvananda/netns",
 		"golang.org/x/sys", "golang.org/x/net"}},
+	"workbench": {local: []string{"algorithms", "models", "traces", "sim"}, thirdParty: []string{
+		"gonum.org/v1/gonum", "gonum.org/v1/plot", "gopkg.in/yaml.v3"}},
 	"testbed": {local: []string{"dataplane", "algorithms", "models", "traces"}, thirdParty: []string{
 		"github.com/vishvananda/netlink", "github.com/vishvananda/netns", "golang.org/x/sys",
 		"gopkg.in/yaml.v3", "github.com/gopacket/gopacket"}},
@@ -89,6 +91,10 @@ func checkImport(t *testing.T, file, top, imp string) {
 	t.Helper()
 	if strings.HasPrefix(imp, module+"/cmd") {
 		t.Errorf("%s imports %s: nothing imports cmd/", file, imp)
+		return
+	}
+	if strings.HasPrefix(imp, module+"/workbench") && top != "cmd" && top != "workbench" {
+		t.Errorf("%s imports %s: only cmd/ imports workbench/", file, imp)
 		return
 	}
 	rule, ruled := allowed[top]
