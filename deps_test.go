@@ -5,10 +5,12 @@ package lvslab_test
 // clock, use global math/rand or start goroutines.
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -73,12 +75,20 @@ func TestDependencyRule(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		var problems []string
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
-			checkImport(t, path, top, p)
+			problems = append(problems, checkImport(path, top, p)...)
 		}
 		if pure[top] {
-			checkPure(t, fset, path)
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			problems = append(problems, checkPure(fset, path, src)...)
+		}
+		for _, p := range problems {
+			t.Error(p)
 		}
 		return nil
 	})
@@ -87,49 +97,49 @@ func TestDependencyRule(t *testing.T) {
 	}
 }
 
-func checkImport(t *testing.T, file, top, imp string) {
-	t.Helper()
+// checkImport returns the dependency-rule violations of file (in the
+// top-level folder top) importing imp.
+func checkImport(file, top, imp string) []string {
 	if strings.HasPrefix(imp, module+"/cmd") {
-		t.Errorf("%s imports %s: nothing imports cmd/", file, imp)
-		return
+		return []string{fmt.Sprintf("%s imports %s: nothing imports cmd/", file, imp)}
 	}
 	if strings.HasPrefix(imp, module+"/workbench") && top != "cmd" && top != "workbench" {
-		t.Errorf("%s imports %s: only cmd/ imports workbench/", file, imp)
-		return
+		return []string{fmt.Sprintf("%s imports %s: only cmd/ imports workbench/", file, imp)}
 	}
 	rule, ruled := allowed[top]
 	if !ruled {
-		return // cmd/lvslab and the root may import anything
+		return nil // cmd/lvslab and the root may import anything
 	}
 	if first := strings.Split(imp, "/")[0]; !strings.Contains(first, ".") {
-		return // standard library
+		return nil // standard library
 	}
 	if rest, ok := strings.CutPrefix(imp, module+"/"); ok {
 		dep := strings.Split(rest, "/")[0]
 		if dep == top || rest == "internal/version" {
-			return // internal/version is a stdlib-only constant every package may use
+			return nil // internal/version is a stdlib-only constant every package may use
 		}
 		for _, l := range rule.local {
 			if dep == l {
-				return
+				return nil
 			}
 		}
-		t.Errorf("%s imports %s: %s may import only %v from the module (design.md)", file, imp, top, rule.local)
-		return
+		return []string{fmt.Sprintf("%s imports %s: %s may import only %v from the module (design.md)", file, imp, top, rule.local)}
 	}
 	for _, tp := range rule.thirdParty {
 		if imp == tp || strings.HasPrefix(imp, tp+"/") {
-			return
+			return nil
 		}
 	}
-	t.Errorf("%s imports %s: third-party import not allowed in %s (design.md)", file, imp, top)
+	return []string{fmt.Sprintf("%s imports %s: third-party import not allowed in %s (design.md)", file, imp, top)}
 }
 
-func checkPure(t *testing.T, fset *token.FileSet, path string) {
-	t.Helper()
-	f, err := parser.ParseFile(fset, path, nil, 0)
+// checkPure returns the places where the source of a deterministic
+// package reads the wall clock, uses global randomness or starts a goroutine.
+func checkPure(fset *token.FileSet, path string, src []byte) []string {
+	var problems []string
+	f, err := parser.ParseFile(fset, path, src, 0)
 	if err != nil {
-		t.Fatal(err)
+		return []string{err.Error()}
 	}
 	names := map[string]string{} // local name -> import path
 	for _, imp := range f.Imports {
@@ -143,13 +153,13 @@ func checkPure(t *testing.T, fset *token.FileSet, path string) {
 		}
 		names[name] = p
 		if p == "math/rand" {
-			t.Errorf("%s: imports math/rand; use math/rand/v2 with an explicit seeded source", fset.Position(imp.Pos()))
+			problems = append(problems, fmt.Sprintf("%s: imports math/rand; use math/rand/v2 with an explicit seeded source", fset.Position(imp.Pos())))
 		}
 	}
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.GoStmt:
-			t.Errorf("%s: starts a goroutine in a deterministic package", fset.Position(n.Pos()))
+			problems = append(problems, fmt.Sprintf("%s: starts a goroutine in a deterministic package", fset.Position(n.Pos())))
 		case *ast.SelectorExpr:
 			id, ok := n.X.(*ast.Ident)
 			if !ok || id.Obj != nil {
@@ -158,14 +168,59 @@ func checkPure(t *testing.T, fset *token.FileSet, path string) {
 			switch names[id.Name] {
 			case "time":
 				if forbiddenTime[n.Sel.Name] {
-					t.Errorf("%s: time.%s reads the wall clock; take time as an argument", fset.Position(n.Pos()), n.Sel.Name)
+					problems = append(problems, fmt.Sprintf("%s: time.%s reads the wall clock; take time as an argument", fset.Position(n.Pos()), n.Sel.Name))
 				}
 			case "math/rand/v2":
 				if !randConstructors[n.Sel.Name] {
-					t.Errorf("%s: rand.%s uses the global source; use a seeded *rand.Rand", fset.Position(n.Pos()), n.Sel.Name)
+					problems = append(problems, fmt.Sprintf("%s: rand.%s uses the global source; use a seeded *rand.Rand", fset.Position(n.Pos()), n.Sel.Name))
 				}
 			}
 		}
 		return true
 	})
+	return problems
+}
+
+// The checks themselves catch what they are for.
+func TestDependencyRuleCatches(t *testing.T) {
+	imports := []struct {
+		top, imp string
+		bad      bool
+	}{
+		{"algorithms", "fmt", false},
+		{"algorithms", module + "/sim", true},
+		{"algorithms", "gonum.org/v1/gonum/stat", true},
+		{"traces", module + "/models", false},
+		{"traces", module + "/sim", true},
+		{"sim", module + "/dataplane", true},
+		{"sim", module + "/workbench", true},
+		{"sim", module + "/internal/version", false},
+		{"dataplane", module + "/sim", true},
+		{"models", module + "/cmd/lvslab", true},
+		{"cmd", module + "/workbench", false},
+	}
+	for _, c := range imports {
+		if got := len(checkImport("x.go", c.top, c.imp)) > 0; got != c.bad {
+			t.Errorf("%s importing %s: violation = %v, want %v", c.top, c.imp, got, c.bad)
+		}
+	}
+	sources := []struct {
+		src  string
+		bad  int
+		name string
+	}{
+		{"package p\nimport \"time\"\nfunc f() time.Duration { return time.Second }", 0, "durations are fine"},
+		{"package p\nimport \"time\"\nfunc f() { _ = time.Now() }", 1, "time.Now"},
+		{"package p\nimport \"time\"\nfunc f() { time.Sleep(1); <-time.After(1) }", 2, "Sleep and After"},
+		{"package p\nimport \"math/rand/v2\"\nfunc f() int { return rand.IntN(3) }", 1, "global rand"},
+		{"package p\nimport \"math/rand/v2\"\nfunc f() int { return rand.New(rand.NewPCG(1, 2)).IntN(3) }", 0, "seeded rand"},
+		{"package p\nimport \"math/rand\"\nvar _ = rand.New", 1, "math/rand v1"},
+		{"package p\nfunc f() { go f() }", 1, "goroutine"},
+		{"package p\nimport clock \"time\"\nfunc f() { _ = clock.Now() }", 1, "renamed time import"},
+	}
+	for _, c := range sources {
+		if got := checkPure(token.NewFileSet(), "x.go", []byte(c.src)); len(got) != c.bad {
+			t.Errorf("%s: %d violations %q, want %d", c.name, len(got), got, c.bad)
+		}
+	}
 }
