@@ -2,17 +2,21 @@ package main
 
 // Experiments: what "lvslab sim", "lvslab sweep" and "lvslab reproduce" run.
 // An experiment comes from flags or from a YAML file (-f); both name the
-// same parameters (a flag --cache-policy is the YAML key cache_policy), and
-// any parameter given several values becomes a sweep axis.
+// same parameters (a flag --cache-policy is the YAML key cache_policy, the
+// flag --threshold the nested key options.threshold), and any parameter
+// given several values becomes a sweep axis. Every sim.Config field has a
+// YAML key; the common ones have a flag too.
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,19 +25,59 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/traces"
 	"github.com/lvslab/lvslab/workbench"
 )
 
-// param is one configuration parameter settable by a flag and a YAML key.
+// param is one configuration parameter: a YAML key of experiment files
+// and, for the common ones, a flag of sim and sweep.
 type param struct {
-	flag  string // flag name; the YAML key is the same with '_' for '-'
+	// flag names the parameter in experiment.Values and in sweep labels
+	// ("cache=8MiB"). For a parameter with cli set it is the flag's name;
+	// otherwise it is the YAML key ("costs.disk_access").
+	flag string
+	// key is the YAML key, a dotted path for nested keys
+	// ("options.threshold" is "threshold:" under "options:"). Empty means
+	// flag with '_' for '-'.
+	key   string
+	cli   bool // a flag of sim and sweep
+	kind  valueKind
 	usage string
+	// apply parses one value (as written on the command line, or the
+	// canonical text of a structured YAML value) into c.
 	apply func(c *sim.Config, v string) error
 }
 
-func (p param) key() string { return strings.ReplaceAll(p.flag, "-", "_") }
+// yamlKey is the parameter's YAML key.
+func (p param) yamlKey() string {
+	if p.key != "" {
+		return p.key
+	}
+	return strings.ReplaceAll(p.flag, "-", "_")
+}
+
+// valueKind says how a parameter's YAML value reads, and what a list of
+// them means.
+type valueKind int
+
+const (
+	// scalarKind: a value; a list of values sweeps.
+	scalarKind valueKind = iota
+	// failureKind: a list of failures (mappings {node, at, recover} or
+	// "NODE@AT[-RECOVER]"), one schedule; a list of such lists sweeps.
+	failureKind
+	// classKind: a mapping class -> node list; a list of mappings sweeps.
+	classKind
+	// nearKind: a list of {prefix, servers}; a list of such lists sweeps.
+	nearKind
+	// numbersKind: a list of numbers; a list of such lists sweeps.
+	numbersKind
+)
+
+// none is the text of an empty structured value (no failure, no class).
+const none = "none"
 
 func parseInt(v string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -46,19 +90,112 @@ func parseInt(v string) (int, error) {
 func parseDuration(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(strings.TrimSpace(v))
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (e.g. 5s, 100ms)", v)
+		return 0, fmt.Errorf("%q is not a duration (e.g. 5s, 100ms, 20us)", v)
 	}
 	return d, nil
+}
+
+func parseFloat(v string) (float64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%q is not a finite number", v)
+	}
+	return f, nil
+}
+
+// errMin is the error for a value below a parameter's minimum. A zero
+// that is refused selects the default, which the user would not get.
+func errMin(v string, zeroOK bool) error {
+	if zeroOK {
+		return fmt.Errorf("%q: must be >= 0", v)
+	}
+	return fmt.Errorf("%q: must be > 0 (0 would select the default: leave the parameter out for it)", v)
+}
+
+// Setters for the parameter table. zeroOK says whether 0 is accepted: it
+// is where 0 is a meaningful value or the default is 0; where 0 would
+// silently select a non-zero default, it is refused.
+
+func setString(f func(*sim.Config) *string) func(*sim.Config, string) error {
+	return func(c *sim.Config, v string) error {
+		*f(c) = strings.TrimSpace(v)
+		return nil
+	}
+}
+
+func setDuration(f func(*sim.Config) *time.Duration, zeroOK bool) func(*sim.Config, string) error {
+	return func(c *sim.Config, v string) error {
+		d, err := parseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d < 0 || (d == 0 && !zeroOK) {
+			return errMin(v, zeroOK)
+		}
+		*f(c) = d
+		return nil
+	}
+}
+
+func setInt(f func(*sim.Config) *int, zeroOK bool) func(*sim.Config, string) error {
+	return func(c *sim.Config, v string) error {
+		n, err := parseInt(v)
+		if err != nil {
+			return err
+		}
+		if n < 0 || (n == 0 && !zeroOK) {
+			return errMin(v, zeroOK)
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+func setFloat(f func(*sim.Config) *float64, zeroOK bool) func(*sim.Config, string) error {
+	return func(c *sim.Config, v string) error {
+		x, err := parseFloat(v)
+		if err != nil {
+			return err
+		}
+		if x < 0 || (x == 0 && !zeroOK) {
+			return errMin(v, zeroOK)
+		}
+		*f(c) = x
+		return nil
+	}
+}
+
+func setBlock(f func(*sim.Config) *int64) func(*sim.Config, string) error {
+	return func(c *sim.Config, v string) error {
+		n, err := traces.ParseBytes(v)
+		if err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "traces: "))
+		}
+		if n <= 0 {
+			return errMin(v, false)
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+func setBool(f func(*sim.Config) *bool) func(*sim.Config, string) error {
+	return func(c *sim.Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*f(c) = b
+		return nil
+	}
 }
 
 // params are the configuration parameters, in the order sweep axes nest
 // (the first outermost).
 var params = []param{
-	{"preset", "model preset (" + strings.Join(sim.Presets(), ", ") + ")", func(c *sim.Config, v string) error {
-		c.Preset = v
-		return nil
-	}},
-	{"cache", "cache size per node, e.g. 8MiB (default 32MiB)", func(c *sim.Config, v string) error {
+	{flag: "preset", cli: true, usage: "model preset (" + strings.Join(sim.Presets(), ", ") + ")",
+		apply: setString(func(c *sim.Config) *string { return &c.Preset })},
+	{flag: "cache", cli: true, usage: "cache size per node, e.g. 8MiB (default 32MiB)", apply: func(c *sim.Config, v string) error {
 		n, err := traces.ParseBytes(v)
 		if err != nil {
 			return errors.New(strings.TrimPrefix(err.Error(), "traces: "))
@@ -69,51 +206,39 @@ var params = []param{
 		c.CacheBytes = n
 		return nil
 	}},
-	{"cache-policy", "cache replacement policy: lru, lfu, gds", func(c *sim.Config, v string) error {
-		c.CachePolicy = v
-		return nil
-	}},
-	{"front-end", "front end: l7, l4, distributed, colocated, cachecluster", func(c *sim.Config, v string) error {
-		c.FrontEnd = v
-		return nil
-	}},
-	{"admission", "admission: closed (saturation) or open (trace timestamps / speedup)", func(c *sim.Config, v string) error {
-		c.Admission = v
-		return nil
-	}},
-	{"speedup", "open admission: divide trace inter-arrival times by this", func(c *sim.Config, v string) error {
+	{flag: "cache-policy", cli: true, usage: "cache replacement policy: lru, lfu, gds",
+		apply: setString(func(c *sim.Config) *string { return &c.CachePolicy })},
+	{flag: "front-end", cli: true, usage: "front end: l7, l4, distributed, colocated, cachecluster",
+		apply: setString(func(c *sim.Config) *string { return &c.FrontEnd })},
+	{flag: "admission", cli: true, usage: "admission: closed (saturation) or open (trace timestamps / speedup)",
+		apply: setString(func(c *sim.Config) *string { return &c.Admission })},
+	{flag: "speedup", cli: true, usage: "open admission: divide trace inter-arrival times by this", apply: func(c *sim.Config, v string) error {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f <= 0 {
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
 			return fmt.Errorf("%q is not a positive number", v)
 		}
 		c.Speedup = f
 		return nil
 	}},
-	{"low", "LBLC low threshold per node, in connections (default 30)", func(c *sim.Config, v string) (err error) {
-		c.Low, err = parseInt(v)
-		return err
-	}},
-	{"high", "LBLC high threshold per node; closed admission admits nodes×high (default 60)", func(c *sim.Config, v string) (err error) {
-		c.High, err = parseInt(v)
-		return err
-	}},
-	{"keep-alive", "l4 front end: HTTP/1.1 keep-alive time (0: HTTP/1.0)", func(c *sim.Config, v string) (err error) {
-		c.KeepAlive, err = parseDuration(v)
-		return err
-	}},
-	{"distributors", "distributed front end: number of L7 distributors", func(c *sim.Config, v string) (err error) {
-		c.Distributors, err = parseInt(v)
-		return err
-	}},
-	{"dflb-interval", "DFLB load-monitor period (default 5s)", func(c *sim.Config, v string) (err error) {
-		c.DFLBInterval, err = parseDuration(v)
-		return err
-	}},
-	{"interval", "time-series bucket width in simulated time (default 10s)", func(c *sim.Config, v string) (err error) {
-		c.Interval, err = parseDuration(v)
-		return err
-	}},
-	{"seed", "random seed (workload sampling, scheduler ties)", func(c *sim.Config, v string) error {
+	{flag: "low", cli: true, usage: "LBLC low threshold per node, in connections (default 30)",
+		apply: setInt(func(c *sim.Config) *int { return &c.Low }, true)},
+	{flag: "high", cli: true, usage: "LBLC high threshold per node; closed admission admits nodes×high (default 60)",
+		apply: setInt(func(c *sim.Config) *int { return &c.High }, true)},
+	{flag: "keep-alive", cli: true, usage: "l4 front end: HTTP/1.1 keep-alive time (0: HTTP/1.0)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.KeepAlive }, true)},
+	{flag: "distributors", cli: true, usage: "distributed front end: number of L7 distributors",
+		apply: setInt(func(c *sim.Config) *int { return &c.Distributors }, true)},
+	{flag: "cls-lookup", cli: true, usage: "distributed, colocated and cachecluster front ends: Content Location Service time per lookup message, e.g. 20us",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.CLSLookup }, false)},
+	{flag: "cls-batch", cli: true, usage: "distributed, colocated and cachecluster front ends: CLS lookups per message",
+		apply: setInt(func(c *sim.Config) *int { return &c.CLSBatch }, false)},
+	{flag: "origin-time", cli: true, usage: "cachecluster front end: the origin server's time per bypassed request (default 100ms)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.OriginTime }, false)},
+	{flag: "dflb-interval", cli: true, usage: "DFLB load-monitor period (default 5s)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.DFLBInterval }, true)},
+	{flag: "interval", cli: true, usage: "time-series bucket width in simulated time (default 10s)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Interval }, true)},
+	{flag: "seed", cli: true, usage: "random seed (workload sampling, scheduler ties)", apply: func(c *sim.Config, v string) error {
 		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 		if err != nil {
 			return fmt.Errorf("%q is not a non-negative integer", v)
@@ -121,6 +246,351 @@ var params = []param{
 		c.Seed = n
 		return nil
 	}},
+	{flag: "failure", key: "failures", cli: true, kind: failureKind,
+		usage: `node failure NODE@AT[-RECOVER], nodes numbered from 0: "1@30s-90s" takes node 1 down at 30 s and back up at 90 s, "1@30s" for good; "none" for no failure`,
+		apply: func(c *sim.Config, v string) (err error) {
+			c.Failures, err = parseFailures(v)
+			return err
+		}},
+	{flag: "health-check-delay", cli: true, usage: "how long the front end takes to notice a node failing or recovering (default 0: at once)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.HealthCheckDelay }, true)},
+
+	// models.Costs (thesis §4.3): the service-time constants.
+	{flag: "costs.connect", usage: "CPU time of connection setup (default 140us)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.Connect }, false)},
+	{flag: "costs.teardown", usage: "CPU time of connection teardown (default 140us)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.Teardown }, false)},
+	{flag: "costs.transmit", usage: "CPU time to send one transmit_block (default 40us)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.Transmit }, false)},
+	{flag: "costs.transmit_block", usage: "unit of transmit, in bytes (default 512)",
+		apply: setBlock(func(c *sim.Config) *int64 { return &c.Costs.TransmitBlock })},
+	{flag: "costs.disk_access", usage: "disk positioning time per read (default 28ms)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.DiskAccess }, false)},
+	{flag: "costs.disk_transfer", usage: "disk time to transfer one disk_block (default 410us)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.DiskTransfer }, false)},
+	{flag: "costs.disk_block", usage: "unit of disk_transfer, in bytes (default 4096)",
+		apply: setBlock(func(c *sim.Config) *int64 { return &c.Costs.DiskBlock })},
+	{flag: "costs.dynamic_factor", usage: "multiplier of every CPU and disk time of a dynamic request (default 2)",
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Costs.DynamicFactor }, false)},
+
+	// algorithms.Options: the scheduler's parameters.
+	{flag: "threshold", key: "options.threshold", cli: true, usage: "lbll*: load threshold T (thesis §7.3.1; default 1)",
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.Threshold }, false)},
+	{flag: "set-expiry", key: "options.set_expiry", cli: true, usage: "LBLC/R's set expiry K (lblcr and its relatives): an unmodified set sheds a member after this (thesis §6.3.5; default 60s)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Options.SetExpiry }, false)},
+	{flag: "options.table_expiry", usage: "ipvs-lblc, ipvs-lblcr: table entry expiry (default 24h)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Options.TableExpiry }, false)},
+	{flag: "epsilon", key: "options.epsilon", cli: true, usage: "chbl: consistent hashing with bounded loads, balance factor epsilon (default 0.25)",
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.Epsilon }, false)},
+	{flag: "options.replicas", usage: "chbl: virtual nodes per server on the ring (default 100)",
+		apply: setInt(func(c *sim.Config) *int { return &c.Options.Replicas }, false)},
+	{flag: "inner", key: "options.inner", cli: true, usage: "dflb: the scheduler DFLB adjusts weights for, wrr (default) or wlc", apply: func(c *sim.Config, v string) error {
+		v = strings.ToLower(strings.TrimSpace(v))
+		if _, ok := algorithms.Lookup(v); !ok || strings.HasPrefix(v, "dflb") {
+			return fmt.Errorf("%q is not a scheduler DFLB can run over (wrr, wlc)", v)
+		}
+		c.Options.Inner = v
+		return nil
+	}},
+	{flag: "options.fallback", usage: "sh, dh: probe other buckets when the hashed server is unusable (true/false)",
+		apply: setBool(func(c *sim.Config) *bool { return &c.Options.Fallback })},
+	{flag: "options.port", usage: "sh, mh: hash the client port too (true/false)",
+		apply: setBool(func(c *sim.Config) *bool { return &c.Options.Port })},
+	{flag: "options.table_size", usage: "mh: Maglev lookup table size, a prime (default 4093)",
+		apply: setInt(func(c *sim.Config) *int { return &c.Options.TableSize }, false)},
+	{flag: "options.restart_cycle", usage: "wrr: restart the cycle when weights change (preset thesis: always true)",
+		apply: setBool(func(c *sim.Config) *bool { return &c.Options.RestartCycle })},
+	{flag: "options.seed", usage: "the scheduler's own seed (default: derived from seed)", apply: func(c *sim.Config, v string) error {
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a non-negative integer", v)
+		}
+		if n == 0 {
+			return errMin(v, false)
+		}
+		c.Options.Seed = n
+		return nil
+	}},
+	{flag: "options.classes", kind: classKind, usage: "content, content-lblcr: class -> node list (thesis §6.3.6), e.g. {cgi: [0, 1]}",
+		apply: func(c *sim.Config, v string) (err error) {
+			c.Options.Classes, err = parseClasses(v)
+			return err
+		}},
+	{flag: "options.near", kind: nearKind, usage: "global: client prefixes -> nearest nodes (thesis §4.1.5), e.g. [{prefix: 10.0.0.0/8, servers: [0, 1]}]",
+		apply: func(c *sim.Config, v string) (err error) {
+			c.Options.Near, err = parseNear(v)
+			return err
+		}},
+	{flag: "options.dflb.coefficients", kind: numbersKind, usage: "DFLB R1..R6 for input, CPU, disk, memory, process, response, summing to 1 (preset thesis: [0, 1, 0, 0, 0, 0])",
+		apply: func(c *sim.Config, v string) (err error) {
+			c.Options.DFLB.Coefficients, err = parseCoefficients(v)
+			return err
+		}},
+	{flag: "options.dflb.a", usage: "DFLB step scale A (thesis §4.2.4; default 5)",
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.A }, false)},
+	{flag: "options.dflb.scale", usage: "DFLB weight bound SCALE (default 10)",
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.Scale }, false)},
+	{flag: "options.dflb.change_threshold", usage: "DFLB: write a weight only if it changes by more than this (default 0)",
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.ChangeThreshold }, true)},
+	{flag: "options.dflb.target", usage: "DFLB target aggregate load (default 0.95)",
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.Target }, false)},
+}
+
+// paramByKey finds a parameter by its YAML key.
+func paramByKey(key string) (param, bool) {
+	for _, p := range params {
+		if p.yamlKey() == key {
+			return p, true
+		}
+	}
+	return param{}, false
+}
+
+// topKeys are the YAML keys that are not parameters.
+var topKeys = []string{"name", "trace", "alg", "nodes"}
+
+// sections are the YAML keys that hold a mapping of nested keys.
+func isSection(path string) bool {
+	for _, p := range params {
+		if strings.HasPrefix(p.yamlKey(), path+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// sectionKeys lists the keys directly under section ("" for the top level),
+// in table order, for error messages.
+func sectionKeys(section string) []string {
+	var keys []string
+	prefix := ""
+	if section == "" {
+		keys = slices.Clone(topKeys)
+	} else {
+		prefix = section + "."
+	}
+	for _, p := range params {
+		k, ok := strings.CutPrefix(p.yamlKey(), prefix)
+		if !ok {
+			continue
+		}
+		k, _, _ = strings.Cut(k, ".")
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// parseFailures parses a failure schedule: "none", or comma-separated
+// NODE@AT[-RECOVER] ("1@30s-1m30s,2@10s"). A node fails again only after
+// it recovered.
+func parseFailures(v string) ([]sim.Failure, error) {
+	v = strings.TrimSpace(v)
+	if v == none {
+		return nil, nil
+	}
+	if v == "" {
+		return nil, errors.New(`no failure (want NODE@AT[-RECOVER], e.g. 1@30s-90s, or "none")`)
+	}
+	var fs []sim.Failure
+	for _, item := range strings.Split(v, ",") {
+		f, err := parseFailure(item)
+		if err != nil {
+			return nil, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, checkFailures(fs)
+}
+
+// parseFailure parses NODE@AT[-RECOVER].
+func parseFailure(s string) (sim.Failure, error) {
+	s = strings.TrimSpace(s)
+	bad := func(why string) (sim.Failure, error) {
+		return sim.Failure{}, fmt.Errorf("%q: %s (want NODE@AT[-RECOVER], e.g. 1@30s-90s)", s, why)
+	}
+	node, times, ok := strings.Cut(s, "@")
+	if !ok {
+		return bad("no @")
+	}
+	var f sim.Failure
+	n, err := strconv.Atoi(strings.TrimSpace(node))
+	if err != nil || n < 0 {
+		return bad("the node is not a number >= 0")
+	}
+	f.Node = n
+	at, rec, hasRec := strings.Cut(times, "-")
+	if f.At, err = time.ParseDuration(strings.TrimSpace(at)); err != nil || f.At < 0 {
+		return bad("the failure time is not a duration >= 0")
+	}
+	if hasRec {
+		if f.Recover, err = time.ParseDuration(strings.TrimSpace(rec)); err != nil {
+			return bad("the recovery time is not a duration")
+		}
+		if f.Recover <= f.At {
+			return bad("the recovery time must be after the failure time")
+		}
+	}
+	return f, nil
+}
+
+// formatFailures is the canonical text of a schedule (parseFailures).
+func formatFailures(fs []sim.Failure) string {
+	if len(fs) == 0 {
+		return none
+	}
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = fmt.Sprintf("%d@%v", f.Node, f.At)
+		if f.Recover > f.At {
+			parts[i] += fmt.Sprintf("-%v", f.Recover)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// checkFailures rejects a node failing while it is down: the engine's
+// down and up events of one node must alternate.
+func checkFailures(fs []sim.Failure) error {
+	byNode := map[int][]sim.Failure{}
+	for _, f := range fs {
+		byNode[f.Node] = append(byNode[f.Node], f)
+	}
+	for _, f := range fs { // in input order, for a deterministic message
+		list := byNode[f.Node]
+		slices.SortStableFunc(list, func(a, b sim.Failure) int { return cmp.Compare(a.At, b.At) })
+		for i := 1; i < len(list); i++ {
+			prev, cur := list[i-1], list[i]
+			if prev.Recover <= prev.At {
+				return fmt.Errorf("node %d fails at %v, but it never recovers from its failure at %v", cur.Node, cur.At, prev.At)
+			}
+			if cur.At <= prev.Recover {
+				return fmt.Errorf("node %d fails at %v, while down from %v to %v", cur.Node, cur.At, prev.At, prev.Recover)
+			}
+		}
+	}
+	return nil
+}
+
+// parseIDs parses a comma-separated list of node numbers.
+func parseIDs(v string) ([]algorithms.ServerID, error) {
+	var ids []algorithms.ServerID
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("node %q is not a number >= 0", s)
+		}
+		ids = append(ids, algorithms.ServerID(n))
+	}
+	return ids, nil
+}
+
+func formatIDs(ids []algorithms.ServerID) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.Itoa(int(id))
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseClasses parses "none" or "CLASS=N,N;CLASS=N" (classes sorted).
+func parseClasses(v string) (map[string][]algorithms.ServerID, error) {
+	v = strings.TrimSpace(v)
+	if v == none {
+		return nil, nil
+	}
+	out := map[string][]algorithms.ServerID{}
+	for _, item := range strings.Split(v, ";") {
+		name, list, ok := strings.Cut(item, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%q: want CLASS=NODE,NODE", item)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("class %q given twice", name)
+		}
+		ids, err := parseIDs(list)
+		if err != nil {
+			return nil, fmt.Errorf("class %s: %w", name, err)
+		}
+		out[name] = ids
+	}
+	return out, nil
+}
+
+func formatClasses(m map[string][]algorithms.ServerID) string {
+	if len(m) == 0 {
+		return none
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + "=" + formatIDs(m[n])
+	}
+	return strings.Join(parts, ";")
+}
+
+// parseNear parses "none" or "PREFIX=N,N;PREFIX=N" (in the order given).
+func parseNear(v string) ([]algorithms.NearServers, error) {
+	v = strings.TrimSpace(v)
+	if v == none {
+		return nil, nil
+	}
+	var out []algorithms.NearServers
+	for _, item := range strings.Split(v, ";") {
+		prefix, list, ok := strings.Cut(item, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: want PREFIX=NODE,NODE", item)
+		}
+		p, err := netip.ParsePrefix(strings.TrimSpace(prefix))
+		if err != nil {
+			return nil, fmt.Errorf("prefix %q is not an address prefix such as 10.0.0.0/8", strings.TrimSpace(prefix))
+		}
+		ids, err := parseIDs(list)
+		if err != nil {
+			return nil, fmt.Errorf("prefix %s: %w", p, err)
+		}
+		if len(ids) == 0 {
+			return nil, fmt.Errorf("prefix %s: no server", p)
+		}
+		out = append(out, algorithms.NearServers{Prefix: p, Servers: ids})
+	}
+	return out, nil
+}
+
+// parseCoefficients parses DFLB's six coefficients "R1,...,R6": finite,
+// >= 0, summing to 1 (thesis §4.2.4).
+func parseCoefficients(v string) ([6]float64, error) {
+	var r [6]float64
+	parts := strings.Split(v, ",")
+	if len(parts) != len(r) {
+		return r, fmt.Errorf("%q: want 6 numbers (input, CPU, disk, memory, process, response), got %d", v, len(parts))
+	}
+	sum := 0.0
+	for i, s := range parts {
+		x, err := parseFloat(s)
+		if err != nil {
+			return r, err
+		}
+		if x < 0 {
+			return r, fmt.Errorf("%q: must be >= 0", s)
+		}
+		r[i] = x
+		sum += x
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		return r, fmt.Errorf("%q: the coefficients must sum to 1 (they sum to %v)", v, sum)
+	}
+	return r, nil
 }
 
 // experiment is a sweep before its traces are loaded.
@@ -129,153 +599,447 @@ type experiment struct {
 	Traces     []string            // trace specs (see loadWorkload)
 	Algorithms []string            // registered scheduler names
 	Nodes      []int               // node counts
-	Values     map[string][]string // param flag name -> values
+	Values     map[string][]string // param.flag -> values
 	Dir        string              // relative trace paths start here
 }
 
-// experimentFile is the YAML form of an experiment. Every key but name
-// takes one value or a list; a list of several values sweeps.
-type experimentFile struct {
-	Name         string  `yaml:"name"`
-	Trace        strList `yaml:"trace"`
-	Alg          strList `yaml:"alg"`
-	Nodes        strList `yaml:"nodes"`
-	Preset       strList `yaml:"preset"`
-	Cache        strList `yaml:"cache"`
-	CachePolicy  strList `yaml:"cache_policy"`
-	FrontEnd     strList `yaml:"front_end"`
-	Admission    strList `yaml:"admission"`
-	Speedup      strList `yaml:"speedup"`
-	Low          strList `yaml:"low"`
-	High         strList `yaml:"high"`
-	KeepAlive    strList `yaml:"keep_alive"`
-	Distributors strList `yaml:"distributors"`
-	DFLBInterval strList `yaml:"dflb_interval"`
-	Interval     strList `yaml:"interval"`
-	Seed         strList `yaml:"seed"`
+// value is one value read from a file and the line it is on.
+type value struct {
+	v    string
+	line int
 }
 
-func (f *experimentFile) values() map[string]strList {
-	return map[string]strList{
-		"preset": f.Preset, "cache": f.Cache, "cache-policy": f.CachePolicy, "front-end": f.FrontEnd,
-		"admission": f.Admission, "speedup": f.Speedup, "low": f.Low, "high": f.High,
-		"keep-alive": f.KeepAlive, "distributors": f.Distributors, "dflb-interval": f.DFLBInterval,
-		"interval": f.Interval, "seed": f.Seed,
+// fileError is an error at a line of an experiment file.
+func fileError(line int, format string, args ...any) error {
+	return fmt.Errorf("line %d: "+format, append([]any{line}, args...)...)
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias (aliases are not supported)"
+	case yaml.DocumentNode:
+		return "a document"
 	}
+	return "a value"
 }
 
-// strList is a YAML scalar or a list of scalars, and the line it is on.
-type strList struct {
-	V    []string
-	Line int
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// scalar reads one value of key.
+func scalar(n *yaml.Node, key string) (value, error) {
+	if n.Kind != yaml.ScalarNode {
+		return value{}, fileError(n.Line, "%s: want a value, got %s", key, kindName(n))
+	}
+	if isNull(n) {
+		return value{}, fileError(n.Line, "%s: no value", key)
+	}
+	return value{n.Value, n.Line}, nil
 }
 
-func (s *strList) UnmarshalYAML(n *yaml.Node) error {
-	s.Line = n.Line
+// scalars reads a value or a list of values.
+func scalars(n *yaml.Node, key string) ([]value, error) {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		s.V = []string{n.Value}
-		return nil
+		v, err := scalar(n, key)
+		return []value{v}, err
 	case yaml.SequenceNode:
-		s.V = make([]string, 0, len(n.Content))
-		for _, c := range n.Content {
-			if c.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: want a value, got a %s", c.Line, kindName(c.Kind))
-			}
-			s.V = append(s.V, c.Value)
+		if len(n.Content) == 0 {
+			return nil, fileError(n.Line, "%s: empty list", key)
 		}
+		out := make([]value, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := scalar(c, key)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	return nil, fileError(n.Line, "%s: want a value or a list of values, got %s", key, kindName(n))
+}
+
+// mappingPairs walks a mapping's key/value pairs, rejecting non-scalar
+// and repeated keys.
+func mappingPairs(n *yaml.Node, section string, f func(k, v *yaml.Node, path string) error) error {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			return fileError(k.Line, "want a key, got %s", kindName(k))
+		}
+		path := k.Value
+		if section != "" {
+			path = section + "." + k.Value
+		}
+		if first, dup := seen[k.Value]; dup {
+			return fileError(k.Line, "%s: given twice (first on line %d)", path, first)
+		}
+		seen[k.Value] = k.Line
+		if err := f(k, v, path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func unknownKey(k *yaml.Node, path, section string, known []string) error {
+	where := "known keys"
+	if section != "" {
+		where = "known keys in " + section
+	}
+	return fileError(k.Line, "unknown key %q (%s: %s)", path, where, strings.Join(known, ", "))
+}
+
+// values reads the value(s) of parameter p. Several values sweep.
+func (p param) values(n *yaml.Node) ([]value, error) {
+	key := p.yamlKey()
+	switch p.kind {
+	case failureKind:
+		return structured(n, key, yaml.SequenceNode, true, failureText)
+	case classKind:
+		return structured(n, key, yaml.MappingNode, false, classText)
+	case nearKind:
+		return structured(n, key, yaml.SequenceNode, false, nearText)
+	case numbersKind:
+		return structured(n, key, yaml.SequenceNode, true, numbersText)
+	case scalarKind:
+		return scalars(n, key)
+	}
+	panic("lvslab: parameter " + key + " has no value kind")
+}
+
+// structured reads a parameter whose one value is a node of kind one (a
+// list or a mapping): that node is one value, and a list of such nodes
+// sweeps. text turns one value into its canonical text (the form a flag
+// would take). With scalarOK a value may also be written as that text.
+func structured(n *yaml.Node, key string, one yaml.Kind, scalarOK bool, text func(*yaml.Node, string) (string, error)) ([]value, error) {
+	read := func(m *yaml.Node) ([]value, error) {
+		t, err := text(m, key)
+		if err != nil {
+			return nil, err
+		}
+		return []value{{t, m.Line}}, nil
+	}
+	switch {
+	case n.Kind == yaml.ScalarNode && scalarOK:
+		v, err := scalar(n, key)
+		return []value{v}, err
+	case n.Kind == yaml.MappingNode && one == yaml.MappingNode:
+		return read(n)
+	case n.Kind == yaml.MappingNode && key == "failures":
+		// failures: {node: 1, at: 30s}, a schedule of one failure
+		return read(&yaml.Node{Kind: yaml.SequenceNode, Line: n.Line, Content: []*yaml.Node{n}})
+	case n.Kind != yaml.SequenceNode:
+		return nil, fileError(n.Line, "%s: want %s, got %s", key, map[yaml.Kind]string{yaml.SequenceNode: "a list", yaml.MappingNode: "a mapping"}[one], kindName(n))
+	}
+	// A list: one value (a list of items), or a sweep (a list of values).
+	sweep := len(n.Content) > 0 && n.Content[0].Kind == one
+	if one == yaml.SequenceNode && !sweep {
+		for _, c := range n.Content {
+			if c.Kind == yaml.SequenceNode {
+				return nil, fileError(c.Line, "%s: a list mixing values and lists (a list of lists sweeps)", key)
+			}
+		}
+		return read(n)
+	}
+	if len(n.Content) == 0 {
+		return nil, fileError(n.Line, "%s: empty list", key)
+	}
+	var out []value
+	for _, c := range n.Content {
+		if c.Kind != one {
+			return nil, fileError(c.Line, "%s: a list of %ss sweeps, but this item is %s", key, map[yaml.Kind]string{yaml.SequenceNode: "list", yaml.MappingNode: "mapping"}[one], kindName(c))
+		}
+		v, err := read(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v...)
+	}
+	return out, nil
+}
+
+// failureText reads one failure schedule: a list of {node, at, recover}
+// mappings or NODE@AT[-RECOVER] values.
+func failureText(n *yaml.Node, key string) (string, error) {
+	var fs []sim.Failure
+	for _, c := range n.Content {
+		switch c.Kind {
+		case yaml.ScalarNode:
+			v, err := scalar(c, key)
+			if err != nil {
+				return "", err
+			}
+			f, err := parseFailure(v.v)
+			if err != nil {
+				return "", fileError(c.Line, "%s: %w", key, err)
+			}
+			fs = append(fs, f)
+		case yaml.MappingNode:
+			var f sim.Failure
+			var have [3]bool
+			err := mappingPairs(c, key, func(k, v *yaml.Node, path string) error {
+				if !slices.Contains([]string{"node", "at", "recover"}, k.Value) {
+					return unknownKey(k, path, key, []string{"node", "at", "recover"})
+				}
+				x, err := scalar(v, path)
+				if err != nil {
+					return err
+				}
+				switch k.Value {
+				case "node":
+					if f.Node, err = parseInt(x.v); err == nil && f.Node < 0 {
+						err = errMin(x.v, true)
+					}
+					have[0] = true
+				case "at":
+					if f.At, err = parseDuration(x.v); err == nil && f.At < 0 {
+						err = errMin(x.v, true)
+					}
+					have[1] = true
+				case "recover":
+					f.Recover, err = parseDuration(x.v)
+					have[2] = true
+				}
+				if err != nil {
+					return fileError(x.line, "%s: %w", path, err)
+				}
+				return nil
+			})
+			if err != nil {
+				return "", err
+			}
+			switch {
+			case !have[0]:
+				return "", fileError(c.Line, "%s: no node", key)
+			case !have[1]:
+				return "", fileError(c.Line, "%s: no time (at)", key)
+			case have[2] && f.Recover <= f.At:
+				return "", fileError(c.Line, "%s.recover: %v is not after the failure at %v", key, f.Recover, f.At)
+			}
+			fs = append(fs, f)
+		default:
+			return "", fileError(c.Line, "%s: want a failure {node, at, recover}, got %s", key, kindName(c))
+		}
+	}
+	if err := checkFailures(fs); err != nil {
+		return "", fileError(n.Line, "%s: %w", key, err)
+	}
+	return formatFailures(fs), nil
+}
+
+// classText reads a mapping class -> node list (a list or one node).
+func classText(n *yaml.Node, key string) (string, error) {
+	m := map[string][]algorithms.ServerID{}
+	err := mappingPairs(n, key, func(k, v *yaml.Node, path string) error {
+		name := strings.TrimSpace(k.Value)
+		if name == "" || strings.ContainsAny(name, "=;") {
+			return fileError(k.Line, "%s: class name %q: want a non-empty name without '=' or ';'", key, k.Value)
+		}
+		ids, err := nodeList(v, path)
+		if err != nil {
+			return err
+		}
+		m[name] = ids
 		return nil
+	})
+	if err != nil {
+		return "", err
 	}
-	return fmt.Errorf("line %d: want a value or a list of values, got a %s", n.Line, kindName(n.Kind))
+	return formatClasses(m), nil
 }
 
-func kindName(k yaml.Kind) string {
-	switch k {
-	case yaml.MappingNode:
-		return "mapping"
+// nodeList reads a list of node numbers, or one node number.
+func nodeList(n *yaml.Node, key string) ([]algorithms.ServerID, error) {
+	var items []*yaml.Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		items = []*yaml.Node{n}
 	case yaml.SequenceNode:
-		return "list"
-	case yaml.AliasNode:
-		return "alias"
+		items = n.Content
+	default:
+		return nil, fileError(n.Line, "%s: want a list of nodes, got %s", key, kindName(n))
 	}
-	return "value"
+	var ids []algorithms.ServerID
+	for _, c := range items {
+		v, err := scalar(c, key)
+		if err != nil {
+			return nil, err
+		}
+		more, err := parseIDs(v.v)
+		if err != nil {
+			return nil, fileError(v.line, "%s: %w", key, err)
+		}
+		ids = append(ids, more...)
+	}
+	return ids, nil
 }
 
-var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
-
-// yamlKeys lists the keys of experimentFile, for error messages.
-func yamlKeys() []string {
-	keys := []string{"name", "trace", "alg", "nodes"}
-	for _, p := range params {
-		keys = append(keys, p.key())
+// nearText reads a list of {prefix, servers}.
+func nearText(n *yaml.Node, key string) (string, error) {
+	if len(n.Content) == 0 {
+		return none, nil
 	}
-	return keys
+	var parts []string
+	for _, c := range n.Content {
+		if c.Kind != yaml.MappingNode {
+			return "", fileError(c.Line, "%s: want {prefix, servers}, got %s", key, kindName(c))
+		}
+		var prefix string
+		var ids []algorithms.ServerID
+		err := mappingPairs(c, key, func(k, v *yaml.Node, path string) error {
+			switch k.Value {
+			case "prefix":
+				x, err := scalar(v, path)
+				if err != nil {
+					return err
+				}
+				p, err := netip.ParsePrefix(strings.TrimSpace(x.v))
+				if err != nil {
+					return fileError(x.line, "%s: %q is not an address prefix such as 10.0.0.0/8", path, x.v)
+				}
+				prefix = p.String()
+			case "servers":
+				var err error
+				if ids, err = nodeList(v, path); err != nil {
+					return err
+				}
+			default:
+				return unknownKey(k, path, key, []string{"prefix", "servers"})
+			}
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+		if prefix == "" || len(ids) == 0 {
+			return "", fileError(c.Line, "%s: want both a prefix and servers", key)
+		}
+		parts = append(parts, prefix+"="+formatIDs(ids))
+	}
+	return strings.Join(parts, ";"), nil
 }
 
-// parseExperiment reads a YAML experiment. Unknown keys are errors naming
-// the key and its line; dir is where relative trace paths start.
+// numbersText reads a list of numbers.
+func numbersText(n *yaml.Node, key string) (string, error) {
+	parts := make([]string, 0, len(n.Content))
+	for _, c := range n.Content {
+		v, err := scalar(c, key)
+		if err != nil {
+			return "", err
+		}
+		if strings.Contains(v.v, ",") {
+			return "", fileError(v.line, "%s: %q is not a number", key, v.v)
+		}
+		parts = append(parts, strings.TrimSpace(v.v))
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// parseExperiment reads a YAML experiment. Unknown keys and bad values
+// are errors naming the key and its line; dir is where relative trace
+// paths start.
 func parseExperiment(name string, r io.Reader, dir string) (*experiment, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	var f experimentFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty experiment file", name)
 		}
-		msg := err.Error()
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			var lines []string
-			for _, e := range te.Errors {
-				if m := unknownField.FindStringSubmatch(e); m != nil {
-					e = fmt.Sprintf("line %s: unknown key %q (known keys: %s)", m[1], m[2], strings.Join(yamlKeys(), ", "))
-				}
-				lines = append(lines, e)
-			}
-			msg = strings.Join(lines, "; ")
-		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
-		}
-		return nil, fmt.Errorf("%s: %s", name, msg)
+		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: more than one YAML document; an experiment file holds one", name)
 	}
-	e := &experiment{Name: f.Name, Traces: f.Trace.V, Algorithms: f.Alg.V, Dir: dir, Values: map[string][]string{}}
-	if f.Trace.Line > 0 && len(f.Trace.V) == 0 {
-		return nil, fmt.Errorf("%s: line %d: trace: empty list", name, f.Trace.Line)
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%s: empty experiment file", name)
 	}
-	if f.Alg.Line > 0 && len(f.Alg.V) == 0 {
-		return nil, fmt.Errorf("%s: line %d: alg: empty list", name, f.Alg.Line)
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: line %d: an experiment is a mapping of keys to values (alg: wrr, ...), got %s", name, root.Line, kindName(root))
 	}
-	if f.Nodes.Line > 0 {
-		if e.Nodes, err = parseNodes(f.Nodes.V); err != nil {
-			return nil, fmt.Errorf("%s: line %d: nodes: %w", name, f.Nodes.Line, err)
-		}
-	}
-	vals := f.values()
-	for _, p := range params {
-		v := vals[p.flag]
-		if v.Line == 0 {
-			continue
-		}
-		if len(v.V) == 0 {
-			return nil, fmt.Errorf("%s: line %d: %s: empty list", name, v.Line, p.key())
-		}
-		e.Values[p.flag] = v.V
-		for _, x := range v.V {
-			var c sim.Config
-			if err := p.apply(&c, x); err != nil {
-				return nil, fmt.Errorf("%s: line %d: %s: %w", name, v.Line, p.key(), err)
-			}
-		}
+	e := &experiment{Dir: dir, Values: map[string][]string{}}
+	if err := e.readSection(root, ""); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return e, nil
+}
+
+// readSection reads the keys of one mapping: the top level (section "")
+// or a nested section such as "costs".
+func (e *experiment) readSection(n *yaml.Node, section string) error {
+	return mappingPairs(n, section, func(k, v *yaml.Node, path string) error {
+		if p, ok := paramByKey(path); ok {
+			vals, err := p.values(v)
+			if err != nil {
+				return err
+			}
+			var texts []string
+			for _, x := range vals {
+				var probe sim.Config
+				if err := p.apply(&probe, x.v); err != nil {
+					return fileError(x.line, "%s: %w", path, err)
+				}
+				texts = append(texts, x.v)
+			}
+			e.Values[p.flag] = texts
+			return nil
+		}
+		if isSection(path) {
+			if v.Kind != yaml.MappingNode {
+				return fileError(v.Line, "%s: want a mapping of keys (%s), got %s", path, strings.Join(sectionKeys(path), ", "), kindName(v))
+			}
+			return e.readSection(v, path)
+		}
+		if section == "" {
+			switch path {
+			case "name":
+				x, err := scalar(v, path)
+				e.Name = x.v
+				return err
+			case "trace", "alg":
+				vals, err := scalars(v, path)
+				if err != nil {
+					return err
+				}
+				var list []string
+				for _, x := range vals {
+					list = append(list, x.v)
+				}
+				if path == "trace" {
+					e.Traces = list
+				} else {
+					e.Algorithms = list
+				}
+				return nil
+			case "nodes":
+				vals, err := scalars(v, path)
+				if err != nil {
+					return err
+				}
+				var list []string
+				for _, x := range vals {
+					list = append(list, x.v)
+				}
+				if e.Nodes, err = parseNodes(list); err != nil {
+					return fileError(v.Line, "nodes: %w", err)
+				}
+				return nil
+			}
+		}
+		return unknownKey(k, path, section, sectionKeys(section))
+	})
 }
 
 // parseNodes parses node counts: numbers and ranges ("1-16"), each item
@@ -339,13 +1103,24 @@ func addExperimentFlags(cmd *cobra.Command, ef *experimentFlags) {
 	fs.StringSliceVar(&ef.nodes, "nodes", nil, "node counts: a list and/or ranges, e.g. 1,4,7 or 1-16 (default "+defaultNodes+")")
 	ef.values = map[string]*[]string{}
 	for _, p := range params {
+		if !p.cli {
+			continue
+		}
 		v := new([]string)
 		ef.values[p.flag] = v
-		fs.StringSliceVar(v, p.flag, nil, p.usage+"; several values sweep")
+		usage := p.usage + "; several values sweep"
+		if p.kind == failureKind {
+			usage = p.usage + "; repeat for several failures in one run"
+		}
+		if k := p.yamlKey(); k != strings.ReplaceAll(p.flag, "-", "_") {
+			usage += " (file key " + k + ")"
+		}
+		fs.StringSliceVar(v, p.flag, nil, usage)
 	}
 }
 
-// experiment builds the experiment from -f and the flags given.
+// experiment builds the experiment from -f and the flags given. A flag
+// replaces the file's values of its key.
 func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 	e := &experiment{Values: map[string][]string{}}
 	if ef.file != "" {
@@ -374,12 +1149,16 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 		e.Nodes = n
 	}
 	for _, p := range params {
-		if !fs.Changed(p.flag) {
+		if !p.cli || !fs.Changed(p.flag) {
 			continue
 		}
 		vals := *ef.values[p.flag]
 		if len(vals) == 0 {
 			return nil, fmt.Errorf("--%s: no value", p.flag)
+		}
+		if p.kind == failureKind {
+			// Repeated --failure flags are one schedule, not a sweep.
+			vals = []string{strings.Join(vals, ",")}
 		}
 		for _, v := range vals {
 			var c sim.Config
@@ -404,28 +1183,9 @@ func (e *experiment) spec() (*workbench.Spec, error) {
 	if len(s.Nodes) == 0 {
 		s.Nodes, _ = parseNodes([]string{defaultNodes})
 	}
-	for _, p := range params {
-		vals := e.Values[p.flag]
-		switch len(vals) {
-		case 0:
-		case 1:
-			if err := p.apply(&s.Base, vals[0]); err != nil {
-				return nil, fmt.Errorf("%s: %w", p.flag, err)
-			}
-		default:
-			axis := workbench.Axis{Name: p.flag}
-			for _, v := range vals {
-				var probe sim.Config
-				if err := p.apply(&probe, v); err != nil {
-					return nil, fmt.Errorf("%s: %w", p.flag, err)
-				}
-				axis.Values = append(axis.Values, workbench.AxisValue{
-					Label: p.flag + "=" + v,
-					Apply: func(c *sim.Config) { _ = p.apply(c, v) },
-				})
-			}
-			s.Axes = append(s.Axes, axis)
-		}
+	var err error
+	if s.Base, s.Axes, err = e.configs(); err != nil {
+		return nil, err
 	}
 	specs := e.Traces
 	if len(specs) == 0 {
@@ -445,6 +1205,89 @@ func (e *experiment) spec() (*workbench.Spec, error) {
 		s.Workloads = append(s.Workloads, w)
 	}
 	return s, nil
+}
+
+// configs returns the base configuration (the parameters given one value)
+// and the sweep axes (those given several, in params order).
+func (e *experiment) configs() (sim.Config, []workbench.Axis, error) {
+	var base sim.Config
+	var axes []workbench.Axis
+	for _, p := range params {
+		vals := e.Values[p.flag]
+		switch len(vals) {
+		case 0:
+		case 1:
+			if err := p.apply(&base, vals[0]); err != nil {
+				return base, nil, fmt.Errorf("%s: %w", p.flag, err)
+			}
+		default:
+			axis := workbench.Axis{Name: p.flag}
+			for _, v := range vals {
+				var probe sim.Config
+				if err := p.apply(&probe, v); err != nil {
+					return base, nil, fmt.Errorf("%s: %w", p.flag, err)
+				}
+				axis.Values = append(axis.Values, workbench.AxisValue{
+					Label: p.flag + "=" + v,
+					Apply: func(c *sim.Config) { _ = p.apply(c, v) },
+				})
+			}
+			axes = append(axes, axis)
+		}
+	}
+	return base, axes, e.checkOverridden()
+}
+
+// checkOverridden rejects options.restart_cycle: false under a preset that
+// forces it on (the thesis preset restarts WRR's cycle when weights change,
+// reference-model.md), rather than run something else than was asked.
+func (e *experiment) checkOverridden() error {
+	if !slices.ContainsFunc(e.Values["options.restart_cycle"], func(v string) bool {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		return err == nil && !b
+	}) {
+		return nil
+	}
+	presets := e.Values["preset"]
+	if len(presets) == 0 {
+		presets = []string{""}
+	}
+	for _, p := range presets {
+		c := sim.Config{Preset: p, Nodes: 1, Algorithm: "wrr"}
+		r, err := c.Resolve()
+		if err == nil && r.Options.RestartCycle {
+			return fmt.Errorf("options.restart_cycle: false has no effect under preset %s, which always restarts WRR's cycle when weights change", r.Preset)
+		}
+	}
+	return nil
+}
+
+// sweepCells expands the sweep and checks that every cell's scheduler can be
+// built with its options (a Maglev table size that is not one of the
+// primes, say), so that a bad option fails before any simulation runs.
+func sweepCells(s *workbench.Spec) ([]workbench.Cell, error) {
+	cs, err := s.Cells()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if _, err := algorithms.New(c.Config.Algorithm, c.Config.Options); err != nil {
+			return nil, fmt.Errorf("%s: %w", c, err)
+		}
+	}
+	return cs, nil
+}
+
+// keysHelp lists the experiment-file keys that have no flag, for the
+// commands' help.
+func keysHelp() string {
+	var b strings.Builder
+	for _, p := range params {
+		if !p.cli {
+			fmt.Fprintf(&b, "  %-32s %s\n", p.yamlKey()+":", p.usage)
+		}
+	}
+	return b.String()
 }
 
 // loadWorkload loads a trace spec under the reference filters

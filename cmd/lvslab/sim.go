@@ -36,15 +36,35 @@ The trace is read under the reference filters (GET, status 200, bytes > 0,
 static requests). Without --trace, the trace embedded in the binary is used.
 Parameters given several values (--cache 8MiB,32MiB) are swept. An experiment
 file (-f) sets the same parameters as YAML keys (cache_policy for
---cache-policy); flags given too override it.
+--cache-policy, options.threshold for --threshold); flags given too replace
+its values. Durations are Go durations (30s, 100ms, 20us).
 
+Node failures: --failure 1@30s-90s takes node 1 (nodes count from 0) down at
+30 s of simulated time and back up, empty, at 90 s; repeat the flag for more
+failures in one run. The front end notices after --health-check-delay.
+Requests lost to failures are counted in the "failed" column. In a file:
+
+  failures: [{node: 1, at: 30s, recover: 90s}]   # or ["1@30s-90s"]
+  health_check_delay: 2s
+
+and a list of such lists sweeps failure schedules ([[], [...]]).
+
+Every other configuration field has a file key; a dotted key is nested
+(costs.connect is connect: under costs:). A list of values sweeps;
+options.classes, options.near and options.dflb.coefficients take a
+structured value, and a list of those sweeps. A value of 0 that would only
+select the default is refused: leave the key out instead.
+
+` + keysHelp() + `
 Output (--format): "table" (readable), "csv" (one row per run, stable
 columns: sim.CSVHeader) or "json" (full results with time series and
 response-time CDFs). The default is a table on a terminal and CSV otherwise,
 or the -o file's extension (.csv, .json).`,
 		Example: `  lvslab sim --alg wrr,lblc --nodes 1,4,7 --cache 8MiB
   lvslab sim --trace access.log --alg wrr,wlc,dflb --nodes 1-16 --format csv -o fig42.csv
-  lvslab sim -f examples/fig6.5.yaml`,
+  lvslab sim -f examples/fig6.5.yaml
+  lvslab sim -f examples/failover.yaml --health-check-delay 0s,5s
+  lvslab sim --alg lblc,wlc --nodes 4 --failure 1@20s-60s --failure 2@40s --format table`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			e, err := ef.experiment(cmd)
@@ -59,7 +79,7 @@ or the -o file's extension (.csv, .json).`,
 			if err != nil {
 				return err
 			}
-			cells, err := spec.Cells()
+			cells, err := sweepCells(spec)
 			if err != nil {
 				return err
 			}
@@ -125,12 +145,18 @@ func writeResults(w io.Writer, format string, cells []workbench.Cell, rs []*sim.
 func writeTable(w io.Writer, cells []workbench.Cell, rs []*sim.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	traces := map[string]bool{}
-	labels := false
+	labels, failed := false, false
 	for _, c := range cells {
 		traces[c.Trace] = true
 		labels = labels || len(c.Labels) > 0
 	}
+	for _, r := range rs {
+		failed = failed || r.Failed > 0 || len(r.Config.Failures) > 0
+	}
 	head := []string{"alg", "nodes", "req/s", "MB/s", "hit %", "p50 ms", "p95 ms", "mean ms", "imbalance", "cache/node"}
+	if failed {
+		head = append(head, "failed")
+	}
 	if labels {
 		head = append(head, "parameters")
 	}
@@ -148,6 +174,9 @@ func writeTable(w io.Writer, cells []workbench.Cell, rs []*sim.Result) error {
 			ms(r.P50), ms(r.P95), ms(r.MeanResponse),
 			strconv.FormatFloat(r.Imbalance, 'f', 3, 64),
 			workbench.FormatBytes(r.Config.CacheBytes),
+		}
+		if failed {
+			row = append(row, strconv.Itoa(r.Failed))
 		}
 		if labels {
 			row = append(row, strings.Join(cells[i].Labels, " "))

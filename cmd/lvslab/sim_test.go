@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lvslab/lvslab/sim"
 )
@@ -238,5 +240,191 @@ func TestSimSynthetic(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(rows[0]["requests"]); n < 2500 || n > 3000 {
 		t.Errorf("requests = %d, want about 3000 less 5%% dynamic", n)
+	}
+}
+
+// readJSON runs lvslab with args writing JSON and returns the results.
+func readJSON(t *testing.T, args ...string) []*sim.Result {
+	t.Helper()
+	out, _, err := execLab(t, append(args, "--format", "json")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []*sim.Result
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	return rs
+}
+
+// TestSimFailures runs node failures from flags and from a file: requests
+// on and sent to the crashed node before the front end notices are lost
+// (Failed > 0, Requests = Completed + Failed), a longer health-check delay
+// loses more under WLC, and the resolved schedule is in the results.
+// Reference: thesis §3 (high availability: the director removes a failed
+// server once its monitor notices).
+func TestSimFailures(t *testing.T) {
+	base := []string{"sim", "--alg", "wlc", "--nodes", "4", "--admission", "open", "--speedup", "1000", "--seed", "1"}
+	rs := readJSON(t, append(base, "--failure", "1@10s-25s", "--health-check-delay", "0s,3s")...)
+	if len(rs) != 2 {
+		t.Fatalf("%d results, want 2 (two health-check delays)", len(rs))
+	}
+	for i, r := range rs {
+		if r.Failed == 0 || r.Requests != r.Completed+r.Failed {
+			t.Errorf("result %d: requests %d, completed %d, failed %d: want failures", i, r.Requests, r.Completed, r.Failed)
+		}
+		want := []sim.Failure{{Node: 1, At: 10 * time.Second, Recover: 25 * time.Second}}
+		if !reflect.DeepEqual(r.Config.Failures, want) {
+			t.Errorf("result %d: config failures %v, want %v", i, r.Config.Failures, want)
+		}
+	}
+	if rs[0].Config.HealthCheckDelay != 0 || rs[1].Config.HealthCheckDelay != 3*time.Second {
+		t.Errorf("health-check delays %v, %v", rs[0].Config.HealthCheckDelay, rs[1].Config.HealthCheckDelay)
+	}
+	if rs[1].Failed <= rs[0].Failed {
+		t.Errorf("failed %d with a 3 s health-check delay, %d with none: want more", rs[1].Failed, rs[0].Failed)
+	}
+
+	// Without the failure nothing is lost.
+	if rs := readJSON(t, base...); rs[0].Failed != 0 || rs[0].Completed != rs[0].Requests {
+		t.Errorf("no failure: failed %d", rs[0].Failed)
+	}
+
+	// Repeated --failure flags make one schedule; the same from a file.
+	rs = readJSON(t, append(base, "--failure", "1@10s-25s", "--failure", "2@20s")...)
+	if len(rs) != 1 || len(rs[0].Config.Failures) != 2 || rs[0].Failed == 0 {
+		t.Fatalf("two failures: %d results, config %v", len(rs), rs[0].Config.Failures)
+	}
+	dir := t.TempDir()
+	exp := writeFile(t, dir, "f.yaml", "alg: wlc\nnodes: 4\nadmission: open\nspeedup: 1000\nseed: 1\n"+
+		"failures:\n  - {node: 1, at: 10s, recover: 25s}\n  - 2@20s\n")
+	fromFile := readJSON(t, "sim", "-f", exp)
+	if !reflect.DeepEqual(fromFile[0].Config, rs[0].Config) || fromFile[0].Failed != rs[0].Failed {
+		t.Errorf("file and flags differ: %+v\n%+v", fromFile[0].Config, rs[0].Config)
+	}
+
+	// The table shows the failed column when failures are configured.
+	out, _, err := execLab(t, append(base, "--failure", "1@10s", "--format", "table")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.SplitN(out, "\n", 2)[0], "failed") {
+		t.Errorf("table without a failed column:\n%s", out)
+	}
+}
+
+// TestSimFlagOverridesFile checks that a flag replaces a file's key,
+// including nested keys and the failure schedule.
+func TestSimFlagOverridesFile(t *testing.T) {
+	dir := t.TempDir()
+	exp := writeFile(t, dir, "e.yaml", `alg: lbll
+nodes: 2
+failures: [{node: 1, at: 1s, recover: 2s}]
+health_check_delay: 1s
+options:
+  threshold: 2
+  set_expiry: 30s
+costs:
+  disk_access: 10ms
+`)
+	rs := readJSON(t, "sim", "-f", exp)
+	c := rs[0].Config
+	if len(c.Failures) != 1 || c.HealthCheckDelay != time.Second || c.Options.Threshold != 2 ||
+		c.Options.SetExpiry != 30*time.Second || c.Costs.DiskAccess != 10*time.Millisecond {
+		t.Fatalf("file not applied: %+v", c)
+	}
+	rs = readJSON(t, "sim", "-f", exp, "--failure", "none", "--threshold", "3", "--health-check-delay", "2s", "--set-expiry", "1m")
+	c = rs[0].Config
+	if len(c.Failures) != 0 || c.Options.Threshold != 3 || c.HealthCheckDelay != 2*time.Second ||
+		c.Options.SetExpiry != time.Minute || c.Costs.DiskAccess != 10*time.Millisecond {
+		t.Errorf("flags do not override the file: %+v", c)
+	}
+	if rs[0].Failed != 0 {
+		t.Errorf("--failure none: %d failed", rs[0].Failed)
+	}
+}
+
+// TestSimNewFlags checks the scheduler and front-end flags reach the
+// resolved configuration, sweep, and change results where they should.
+// Reference: §4.3 (cost constants), §7.3.1 (LBLL's T), §7.5 (origin).
+func TestSimNewFlags(t *testing.T) {
+	rs := readJSON(t, "sim", "--alg", "lbll", "--nodes", "3", "--threshold", "0.5,4", "--set-expiry", "5s",
+		"--epsilon", "0.5", "--inner", "wlc", "--cls-lookup", "20us", "--cls-batch", "4", "--origin-time", "10ms")
+	if len(rs) != 2 {
+		t.Fatalf("%d results, want 2 (two thresholds)", len(rs))
+	}
+	for i, want := range []float64{0.5, 4} {
+		o := rs[i].Config.Options
+		if o.Threshold != want || o.SetExpiry != 5*time.Second || o.Epsilon != 0.5 || o.Inner != "wlc" {
+			t.Errorf("result %d options: %+v", i, o)
+		}
+		c := rs[i].Config
+		if c.CLSLookup != 20*time.Microsecond || c.CLSBatch != 4 || c.OriginTime != 10*time.Millisecond {
+			t.Errorf("result %d: cls_lookup %v cls_batch %d origin_time %v", i, c.CLSLookup, c.CLSBatch, c.OriginTime)
+		}
+	}
+	if reflect.DeepEqual(rs[0].Nodes, rs[1].Nodes) {
+		t.Error("LBLL's threshold T does not change where requests go")
+	}
+
+	// Cheaper disks: more throughput for WRR on one node (disk-bound).
+	dir := t.TempDir()
+	exp := writeFile(t, dir, "c.yaml", "alg: wrr\nnodes: 1\ncache: 1MiB\ncosts:\n  disk_access: [28ms, 1ms]\n")
+	rs = readJSON(t, "sim", "-f", exp)
+	if len(rs) != 2 || rs[1].Config.Costs.DiskAccess != time.Millisecond || rs[1].ThroughputRPS <= rs[0].ThroughputRPS {
+		t.Errorf("disk_access 1ms: %.1f req/s, 28ms: %.1f req/s", rs[1].ThroughputRPS, rs[0].ThroughputRPS)
+	}
+
+	// DFLB over WLC via --inner gives the same run as dflb-wlc.
+	a := readJSON(t, "sim", "--alg", "dflb", "--inner", "wlc", "--nodes", "3")
+	b := readJSON(t, "sim", "--alg", "dflb-wlc", "--nodes", "3")
+	if a[0].ThroughputRPS != b[0].ThroughputRPS || !reflect.DeepEqual(a[0].Nodes, b[0].Nodes) {
+		t.Errorf("dflb --inner wlc differs from dflb-wlc: %.3f vs %.3f req/s", a[0].ThroughputRPS, b[0].ThroughputRPS)
+	}
+}
+
+// TestSimNewFlagErrors checks that bad values of the new flags and
+// options that cannot work fail before anything runs, naming the flag.
+func TestSimNewFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"failure without @", []string{"--failure", "1"}, []string{"--failure", "no @"}},
+		{"failure recovering early", []string{"--failure", "1@5s-2s"}, []string{"--failure", "after"}},
+		{"failure none mixed", []string{"--failure", "none", "--failure", "1@1s"}, []string{"--failure", `"none"`}},
+		{"failure while down", []string{"--failure", "1@1s-5s,1@2s"}, []string{"--failure", "while down"}},
+		{"failure outside the cluster", []string{"--nodes", "2", "--failure", "5@1s"}, []string{"failures[0].node", "outside 0..1"}},
+		{"bad health check", []string{"--health-check-delay", "x"}, []string{"--health-check-delay", "duration"}},
+		{"negative origin time", []string{"--origin-time", "-1s"}, []string{"--origin-time", "> 0"}},
+		{"zero cls batch", []string{"--cls-batch", "0"}, []string{"--cls-batch", "> 0"}},
+		{"bad cls lookup", []string{"--cls-lookup", "20"}, []string{"--cls-lookup", "duration"}},
+		{"negative threshold", []string{"--threshold", "-1"}, []string{"--threshold"}},
+		{"bad set expiry", []string{"--set-expiry", "5"}, []string{"--set-expiry", "duration"}},
+		{"bad epsilon", []string{"--epsilon", "abc"}, []string{"--epsilon", `"abc"`}},
+		{"inner unknown", []string{"--inner", "nosuch"}, []string{"--inner", "nosuch"}},
+		{"table size not prime", []string{"-f", writeFile(t, dir, "mh.yaml", "alg: mh\nnodes: 2\noptions: {table_size: 100}\n")},
+			[]string{"mh", "table size 100"}},
+		{"restart_cycle false", []string{"-f", writeFile(t, dir, "rc.yaml", "alg: wrr\noptions: {restart_cycle: false}\n")},
+			[]string{"options.restart_cycle", "thesis"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"sim"}, tc.args...)
+			if !slices.Contains(tc.args, "-f") {
+				args = append(args, "--alg", "wrr")
+			}
+			_, _, err := execLab(t, args...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
 	}
 }

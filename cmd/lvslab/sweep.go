@@ -30,7 +30,8 @@ func newSweepCmd() *cobra.Command {
 		Use:   "sweep",
 		Short: "Run schedulers × node counts × traces × parameters on all cores, resumably",
 		Long: `Run a sweep: every combination of trace, swept parameter values, scheduler and
-node count (the same flags and experiment files as "lvslab sim"), on all cores.
+node count (the same flags and experiment files as "lvslab sim"; see
+"lvslab sim --help" for the file keys), on all cores.
 
 Results go to the output directory: manifest.json (the cells), cells/KEY.json
 (one file per finished cell, KEY a hash of the lvslab version, the trace's
@@ -64,7 +65,7 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 			if err != nil {
 				return err
 			}
-			cells, err := spec.Cells()
+			cells, err := sweepCells(spec)
 			if err != nil {
 				return err
 			}

@@ -3,8 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lvslab/lvslab/sim"
 )
 
 func readFile(t *testing.T, path string) string {
@@ -191,5 +195,77 @@ func TestResolveShard(t *testing.T) {
 				t.Errorf("= %d/%d, %v; want %d/%d", i, n, err, tc.i, tc.n)
 			}
 		})
+	}
+}
+
+// TestSweepNewKeys sweeps failure schedules and a cost constant from a
+// file: every cell runs, the failure cells lose requests, a rerun skips
+// every cell, and a flag given instead of the file's value makes other
+// cells (the cell key hashes the resolved configuration).
+func TestSweepNewKeys(t *testing.T) {
+	dir := t.TempDir()
+	exp := writeFile(t, dir, "f.yaml", `alg: [lblc, wlc]
+nodes: 3
+admission: open
+speedup: 1000
+failures:
+  - []
+  - [{node: 1, at: 10s, recover: 25s}]
+health_check_delay: 1s
+costs:
+  disk_access: [28ms, 5ms]
+`)
+	out := filepath.Join(dir, "out")
+	args := []string{"sweep", "-f", exp, "-o", out}
+	if _, _, err := execLab(t, args...); err != nil {
+		t.Fatal(err)
+	}
+	rows := readCSV(t, readFile(t, filepath.Join(out, "results.csv")))
+	if len(rows) != 8 {
+		t.Fatalf("%d rows, want 2 schedules × 2 disk costs × 2 algorithms", len(rows))
+	}
+	for i, r := range rows {
+		failing := i >= 4 // the failure axis is outermost
+		if (r["failed"] != "0") != failing {
+			t.Errorf("row %d (failure schedule %v): failed = %s", i, failing, r["failed"])
+		}
+	}
+	res := readFile(t, filepath.Join(out, "results.json"))
+	for _, want := range []string{`"health_check_delay": 1000000000`, `"disk_access_ns": 5000000`, `"recover": 25000000000`} {
+		if !strings.Contains(res, want) {
+			t.Errorf("results.json has no %s", want)
+		}
+	}
+	o, _, err := execLab(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(o, "0 run, 8 already done") {
+		t.Errorf("rerun: %s", o)
+	}
+	o, _, err = execLab(t, append(args, "--health-check-delay", "2s")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(o, "8 run, 0 already done") {
+		t.Errorf("another health-check delay: %s", o)
+	}
+}
+
+// TestSweepKeysUnchanged checks that an experiment using none of the
+// newer keys resolves to exactly the configuration built by hand, so the
+// cell keys of earlier sweeps stay valid.
+func TestSweepKeysUnchanged(t *testing.T) {
+	e, err := parseExperiment("e.yaml", strings.NewReader("cache: 8MiB\nlow: 10\nhigh: 20\nkeep_alive: 5s\nseed: 3\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, axes, err := e.configs()
+	if err != nil || len(axes) != 0 {
+		t.Fatal(err, axes)
+	}
+	want := sim.Config{CacheBytes: 8 << 20, Low: 10, High: 20, KeepAlive: 5 * time.Second, Seed: 3}
+	if !reflect.DeepEqual(base, want) {
+		t.Errorf("base config\n%+v, want\n%+v", base, want)
 	}
 }
