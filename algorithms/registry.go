@@ -13,71 +13,72 @@ import (
 // selects that scheduler's documented default, so Options{} is valid for all.
 type Options struct {
 	// Seed seeds schedulers that sample (P2C) or break ties at random.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 
 	// Low and High are the default locality thresholds of thesis §6.3.5 in
 	// connection units, for servers whose own Low/High are 0. Default 30, 60.
-	Low, High int
+	Low  int `json:"low"`
+	High int `json:"high"`
 
 	// SetExpiry is LBLC/R's K: a server set with more than one member that
 	// was not modified for this long sheds its most-loaded member
 	// (thesis §6.3.5). Default 60 s.
-	SetExpiry time.Duration
+	SetExpiry time.Duration `json:"set_expiry_ns"`
 
 	// TableExpiry is how long an unused entry stays in IPVS-style lblc/lblcr
 	// tables. Default 24 h (ip_vs_lblc.c sysctl lblc_expiration).
-	TableExpiry time.Duration
+	TableExpiry time.Duration `json:"table_expiry_ns"`
 
 	// Threshold is LBLL's load threshold T (thesis §7.3.1) in the units of
 	// Server.Load. Default 1.
-	Threshold float64
+	Threshold float64 `json:"threshold"`
 
 	// Fallback makes SH and DH probe other buckets when the hashed server
 	// is unusable (IP_VS_SVC_F_SCHED_SH_FALLBACK); without it they answer
 	// ErrNoServer.
-	Fallback bool
+	Fallback bool `json:"fallback"`
 
 	// Port makes SH and MH hash the client port too (IP_VS_SVC_F_SCHED_SH_PORT).
-	Port bool
+	Port bool `json:"port"`
 
 	// TableSize is Maglev's lookup table size M, a prime. Default 4093
 	// (CONFIG_IP_VS_MH_TAB_INDEX 12).
-	TableSize int
+	TableSize int `json:"table_size"`
 
 	// Epsilon is the balance factor of consistent hashing with bounded
 	// loads: no server takes more than ceil((1+Epsilon)·average). Default 0.25.
-	Epsilon float64
+	Epsilon float64 `json:"epsilon"`
 
 	// Replicas is the number of virtual nodes per server on the consistent
 	// hashing ring. Default 100.
-	Replicas int
+	Replicas int `json:"replicas"`
 
 	// Classes maps a content class to its defined server set (thesis §6.3.6);
 	// requests of other classes use the servers not named in any class, or
 	// the whole pool when every server is named.
-	Classes map[string][]ServerID
+	Classes map[string][]ServerID `json:"classes"`
 
 	// Near is the client-prefix table of global server scheduling
 	// (thesis §4.1.5), searched longest prefix first.
-	Near []NearServers
+	Near []NearServers `json:"near"`
 
 	// RestartCycle makes WRR restart its cycle from the beginning when
 	// weights or membership change, instead of keeping its current weight
 	// as ip_vs_wrr_dest_changed does (reference-model.md's DFLB preset).
-	RestartCycle bool
+	RestartCycle bool `json:"restart_cycle"`
 
 	// Inner names the scheduler DFLB adjusts weights for: "wrr" (default)
 	// or "wlc".
-	Inner string
+	Inner string `json:"inner"`
 
 	// DFLB holds the dynamic-feedback controller's parameters.
-	DFLB DFLBParams
+	DFLB DFLBParams `json:"dflb"`
 }
 
 // NearServers maps a client prefix to the servers near it, nearest first.
 type NearServers struct {
-	Prefix  netip.Prefix
-	Servers []ServerID
+	Prefix  netip.Prefix `json:"prefix"`
+	Servers []ServerID   `json:"servers"`
 }
 
 // DFLBParams are the parameters of thesis §4.2.4's weight update. Zero
@@ -86,16 +87,16 @@ type DFLBParams struct {
 	// Coefficients R1..R6 for INPUT, LOAD (CPU), DISK, MEMORY, PROCESS and
 	// RESPONSE; they should sum to 1. All zero selects the web default
 	// {0.1, 0.3, 0.1, 0.1, 0.1, 0.3}.
-	Coefficients [6]float64
+	Coefficients [6]float64 `json:"coefficients"`
 	// A scales the cube-root step. Default 5.
-	A float64
+	A float64 `json:"a"`
 	// Scale bounds a weight to [0, Scale·default weight]. Default 10.
-	Scale float64
+	Scale float64 `json:"scale"`
 	// ChangeThreshold: a new weight is written only if it differs from the
 	// current one by more than this. Default 0.
-	ChangeThreshold float64
+	ChangeThreshold float64 `json:"change_threshold"`
 	// Target is the aggregate load at which a weight is left alone. Default 0.95.
-	Target float64
+	Target float64 `json:"target"`
 }
 
 // Factory builds a scheduler from options.

@@ -59,32 +59,32 @@ type Config struct {
 	High int `json:"high" yaml:"high"`
 
 	// DFLBInterval is the period of DFLB's load monitor. Default 5 s.
-	DFLBInterval time.Duration `json:"dflb_interval" yaml:"dflb_interval"`
+	DFLBInterval time.Duration `json:"dflb_interval_ns" yaml:"dflb_interval"`
 
 	// KeepAlive is how long an L4 client connection stays open for the same
 	// client's next request (HTTP/1.1). 0 means HTTP/1.0: one request per
 	// connection.
-	KeepAlive time.Duration `json:"keep_alive" yaml:"keep_alive"`
+	KeepAlive time.Duration `json:"keep_alive_ns" yaml:"keep_alive"`
 
 	// Distributors is the number of L7 distributors of the "distributed"
 	// front end; CLSLookup is the Content Location Service's cost per
 	// lookup message and CLSBatch the number of lookups per message.
 	Distributors int           `json:"distributors" yaml:"distributors"`
-	CLSLookup    time.Duration `json:"cls_lookup" yaml:"cls_lookup"`
+	CLSLookup    time.Duration `json:"cls_lookup_ns" yaml:"cls_lookup"`
 	CLSBatch     int           `json:"cls_batch" yaml:"cls_batch"`
 
 	// OriginTime is the origin server's service time per request for the
 	// cache cluster's bypassed requests.
-	OriginTime time.Duration `json:"origin_time" yaml:"origin_time"`
+	OriginTime time.Duration `json:"origin_time_ns" yaml:"origin_time"`
 
 	// Failures takes nodes down and up at given times; HealthCheckDelay is
 	// how long the front end takes to notice.
 	Failures         []Failure     `json:"failures,omitempty" yaml:"failures"`
-	HealthCheckDelay time.Duration `json:"health_check_delay" yaml:"health_check_delay"`
+	HealthCheckDelay time.Duration `json:"health_check_delay_ns" yaml:"health_check_delay"`
 
 	// Interval is the width of one time-series bucket in the result.
 	// Default 10 s of simulated time.
-	Interval time.Duration `json:"interval" yaml:"interval"`
+	Interval time.Duration `json:"interval_ns" yaml:"interval"`
 
 	// Seed seeds every random stream (workload sampling, scheduler ties).
 	Seed uint64 `json:"seed" yaml:"seed"`
@@ -93,8 +93,8 @@ type Config struct {
 // Failure takes node Node down at At and, if Recover > At, back up at Recover.
 type Failure struct {
 	Node    int           `json:"node" yaml:"node"`
-	At      time.Duration `json:"at" yaml:"at"`
-	Recover time.Duration `json:"recover" yaml:"recover"`
+	At      time.Duration `json:"at_ns" yaml:"at"`
+	Recover time.Duration `json:"recover_ns" yaml:"recover"`
 }
 
 // Names accepted by Config fields.

@@ -231,7 +231,7 @@ costs:
 		}
 	}
 	res := readFile(t, filepath.Join(out, "results.json"))
-	for _, want := range []string{`"health_check_delay": 1000000000`, `"disk_access_ns": 5000000`, `"recover": 25000000000`} {
+	for _, want := range []string{`"health_check_delay_ns": 1000000000`, `"disk_access_ns": 5000000`, `"recover_ns": 25000000000`} {
 		if !strings.Contains(res, want) {
 			t.Errorf("results.json has no %s", want)
 		}
