@@ -82,6 +82,13 @@ type Config struct {
 	Failures         []Failure     `json:"failures,omitempty" yaml:"failures"`
 	HealthCheckDelay time.Duration `json:"health_check_delay_ns" yaml:"health_check_delay"`
 
+	// ConnectTimeout is how long a request sent to a crashed node that the
+	// front end still thinks is up holds its place (and its connection
+	// units on that node) before it fails: a dead host answers no SYN, so
+	// the client waits out its connect timeout. Default 3 s, the initial
+	// retransmission timeout of RFC 2988 (one unanswered SYN).
+	ConnectTimeout time.Duration `json:"connect_timeout_ns" yaml:"connect_timeout"`
+
 	// Interval is the width of one time-series bucket in the result.
 	// Default 10 s of simulated time.
 	Interval time.Duration `json:"interval_ns" yaml:"interval"`
@@ -119,6 +126,9 @@ const (
 	DefaultDFLBInterval = 5 * time.Second
 	DefaultInterval     = 10 * time.Second
 	DefaultOriginTime   = 100 * time.Millisecond
+
+	// DefaultConnectTimeout is Config.ConnectTimeout's default.
+	DefaultConnectTimeout = 3 * time.Second
 )
 
 // Presets returns the model presets Config.Preset accepts.
@@ -233,6 +243,7 @@ func (c Config) Resolve() (Config, error) {
 		{"interval", &c.Interval, DefaultInterval},
 		{"origin_time", &c.OriginTime, DefaultOriginTime},
 		{"health_check_delay", &c.HealthCheckDelay, 0},
+		{"connect_timeout", &c.ConnectTimeout, DefaultConnectTimeout},
 		{"keep_alive", &c.KeepAlive, 0},
 		{"cls_lookup", &c.CLSLookup, 0},
 	}

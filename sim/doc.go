@@ -94,9 +94,11 @@
 // Failure{Node, At, Recover} crashes a node at At: the requests on it (in
 // service or queued) are lost and counted in Failed, its cache is emptied,
 // and the front end marks it down (Pool.SetDown) HealthCheckDelay later.
-// Requests dispatched to a crashed node before that fail at once (counted
-// in Failed; in the closed loop each such failure admits the next
-// request). At Recover the node comes back empty and is marked up
+// A request dispatched to a crashed node before that holds its place in
+// the cluster and its connection units on the node (so least-connection
+// schedulers see the dead node fill up, as IPVS sees unanswered SYNs) for
+// ConnectTimeout (default 3 s), then fails (counted in Failed) and admits
+// the next request. At Recover the node comes back empty and is marked up
 // HealthCheckDelay later. With every node down and detected, requests wait;
 // if nothing that could change that (a recovery, an arrival) is pending,
 // the run ends cleanly and the requests never dispatched are counted in

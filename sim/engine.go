@@ -283,6 +283,9 @@ func (e *engine) run() error {
 			e.essential--
 			e.detect(ev.node, ev.flag)
 			e.admit()
+		case evRefused:
+			e.essential--
+			e.refused(ev.node, ev.slot)
 		case evFrontEnd:
 			e.essential--
 			fev := ev // only this copy escapes (interface call)
@@ -388,26 +391,41 @@ func (e *engine) release(s int32) {
 }
 
 // serve starts request s on node id (the front end's choice). A request
-// sent to a node that has crashed fails at once (connection refused).
+// sent to a node that has crashed fails after Config.ConnectTimeout.
 func (e *engine) serve(s int32, id algorithms.ServerID) error {
 	if id < 0 || int(id) >= len(e.nodes) {
 		return fmt.Errorf("sim: scheduler %s chose server %d, not in the pool of %d nodes", e.cfg.Algorithm, id, len(e.nodes))
 	}
 	f := &e.flights[s]
 	n := &e.nodes[id]
-	if n.down {
-		e.failed++
-		e.fe.leave(e, s, false)
-		e.release(s)
-		return nil
-	}
 	if err := e.pool.Begin(id, int(f.units)); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
 	f.node = int32(id)
+	if n.down {
+		// A dead host answers nothing: the request holds its place and
+		// its units on the node until the client's connect timeout.
+		e.scheduleEssential(event{at: e.now + e.cfg.ConnectTimeout, kind: evRefused, node: int32(id), slot: s})
+		return nil
+	}
 	f.step = stepSetup
 	e.toCPU(int32(id), s)
 	return nil
+}
+
+// refused ends request s, sent to crashed node i, when the client's
+// connect timeout expires: its units leave the node, it counts as failed
+// and its place admits the next request.
+func (e *engine) refused(i, s int32) {
+	f := &e.flights[s]
+	if err := e.pool.End(algorithms.ServerID(i), int(f.units)); err != nil {
+		e.fail(fmt.Errorf("sim: %w", err))
+		return
+	}
+	e.failed++
+	e.fe.leave(e, s, false)
+	e.release(s)
+	e.admit()
 }
 
 // bypass sends request s to the origin server, which answers after

@@ -16,6 +16,7 @@ const (
 	evNodeUp                       // Failure.Recover: a node comes back
 	evDetect                       // the front end's health check notices a node's state
 	evFrontEnd                     // reserved for front ends' own events (see frontEnd)
+	evRefused                      // a request sent to a crashed node gives up (Config.ConnectTimeout)
 )
 
 // event is one scheduled happening. Events run in (at, seq) order, seq

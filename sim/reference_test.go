@@ -133,11 +133,24 @@ func TestReferenceModel(t *testing.T) {
 		},
 		{
 			// Detection takes 10 ms: after #1 is lost at 1 ms, lc sends #2
-			// and #3 to the crashed node (0 connections), where they fail
-			// at once.
+			// to the crashed node (0 connections), where it holds its
+			// place until the 3 s connect timeout. At 10 ms node 1 is
+			// known down, so #3 (admitted by #0's completion) goes to
+			// node 0; #2 fails at 3.001 s.
 			name: "failure not yet detected",
 			cfg: Config{Nodes: 2, Algorithm: "lc", High: 1, Low: 1, HealthCheckDelay: 10 * time.Millisecond,
 				Failures: []Failure{{Node: 1, At: time.Millisecond}}},
+			w:      workload([]int64{1000, 1000, 1000, 1000}, 0, 1, 2, 3),
+			want:   []completion{{0, miss1000, 0, false}, {3, 2 * miss1000, 0, false}},
+			failed: 2,
+		},
+		{
+			// As above with a 2 ms connect timeout: #2 fails at 3 ms, still
+			// before detection (10 ms), so lc sends #3 to the crashed node
+			// too (0 connections again), where it fails at 5 ms.
+			name: "connect timeout before detection",
+			cfg: Config{Nodes: 2, Algorithm: "lc", High: 1, Low: 1, HealthCheckDelay: 10 * time.Millisecond,
+				ConnectTimeout: 2 * time.Millisecond, Failures: []Failure{{Node: 1, At: time.Millisecond}}},
 			w:      workload([]int64{1000, 1000, 1000, 1000}, 0, 1, 2, 3),
 			want:   []completion{{0, miss1000, 0, false}},
 			failed: 3,
@@ -304,11 +317,12 @@ func TestNoServerTerminates(t *testing.T) {
 	if res.Failed != 3 || res.Unserved != 2 || res.Completed != 0 {
 		t.Fatalf("all down: failed %d unserved %d completed %d", res.Failed, res.Unserved, res.Completed)
 	}
-	// Noticed only after 1 s: the waiting requests are sent to the crashed
-	// node and fail at once.
+	// Noticed only after 1 s: the next request is sent to the crashed node
+	// and fails at its 3 s connect timeout; by then the node is known to
+	// be down, so the last request is never dispatched.
 	res, _ = runObserved(t, Config{Nodes: 1, Algorithm: "wrr", High: 1, Low: 1, HealthCheckDelay: time.Second,
 		Failures: []Failure{{Node: 0, At: time.Millisecond}}}, workload([]int64{10}, 0, 0, 0))
-	if res.Failed != 3 || res.Unserved != 0 || res.Completed != 0 {
+	if res.Failed != 3 || res.Unserved != 1 || res.Completed != 0 {
 		t.Fatalf("all down, undetected: failed %d unserved %d completed %d", res.Failed, res.Unserved, res.Completed)
 	}
 }

@@ -254,6 +254,8 @@ var params = []param{
 		}},
 	{flag: "health-check-delay", cli: true, usage: "how long the front end takes to notice a node failing or recovering (default 0: at once)",
 		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.HealthCheckDelay }, true)},
+	{flag: "connect-timeout", cli: true, usage: "how long a request sent to a crashed, not yet noticed node waits before it fails (default 3s)",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.ConnectTimeout }, false)},
 
 	// models.Costs (thesis §4.3): the service-time constants.
 	{flag: "costs.connect", usage: "CPU time of connection setup (default 140us)",

@@ -151,7 +151,7 @@ func TestExperimentKeysMatchFlags(t *testing.T) {
 		"FrontEnd": "front_end", "Admission": "admission", "Speedup": "speedup", "Low": "low", "High": "high",
 		"DFLBInterval": "dflb_interval", "KeepAlive": "keep_alive", "Distributors": "distributors",
 		"CLSLookup": "cls_lookup", "CLSBatch": "cls_batch", "OriginTime": "origin_time", "Failures": "failures",
-		"HealthCheckDelay": "health_check_delay", "Interval": "interval", "Seed": "seed",
+		"HealthCheckDelay": "health_check_delay", "ConnectTimeout": "connect_timeout", "Interval": "interval", "Seed": "seed",
 		"Costs.Connect": "costs.connect", "Costs.Teardown": "costs.teardown", "Costs.Transmit": "costs.transmit",
 		"Costs.TransmitBlock": "costs.transmit_block", "Costs.DiskAccess": "costs.disk_access",
 		"Costs.DiskTransfer": "costs.disk_transfer", "Costs.DiskBlock": "costs.disk_block",

@@ -41,8 +41,10 @@ its values. Durations are Go durations (30s, 100ms, 20us).
 
 Node failures: --failure 1@30s-90s takes node 1 (nodes count from 0) down at
 30 s of simulated time and back up, empty, at 90 s; repeat the flag for more
-failures in one run. The front end notices after --health-check-delay.
-Requests lost to failures are counted in the "failed" column. In a file:
+failures in one run. The front end notices after --health-check-delay;
+until then a request it sends to the dead node waits --connect-timeout
+(default 3s) and fails. Requests lost to failures are counted in the
+"failed" column. In a file:
 
   failures: [{node: 1, at: 30s, recover: 90s}]   # or ["1@30s-90s"]
   health_check_delay: 2s
