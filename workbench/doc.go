@@ -21,8 +21,13 @@
 //	spec := &workbench.Spec{Base: sim.Config{Preset: "thesis"}, Workloads: []*traces.Workload{w},
 //		Algorithms: []string{"wrr", "lblc"}, Nodes: []int{1, 4, 7}}
 //	cells, err := spec.Cells()
-//	rs, err := workbench.Run(cells, spec.Workloads, workbench.RunOptions{Dir: "out"})
-//	err = workbench.WritePlots("figs", workbench.TableFromResults(rs), rs, workbench.PlotOptions{})
+//	out, err := workbench.Run(cells, spec.Workloads, workbench.RunOptions{Dir: "out"})
+//	files, err := workbench.WriteResultPlots("figs", "sweep", out.Results, workbench.PlotOptions{})
+//
+// WriteResultPlots groups results by their full configuration (all but the
+// scheduler and node count) and draws one set of figures per group;
+// WritePlots draws from a results table (CSV), whose rows must be
+// unambiguous.
 //
 // The figures are the thesis's Fig. 4.2 and Fig. 6.5 (throughput against
 // the number of back-end nodes, thesis §4.3 and §6.3.7), hit ratio against

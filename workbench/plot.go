@@ -14,6 +14,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -46,21 +47,9 @@ type PlotOptions struct {
 	Width, Height vg.Length
 }
 
-// configColumns are the CSV columns that describe a run's configuration
-// other than the algorithm and the node count: rows that agree on all of
-// them belong in one figure.
-var configColumns = []string{"trace", "preset", "front_end", "admission", "cache_bytes", "cache_policy", "seed"}
-
-// group is the rows of one figure: one configuration, several algorithms
-// and node counts.
-type group struct {
-	key    []string // values of configColumns
-	rows   []int
-	suffix string // file-name suffix distinguishing the group ("" if alone)
-}
-
-// WritePlots draws, for every configuration in t (rows agreeing on trace,
-// preset, front end, admission, cache size and policy, seed):
+// WritePlots draws, for every configuration in a results CSV t (rows
+// agreeing on trace, preset, front end, admission, cache size and policy,
+// seed):
 //
 //   - throughput.{png,svg}: throughput (requests/s) against the number of
 //     back-end nodes, one line per algorithm (thesis Fig. 4.2 and 6.5);
@@ -69,14 +58,48 @@ type group struct {
 //     algorithm, from rs (results carry ResponseCDF; nil rs draws none).
 //
 // When t holds several configurations the file names get a suffix naming
-// the columns that differ. It returns the files written, in order.
+// the columns that differ ("_8MiB", "_seed=2"), and the groups are drawn in
+// order of those values. When a configuration has a single node count, its
+// throughput against nodes is a column of points, and
+// throughput-bars.{png,svg} compares the algorithms' throughput across the
+// configurations in a bar chart. It returns the files written, in order.
+//
+// Two rows of one algorithm and node count in one configuration make a
+// figure ambiguous: the error wraps ErrAmbiguous and names both lines.
 func WritePlots(dir string, t *Table, rs []*sim.Result, o PlotOptions) ([]string, error) {
 	if len(t.Rows) == 0 {
 		return nil, fmt.Errorf("%s: no rows to plot", t.Name)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	return writePlots(dir, t, groupRows(t), rs, o)
+}
+
+// WriteResultPlots draws WritePlots's figures from results, grouped by
+// their full resolved configuration (every sim.Config field but the
+// algorithm, the node count and the scheduler's derived seed) and trace, so
+// that a sweep over any parameter (failures, health_check_delay, costs,
+// scheduler options...) gets one set of figures per value. Files and titles
+// of several groups name the parameters that differ between them
+// ("throughput_health_check_delay=1s.png"); the CSV's columns keep
+// WritePlots's suffixes ("throughput_8MiB.png"). name names the results in
+// errors.
+func WriteResultPlots(dir, name string, rs []*sim.Result, o PlotOptions) ([]string, error) {
+	if len(rs) == 0 {
+		return nil, fmt.Errorf("%s: no results to plot", name)
+	}
+	for i, r := range rs {
+		if r == nil {
+			return nil, fmt.Errorf("%s: result %d is null", name, i+1)
+		}
+	}
+	t := TableFromResults(name, rs)
+	groups, err := groupResults(t, rs)
+	if err != nil {
 		return nil, err
 	}
+	return writePlots(dir, t, groups, rs, o)
+}
+
+func writePlots(dir string, t *Table, groups []*group, rs []*sim.Result, o PlotOptions) ([]string, error) {
 	formats := o.Formats
 	if len(formats) == 0 {
 		formats = []string{"png", "svg"}
@@ -86,7 +109,9 @@ func WritePlots(dir string, t *Table, rs []*sim.Result, o PlotOptions) ([]string
 			return nil, fmt.Errorf("plot: unknown format %q (want png or svg)", f)
 		}
 	}
-	groups := groupRows(t)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	var files []string
 	save := func(p *plot.Plot, name string) error {
 		for _, f := range formats {
@@ -99,7 +124,7 @@ func WritePlots(dir string, t *Table, rs []*sim.Result, o PlotOptions) ([]string
 		return nil
 	}
 	for _, g := range groups {
-		sub := describe(t, g)
+		sub := describe(g, false)
 		p, err := metricPlot(t, g, o, "throughput_rps", 1, "Throughput (requests/s)")
 		if err != nil {
 			return nil, err
@@ -135,6 +160,15 @@ func WritePlots(dir string, t *Table, rs []*sim.Result, o PlotOptions) ([]string
 			}
 		}
 	}
+	p, err := barPlot(t, groups, o)
+	if err != nil {
+		return nil, err
+	}
+	if p != nil {
+		if err := save(p, o.Prefix+"throughput-bars"); err != nil {
+			return nil, err
+		}
+	}
 	return files, nil
 }
 
@@ -149,63 +183,75 @@ func title(prefix, what, sub string) string {
 	return s
 }
 
-// groupRows splits t's rows by configuration, in order of first appearance.
-func groupRows(t *Table) []*group {
-	var groups []*group
-	index := map[string]*group{}
-	for i := range t.Rows {
-		key := make([]string, len(configColumns))
-		for j, c := range configColumns {
-			key[j] = t.Get(i, c)
-		}
-		k := strings.Join(key, "\x00")
-		g, ok := index[k]
-		if !ok {
-			g = &group{key: key}
-			index[k] = g
-			groups = append(groups, g)
-		}
-		g.rows = append(g.rows, i)
-	}
-	if len(groups) > 1 {
-		for j, c := range configColumns {
-			varies := false
-			for _, g := range groups[1:] {
-				varies = varies || g.key[j] != groups[0].key[j]
+// describe is a figure's subtitle: the group's configuration columns
+// ("trace default, thesis preset, ..., seed 1"), then the other parameters
+// that differ between groups ("health_check_delay=1s"). For the bar chart,
+// which spans the groups, it lists only the columns they share.
+func describe(g *group, bars bool) string {
+	var parts []string
+	for j, p := range g.params {
+		switch {
+		case p.text == "" || bars && g.differs[j]:
+		case p.column:
+			switch p.name {
+			case "trace":
+				parts = append(parts, "trace "+p.text)
+			case "cache_bytes":
+				parts = append(parts, "cache "+p.text+"/node")
+			case "preset":
+				parts = append(parts, p.text+" preset")
+			case "seed":
+				parts = append(parts, "seed "+p.text)
+			default:
+				parts = append(parts, p.text)
 			}
-			if !varies {
-				continue
-			}
-			for _, g := range groups {
-				g.suffix += "_" + slug(columnValue(c, g.key[j]))
-			}
+		case g.differs[j]:
+			parts = append(parts, p.name+"="+p.text)
 		}
 	}
-	return groups
+	return wrapJoin(parts, 85)
 }
 
-// describe is a figure's subtitle: the configuration of its group.
-func describe(t *Table, g *group) string {
-	var parts []string
-	for j, c := range configColumns {
-		v := g.key[j]
-		if v == "" || !t.Has(c) {
-			continue
+// wrapJoin joins parts with ", ", starting a new line before a part that
+// would take a line past width characters.
+func wrapJoin(parts []string, width int) string {
+	var b strings.Builder
+	line := 0
+	for i, s := range parts {
+		if i > 0 {
+			if line+2+len(s) > width {
+				b.WriteString(",\n")
+				line = 0
+			} else {
+				b.WriteString(", ")
+				line += 2
+			}
 		}
-		switch c {
-		case "trace":
-			parts = append(parts, "trace "+v)
-		case "cache_bytes":
-			parts = append(parts, "cache "+columnValue(c, v)+"/node")
-		case "preset":
-			parts = append(parts, v+" preset")
-		case "seed":
-			parts = append(parts, "seed "+v)
-		default:
-			parts = append(parts, v)
-		}
+		b.WriteString(s)
+		line += len(s)
 	}
-	return strings.Join(parts, ", ")
+	return b.String()
+}
+
+// axisName names a parameter on the bar chart's axis.
+func axisName(p param) string {
+	switch p.name {
+	case "trace":
+		return "Trace"
+	case "preset":
+		return "Preset"
+	case "front_end":
+		return "Front end"
+	case "admission":
+		return "Admission"
+	case "cache_bytes":
+		return "Cache per node"
+	case "cache_policy":
+		return "Cache policy"
+	case "seed":
+		return "Seed"
+	}
+	return p.name
 }
 
 // columnValue formats a column's value for people: cache sizes in binary
@@ -235,7 +281,7 @@ func slug(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-':
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '=', r == '@':
 			b.WriteRune(r)
 		default:
 			b.WriteByte('_')
@@ -269,8 +315,10 @@ func algorithmsOf(t *Table, g *group, o PlotOptions) []string {
 }
 
 // series returns alg's points (nodes, column×scale) in g, sorted by nodes.
+// Two rows at one node count are an error: the figure would be ambiguous.
 func series(t *Table, g *group, alg, column string, scale float64) (plotter.XYs, error) {
 	var xys plotter.XYs
+	var from []int // the row of each point
 	for _, i := range g.rows {
 		if t.Get(i, "alg") != alg {
 			continue
@@ -283,20 +331,45 @@ func series(t *Table, g *group, alg, column string, scale float64) (plotter.XYs,
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range xys {
+		for k, p := range xys {
 			if p.X == n {
-				return nil, fmt.Errorf("%s: line %d: a second %s row for %d nodes in one configuration (%s); rows that differ only in a column the CSV does not show cannot share a figure",
-					t.Name, i+2, alg, int(n), strings.Join(g.key, ", "))
+				return nil, duplicateError(t, g, alg, n, from[k], i)
 			}
 		}
 		xys = append(xys, plotter.XY{X: n, Y: v * scale})
+		from = append(from, i)
 	}
 	slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
 	return xys, nil
 }
 
+// duplicateError says that rows a and b of g are both alg at n nodes.
+func duplicateError(t *Table, g *group, alg string, n float64, a, b int) error {
+	if g.results != nil {
+		return fmt.Errorf("%s: results %d and %d are both %s at %v nodes with the same trace and configuration (one run recorded twice?); remove one",
+			t.Name, a+1, b+1, alg, n)
+	}
+	var cols []string
+	for _, p := range g.params {
+		cols = append(cols, p.name+"="+p.canon)
+	}
+	same := "no configuration column to tell them apart"
+	if len(cols) > 0 {
+		same = "the same " + strings.Join(cols, ", ")
+	}
+	return fmt.Errorf("%s: lines %d and %d are both %s at %v nodes, with %s: %w",
+		t.Name, a+2, b+2, alg, n, same, ErrAmbiguous)
+}
+
 func newPlot(xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
+	stylePlot(p, xLabel, yLabel)
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// stylePlot sets the labels and the fonts every figure shares.
+func stylePlot(p *plot.Plot, xLabel, yLabel string) {
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	p.Title.TextStyle.Font.Size = vg.Points(11)
@@ -308,8 +381,186 @@ func newPlot(xLabel, yLabel string) *plot.Plot {
 	p.Legend.XOffs = vg.Points(6)
 	p.Legend.YOffs = -vg.Points(4)
 	p.Legend.Padding = vg.Points(2)
-	p.Add(plotter.NewGrid())
-	return p
+}
+
+// nodeCounts returns the distinct node counts of g's rows of the
+// algorithms drawn, in increasing order.
+func nodeCounts(t *Table, g *group, o PlotOptions) []float64 {
+	algs := algorithmsOf(t, g, o)
+	var ns []float64
+	for _, i := range g.rows {
+		if !slices.Contains(algs, t.Get(i, "alg")) {
+			continue
+		}
+		if n, err := t.Float(i, "nodes"); err == nil && !slices.Contains(ns, n) {
+			ns = append(ns, n)
+		}
+	}
+	slices.Sort(ns)
+	return ns
+}
+
+// barPlot draws the throughput of every algorithm in every group that has a
+// single node count, as bars side by side, one cluster of bars per group:
+// where throughput against nodes is a column of points, this compares the
+// configurations. It returns nil if no group has a single node count.
+func barPlot(t *Table, groups []*group, o PlotOptions) (*plot.Plot, error) {
+	var cats []*group
+	var ns []float64
+	for _, g := range groups {
+		if c := nodeCounts(t, g, o); len(c) == 1 {
+			cats = append(cats, g)
+			ns = append(ns, c[0])
+		}
+	}
+	if len(cats) == 0 {
+		return nil, nil
+	}
+	sameN := !slices.ContainsFunc(ns, func(n float64) bool { return n != ns[0] })
+	differs := cats[0].differs
+	var varying []int
+	for j, d := range differs {
+		if d {
+			varying = append(varying, j)
+		}
+	}
+	// A category's label is its values of the varying parameters, one per
+	// line, the axis label their names, in the same order.
+	var names []string
+	for _, j := range varying {
+		names = append(names, axisName(cats[0].params[j]))
+	}
+	if !sameN || len(varying) == 0 {
+		names = append(names, "Back-end nodes")
+	}
+	labels := make([]string, len(cats))
+	for i, g := range cats {
+		var parts []string
+		for _, j := range varying {
+			parts = append(parts, g.params[j].text)
+		}
+		if !sameN || len(varying) == 0 {
+			parts = append(parts, strconv.FormatFloat(ns[i], 'f', -1, 64))
+		}
+		labels[i] = strings.Join(parts, "\n")
+	}
+	xLabel := strings.Join(names, " / ")
+
+	var algs []string
+	for _, g := range cats {
+		for _, a := range algorithmsOf(t, g, o) {
+			if !slices.Contains(algs, a) {
+				algs = append(algs, a)
+			}
+		}
+	}
+	values := make([]plotter.Values, len(algs))
+	have := make([][]bool, len(algs))
+	drawn := 0
+	for k, alg := range algs {
+		values[k] = make(plotter.Values, len(cats))
+		have[k] = make([]bool, len(cats))
+		for i, g := range cats {
+			xys, err := series(t, g, alg, "throughput_rps", 1)
+			if err != nil {
+				return nil, err
+			}
+			if len(xys) == 1 && !math.IsNaN(xys[0].Y) && !math.IsInf(xys[0].Y, 0) {
+				values[k][i], have[k][i] = xys[0].Y, true
+			}
+		}
+		if slices.Contains(have[k], true) {
+			drawn++
+		}
+	}
+	if drawn == 0 {
+		return nil, nil
+	}
+
+	p := plot.New()
+	stylePlot(p, xLabel, "Throughput (requests/s)")
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = nil // a line through the middle bar is noise
+	p.Add(grid)
+	w := o.Width
+	if w == 0 {
+		w = defaultWidth
+	}
+	catW := (w - 2.5*vg.Centimeter) / vg.Length(len(cats))
+	barW := min(catW*0.8/vg.Length(drawn), 1.5*vg.Centimeter)
+	frac := float64(barW / catW) // a bar's width in category units
+	maxY := 0.0
+	slot := 0
+	for k, alg := range algs {
+		if !slices.Contains(have[k], true) {
+			continue
+		}
+		off := (float64(slot) - float64(drawn-1)/2) * frac
+		slot++
+		bars, err := plotter.NewBarChart(values[k], barW)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s throughput bars: %w", t.Name, alg, err)
+		}
+		c, _ := style(k)
+		bars.Color = c
+		bars.LineStyle.Width = 0
+		bars.Offset = vg.Length(off) * catW
+		p.Add(bars)
+		p.Legend.Add(DisplayName(alg), bars)
+		var pts plotter.XYs
+		var texts []string
+		for i, v := range values[k] {
+			if !have[k][i] {
+				continue
+			}
+			pts = append(pts, plotter.XY{X: float64(i), Y: v})
+			texts = append(texts, barLabel(v))
+			maxY = math.Max(maxY, v)
+		}
+		if len(cats)*drawn <= 24 {
+			l, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: texts})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s throughput labels: %w", t.Name, alg, err)
+			}
+			for j := range l.TextStyle {
+				l.TextStyle[j].Font.Size = vg.Points(7)
+				l.TextStyle[j].XAlign = text.XCenter
+			}
+			l.Offset = vg.Point{X: vg.Length(off) * catW, Y: vg.Points(2)}
+			p.Add(l)
+		}
+	}
+	p.NominalX(labels...)
+	// NominalX pads the Y axis by half the first label, as if its category
+	// sat on the axis; here it sits half a category away.
+	p.Y.Padding = vg.Points(5)
+	p.X.Min, p.X.Max = -0.5, float64(len(cats))-0.5
+	// Room above the highest bar for its label and for the legend, which
+	// goes in the top right corner, clear of the bars.
+	p.Y.Min = 0
+	p.Y.Max = math.Max(maxY*1.06/(1-legendHeight(drawn)), 1)
+	p.Y.Tick.Marker = plainTicks{}
+	p.Legend.Top, p.Legend.Left = true, false
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(6), -vg.Points(4)
+	what := "Throughput by configuration"
+	if sameN {
+		what = fmt.Sprintf("Throughput at %v nodes", ns[0])
+	}
+	p.Title.Text = title(o.Title, what, describe(cats[0], true))
+	return p, nil
+}
+
+// barLabel writes a throughput over a bar: three significant digits, no
+// exponent.
+func barLabel(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
 }
 
 // palette is colour-blind friendly (Okabe & Ito).
@@ -366,11 +617,21 @@ func metricPlot(t *Table, g *group, o PlotOptions, column string, scale float64,
 		}
 	}
 	if drawn == 0 {
-		return nil, fmt.Errorf("%s: no rows for algorithms %s in configuration %s", t.Name, strings.Join(algorithmsOf(t, g, o), ","), strings.Join(g.key, ", "))
+		where := ""
+		if d := describe(g, false); d != "" {
+			where = " in configuration " + strings.ReplaceAll(d, "\n", " ")
+		}
+		return nil, fmt.Errorf("%s: no rows for algorithms %s%s", t.Name, strings.Join(algorithmsOf(t, g, o), ","), where)
 	}
 	p.X.Min = 0.5
 	p.X.Max = maxN + 0.5
 	p.X.Tick.Marker = intTicks{}
+	if ns := nodeCounts(t, g, o); len(ns) == 1 {
+		// One node count: a column of points, centred, its one tick
+		// labelled (throughput-bars compares such figures).
+		p.X.Min, p.X.Max = ns[0]-1, ns[0]+1
+		p.X.Tick.Marker = plot.ConstantTicks{{Value: ns[0], Label: strconv.FormatFloat(ns[0], 'f', -1, 64)}}
+	}
 	if scale == 100 {
 		p.Y.Max = 100
 		p.Y.Tick.Marker = percentTicks{}
@@ -451,7 +712,7 @@ func placeLegend(p *plot.Plot, pts plotter.XYs, logX bool, entries int) {
 		return (y - p.Y.Min) / (p.Y.Max - p.Y.Min)
 	}
 	const w = 0.25
-	h := 0.06*float64(entries) + 0.04
+	h := legendHeight(entries)
 	corners := []struct{ top, left bool }{{true, true}, {true, false}, {false, false}, {false, true}}
 	best, bestN := 0, -1
 	for i, c := range corners {
@@ -482,6 +743,10 @@ func placeLegend(p *plot.Plot, pts plotter.XYs, logX bool, entries int) {
 		p.Legend.YOffs = vg.Points(4)
 	}
 }
+
+// legendHeight is about the fraction of a figure's data area that a legend
+// of n entries takes, from the top.
+func legendHeight(n int) float64 { return 0.06*float64(n) + 0.04 }
 
 // intTicks labels every integer node count (every second or more when
 // there are many).
@@ -526,8 +791,12 @@ func cdfNodes(t *Table, g *group, o PlotOptions) []int {
 	return []int{slices.Max(ns)}
 }
 
-// matches reports whether r belongs to group g (same configuration columns).
+// matches reports whether r belongs to group g: the same result for a
+// group of results, the same configuration columns for a CSV's.
 func matches(r *sim.Result, t *Table, g *group) bool {
+	if g.results != nil {
+		return slices.Contains(g.results, r)
+	}
 	row := r.CSVRow()
 	for j, c := range configColumns {
 		k := slices.Index(sim.CSVHeader, c)
@@ -551,8 +820,12 @@ func cdfPlot(t *Table, g *group, rs []*sim.Result, n int, o PlotOptions) (*plot.
 	var all plotter.XYs
 	for k, alg := range algorithmsOf(t, g, o) {
 		var r *sim.Result
-		for _, x := range rs {
-			if x.Config.Algorithm == alg && x.Config.Nodes == n && matches(x, t, g) {
+		cands := rs
+		if g.results != nil {
+			cands = g.results // the group's own results: no need to match
+		}
+		for _, x := range cands {
+			if x != nil && x.Config.Algorithm == alg && x.Config.Nodes == n && matches(x, t, g) {
 				r = x
 				break
 			}
@@ -602,6 +875,12 @@ func dashes(k int) []vg.Length {
 	return nil
 }
 
+// The size of a figure unless PlotOptions says otherwise.
+const (
+	defaultWidth  = 16 * vg.Centimeter
+	defaultHeight = 10 * vg.Centimeter
+)
+
 // pngDPI is the resolution of PNG figures.
 const pngDPI = 150
 
@@ -610,10 +889,10 @@ const pngDPI = 150
 func savePlot(p *plot.Plot, o PlotOptions, path, f string) error {
 	w, h := o.Width, o.Height
 	if w == 0 {
-		w = 16 * vg.Centimeter
+		w = defaultWidth
 	}
 	if h == 0 {
-		h = 10 * vg.Centimeter
+		h = defaultHeight
 	}
 	var wt io.WriterTo
 	if f == "png" {

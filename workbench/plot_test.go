@@ -2,10 +2,12 @@ package workbench
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/traces"
@@ -82,7 +84,7 @@ func TestWritePlotsErrors(t *testing.T) {
 		want string
 	}{
 		{"no rows", read("alg,nodes,throughput_rps\n"), PlotOptions{}, "no rows"},
-		{"duplicate point", read("alg,nodes,throughput_rps\nwrr,1,5\nwrr,1,6\n"), PlotOptions{}, "a second wrr row for 1 nodes"},
+		{"duplicate point", read("alg,nodes,throughput_rps\nwrr,1,5\nwrr,1,6\n"), PlotOptions{}, "lines 2 and 3 are both wrr at 1 nodes, with no configuration column"},
 		{"not a number", read("alg,nodes,throughput_rps\nwrr,1,x\n"), PlotOptions{}, "line 2: column throughput_rps"},
 		{"no throughput column", read("alg,nodes\nwrr,1\n"), PlotOptions{}, `no "throughput_rps" column`},
 		{"unknown algorithm", read("alg,nodes,throughput_rps\nwrr,1,5\n"), PlotOptions{Algorithms: []string{"lblc"}}, "no rows for algorithms lblc"},
@@ -140,6 +142,9 @@ func FuzzReadTable(f *testing.F) {
 	f.Add("alg,nodes,throughput_rps,hit_ratio\nwrr,1,10,0.5\nwrr,2,20,0.6\n")
 	f.Add("alg,nodes\n\"unterminated\n")
 	f.Add("alg,nodes,throughput_rps\nwrr,NaN,Inf\n")
+	f.Add("alg,nodes,throughput_rps,hit_ratio\nwrr,4,10,0.5\nlblc,4,NaN,0.6\n")
+	f.Add("alg,nodes,throughput_rps,seed\nwrr,Inf,10,1\nwrr,-1e308,5,2\n")
+	f.Add("alg,nodes,throughput_rps,cache_bytes\nwrr,NaN,1,1\nwrr,NaN,2,2\n")
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, s string) {
 		tb, err := ReadTable("f.csv", strings.NewReader(s))
@@ -148,4 +153,172 @@ func FuzzReadTable(f *testing.F) {
 		}
 		_, _ = WritePlots(dir, tb, nil, PlotOptions{Formats: []string{"svg"}})
 	})
+}
+
+// fakeResults expands a sweep into resolved configurations (Spec.Cells)
+// and gives each a made-up result, without simulating: grouping and naming
+// depend only on the configurations.
+func fakeResults(t *testing.T, s *Spec) []*sim.Result {
+	t.Helper()
+	cells, err := s.Cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []*sim.Result
+	for i, c := range cells {
+		rs = append(rs, &sim.Result{Trace: c.Trace, Config: c.Config, ThroughputRPS: float64(100 + 10*c.Config.Nodes + i), HitRatio: 0.5})
+	}
+	return rs
+}
+
+func durationAxis(name string, set func(*sim.Config, time.Duration), ds ...time.Duration) Axis {
+	a := Axis{Name: name}
+	for _, d := range ds {
+		a.Values = append(a.Values, AxisValue{Label: name + "=" + d.String(), Apply: func(c *sim.Config) { set(c, d) }})
+	}
+	return a
+}
+
+var (
+	healthAxis = func(ds ...time.Duration) Axis {
+		return durationAxis("health-check-delay", func(c *sim.Config, d time.Duration) { c.HealthCheckDelay = d }, ds...)
+	}
+	expiryAxis = func(ds ...time.Duration) Axis {
+		return durationAxis("set-expiry", func(c *sim.Config, d time.Duration) { c.Options.SetExpiry = d }, ds...)
+	}
+	seedAxis = Axis{Name: "seed", Values: []AxisValue{
+		{Label: "seed=2", Apply: func(c *sim.Config) { c.Seed = 2 }},
+		{Label: "seed=1", Apply: func(c *sim.Config) { c.Seed = 1 }},
+	}}
+)
+
+// TestWriteResultPlotsGroups checks that results are grouped by their full
+// configuration, whatever parameter was swept (not only the CSV's columns),
+// that the groups come in order of the swept values (3s before 10s), that
+// their files and titles name the parameters that differ, that a single
+// configuration keeps the plain names, and that a single node count adds
+// the bar chart. Reference: thesis Fig. 4.2 and 6.5 (one figure per
+// configuration).
+func TestWriteResultPlotsGroups(t *testing.T) {
+	w := workload(t, 3000)
+	failure := sim.Config{Failures: []sim.Failure{{Node: 0, At: time.Second, Recover: 5 * time.Second}}}
+	tests := []struct {
+		name   string
+		base   sim.Config
+		nodes  []int
+		axes   []Axis
+		files  []string // SVGs, in order
+		titles map[string]string
+	}{
+		{"one configuration", sim.Config{}, []int{1, 2}, nil,
+			[]string{"throughput", "hit-ratio"}, nil},
+		{"health_check_delay sorted by value", failure, []int{1, 2}, []Axis{healthAxis(10*time.Second, 3*time.Second)},
+			[]string{"throughput_health_check_delay=3s", "hit-ratio_health_check_delay=3s", "throughput_health_check_delay=10s", "hit-ratio_health_check_delay=10s"},
+			map[string]string{"throughput_health_check_delay=10s": "health_check_delay=10s"}},
+		{"cache keeps the CSV suffix, scheduler option named", sim.Config{}, []int{1, 2}, []Axis{cacheAxis(8<<20, 1<<20), expiryAxis(30*time.Second, time.Minute)},
+			[]string{
+				"throughput_1MiB_options.set_expiry=30s", "hit-ratio_1MiB_options.set_expiry=30s",
+				"throughput_1MiB_options.set_expiry=1m0s", "hit-ratio_1MiB_options.set_expiry=1m0s",
+				"throughput_8MiB_options.set_expiry=30s", "hit-ratio_8MiB_options.set_expiry=30s",
+				"throughput_8MiB_options.set_expiry=1m0s", "hit-ratio_8MiB_options.set_expiry=1m0s",
+			},
+			map[string]string{"throughput_8MiB_options.set_expiry=30s": "cache 8MiB/node"}},
+		{"seed named", sim.Config{}, []int{1, 2}, []Axis{seedAxis},
+			[]string{"throughput_seed=1", "hit-ratio_seed=1", "throughput_seed=2", "hit-ratio_seed=2"},
+			map[string]string{"throughput_seed=2": "seed 2"}},
+		{"single node count adds bars", failure, []int{4}, []Axis{healthAxis(0, time.Second)},
+			[]string{"throughput_health_check_delay=0s", "hit-ratio_health_check_delay=0s", "throughput_health_check_delay=1s", "hit-ratio_health_check_delay=1s", "throughput-bars"},
+			map[string]string{"throughput-bars": "Throughput at 4 nodes", "throughput_health_check_delay=1s": "health_check_delay=1s"}},
+		{"single configuration, single node count", sim.Config{}, []int{7}, nil,
+			[]string{"throughput", "hit-ratio", "throughput-bars"},
+			map[string]string{"throughput-bars": "Throughput at 7 nodes"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := fakeResults(t, &Spec{Base: tc.base, Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr", "lblc"}, Nodes: tc.nodes, Axes: tc.axes})
+			dir := t.TempDir()
+			files, err := WriteResultPlots(dir, "r.json", rs, PlotOptions{Formats: []string{"svg"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, f := range files {
+				names = append(names, strings.TrimSuffix(filepath.Base(f), ".svg"))
+			}
+			if strings.Join(names, " ") != strings.Join(tc.files, " ") {
+				t.Errorf("files:\n%v\nwant:\n%v", names, tc.files)
+			}
+			for f, text := range tc.titles {
+				b, err := os.ReadFile(filepath.Join(dir, f+".svg"))
+				if err != nil || !bytes.Contains(b, []byte(text)) {
+					t.Errorf("%s.svg lacks %q (%v)", f, text, err)
+				}
+			}
+		})
+	}
+}
+
+// TestPlotAmbiguity checks the errors for two results of one algorithm
+// and node count in one figure: from a CSV, whose rows cannot tell a sweep
+// over health_check_delay apart, an ErrAmbiguous naming both lines and
+// pointing to the JSON; from results, a run recorded twice.
+func TestPlotAmbiguity(t *testing.T) {
+	w := workload(t, 3000)
+	swept := fakeResults(t, &Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr"}, Nodes: []int{1, 2}, Axes: []Axis{healthAxis(0, time.Second)}})
+	twice := fakeResults(t, &Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr"}, Nodes: []int{1, 2}})
+	twice = append(twice, twice[1])
+	dir := t.TempDir()
+	tests := []struct {
+		name      string
+		plot      func() error
+		want      []string
+		ambiguous bool
+	}{
+		{"CSV of a swept parameter", func() error {
+			_, err := WritePlots(dir, TableFromResults("r.csv", swept), nil, PlotOptions{Formats: []string{"svg"}})
+			return err
+		}, []string{"r.csv: lines 2 and 4 are both wrr at 1 nodes", "trace=small-3000", "cache_bytes=33554432", "no column for", "plot the JSON results instead"}, true},
+		{"CSV with CDFs from results", func() error {
+			_, err := WritePlots(dir, TableFromResults("r.csv", swept), swept, PlotOptions{Formats: []string{"svg"}})
+			return err
+		}, []string{"lines 2 and 4"}, true},
+		{"JSON of the same sweep draws", func() error {
+			_, err := WriteResultPlots(dir, "r.json", swept, PlotOptions{Formats: []string{"svg"}})
+			return err
+		}, nil, false},
+		{"one run twice in JSON", func() error {
+			_, err := WriteResultPlots(dir, "r.json", twice, PlotOptions{Formats: []string{"svg"}})
+			return err
+		}, []string{"r.json: results 2 and 3 are both wrr at 2 nodes", "recorded twice"}, false},
+		{"null result", func() error {
+			_, err := WriteResultPlots(dir, "r.json", []*sim.Result{twice[0], nil}, PlotOptions{})
+			return err
+		}, []string{"r.json: result 2 is null"}, false},
+		{"no results", func() error {
+			_, err := WriteResultPlots(dir, "r.json", nil, PlotOptions{})
+			return err
+		}, []string{"r.json: no results"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.plot()
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q lacks %q", err, s)
+				}
+			}
+			if errors.Is(err, ErrAmbiguous) != tc.ambiguous {
+				t.Errorf("errors.Is(err, ErrAmbiguous) = %v, want %v", !tc.ambiguous, tc.ambiguous)
+			}
+		})
+	}
 }

@@ -38,26 +38,33 @@ JSON), as PNG and SVG:
   cdf-nN       the response-time CDF at N nodes (needs the JSON results: given
                a CSV, the JSON of the same name beside it is used if present)
 
-Runs that differ in trace, preset, front end, admission, cache size or policy,
-or seed are drawn in separate figures, the file names suffixed accordingly.`,
+From JSON results, runs that differ in anything but the scheduler and the node
+count (the trace or any parameter of the configuration: cache, failures,
+health_check_delay, costs, scheduler options...) are drawn in separate
+figures, the file names and titles naming the parameters that differ
+("throughput_health_check_delay=1s.png"; cache sizes and other CSV columns by
+their value alone: "throughput_8MiB.png"). A CSV records only the trace,
+preset, front end, admission, cache size and policy, and seed: rows that agree
+on all of them are drawn together, and two such rows of one scheduler and node
+count are an error (plot the JSON instead).
+
+When a configuration was run at a single node count, throughput-bars compares
+the schedulers' throughput across the configurations as a bar chart.`,
 		Example: `  lvslab sim --alg wrr,wlc,lblc,lblcr --nodes 1-16 -o results.json && lvslab plot results.json -o figs
   lvslab plot sweep-out/results.csv -o figs --alg wrr,lblc --cdf-nodes 4,16`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, rs, err := readResults(args[0])
-			if err != nil {
-				return err
-			}
 			o := workbench.PlotOptions{Prefix: prefix, Title: title, Formats: formats}
 			for _, a := range algs {
 				o.Algorithms = append(o.Algorithms, strings.ToLower(strings.TrimSpace(a)))
 			}
 			if len(cdfNodes) > 0 {
+				var err error
 				if o.CDFNodes, err = parseNodes(cdfNodes); err != nil {
 					return fmt.Errorf("--cdf-nodes: %w", err)
 				}
 			}
-			files, err := workbench.WritePlots(dir, t, rs, o)
+			files, err := plotResults(args[0], dir, o)
 			if err != nil {
 				return err
 			}
@@ -77,34 +84,39 @@ or seed are drawn in separate figures, the file names suffixed accordingly.`,
 	return cmd
 }
 
-// readResults reads a results CSV (and the JSON beside it, if any) or a
-// results JSON.
-func readResults(path string) (*workbench.Table, []*sim.Result, error) {
+// plotResults draws the figures of a results JSON, or of a results CSV
+// (with the response-time CDFs of the JSON of the same name beside it, if
+// any).
+func plotResults(path, dir string, o workbench.PlotOptions) ([]string, error) {
 	if strings.EqualFold(filepath.Ext(path), ".json") {
 		rs, err := readResultsJSON(path)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return workbench.TableFromResults(path, rs), rs, nil
+		return workbench.WriteResultPlots(dir, path, rs, o)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer f.Close()
 	t, err := workbench.ReadTable(path, f)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	side := strings.TrimSuffix(path, filepath.Ext(path)) + ".json"
 	rs, err := readResultsJSON(side)
-	if errors.Is(err, fs.ErrNotExist) {
-		return t, nil, nil
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		rs, side = nil, ""
+	case err != nil:
+		return nil, err
 	}
-	if err != nil {
-		return nil, nil, err
+	files, err := workbench.WritePlots(dir, t, rs, o)
+	if errors.Is(err, workbench.ErrAmbiguous) && side != "" {
+		err = fmt.Errorf("%w (here: lvslab plot %s)", err, side)
 	}
-	return t, rs, nil
+	return files, err
 }
 
 func readResultsJSON(path string) ([]*sim.Result, error) {

@@ -94,3 +94,68 @@ func TestPlotFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestPlotSweptParameter plots a sweep over a parameter the CSV has no
+// column for (health_check_delay, at one node count): from the JSON, one
+// set of figures per value, named by it, plus the bar chart; from the CSV,
+// an error naming the colliding lines and the JSON beside it; from the CSV
+// alone, the same error without the file. Reference: thesis §3 (failover,
+// the front end noticing a failed node after a delay).
+func TestPlotSweptParameter(t *testing.T) {
+	dir := t.TempDir()
+	exp := writeFile(t, dir, "hc.yaml", "trace: default\nalg: [wrr, lblc]\nnodes: 2\nfailures: \"1@1s-3s\"\nhealth_check_delay: [2s, 500ms]\n")
+	for _, out := range []string{"hc.json", "hc.csv"} {
+		if _, _, err := execLab(t, "sim", "-f", exp, "-o", filepath.Join(dir, out)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lone := writeFile(t, dir, "lone.csv", readFile(t, filepath.Join(dir, "hc.csv")))
+	tests := []struct {
+		name  string
+		input string
+		files []string // in order; nil: want an error
+		want  []string // in the error
+	}{
+		{"json", "hc.json", []string{
+			"throughput_health_check_delay=500ms.png", "hit-ratio_health_check_delay=500ms.png", "cdf-n2_health_check_delay=500ms.png",
+			"throughput_health_check_delay=2s.png", "hit-ratio_health_check_delay=2s.png", "cdf-n2_health_check_delay=2s.png",
+			"throughput-bars.png",
+		}, nil},
+		{"csv with json beside", "hc.csv", nil, []string{"hc.csv: lines 2 and 4 are both wrr at 2 nodes", "plot the JSON results instead", "lvslab plot " + filepath.Join(dir, "hc.json")}},
+		{"csv alone", filepath.Base(lone), nil, []string{"lone.csv: lines 2 and 4", "plot the JSON results instead"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "figs-"+strings.ReplaceAll(tc.name, " ", "_"))
+			stdout, _, err := execLab(t, "plot", filepath.Join(dir, tc.input), "-o", out, "--image-format", "png")
+			if tc.files == nil {
+				if err == nil {
+					t.Fatalf("no error, want %q", tc.want)
+				}
+				for _, s := range tc.want {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q lacks %q", err, s)
+					}
+				}
+				if strings.Contains(err.Error(), "lvslab plot") != (tc.input == "hc.csv") {
+					t.Errorf("error %q: hint of the JSON beside wrong", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, line := range strings.Fields(stdout) {
+				got = append(got, filepath.Base(line))
+				b, err := os.ReadFile(line)
+				if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) || len(b) < 5000 {
+					t.Errorf("%s: not a PNG with content (%d bytes, %v)", line, len(b), err)
+				}
+			}
+			if strings.Join(got, " ") != strings.Join(tc.files, " ") {
+				t.Errorf("files:\n%v\nwant:\n%v", got, tc.files)
+			}
+		})
+	}
+}

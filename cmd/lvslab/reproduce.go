@@ -253,20 +253,8 @@ func (st *study) run(o reproduceOptions) error {
 		return err
 	}
 	s := &workbench.Spec{Algorithms: e.Algorithms, Nodes: e.Nodes, Workloads: []*traces.Workload{st.w}}
-	for _, p := range params {
-		vals := e.Values[p.flag]
-		if len(vals) == 1 {
-			if err := p.apply(&s.Base, vals[0]); err != nil {
-				return err
-			}
-		} else if len(vals) > 1 {
-			axis := workbench.Axis{Name: p.flag}
-			for _, v := range vals {
-				axis.Values = append(axis.Values, workbench.AxisValue{Label: p.flag + "=" + v,
-					Apply: func(c *sim.Config) { _ = p.apply(c, v) }})
-			}
-			s.Axes = append(s.Axes, axis)
-		}
+	if s.Base, s.Axes, err = e.configs(); err != nil {
+		return err
 	}
 	if st.cells, err = s.Cells(); err != nil {
 		return err
@@ -294,7 +282,6 @@ func (st *study) write(o reproduceOptions) error {
 	if err := workbench.WriteResults(filepath.Join(dir, workbench.MergedJSON), "json", st.results); err != nil {
 		return err
 	}
-	t := workbench.TableFromResults(st.dir, st.results)
 	figs := []struct {
 		prefix, title string
 		algs          []string
@@ -303,7 +290,7 @@ func (st *study) write(o reproduceOptions) error {
 		{"fig6.5-", "Fig. 6.5 (reproduction)", fig65Algs},
 	}
 	for _, f := range figs {
-		if _, err := workbench.WritePlots(dir, t, st.results, workbench.PlotOptions{
+		if _, err := workbench.WriteResultPlots(dir, st.dir, st.results, workbench.PlotOptions{
 			Algorithms: f.algs, Prefix: f.prefix, Title: f.title, CDFNodes: []int{st.cdfNodes()}, Formats: o.formats,
 		}); err != nil {
 			return err
