@@ -123,37 +123,12 @@ func setString(f func(*sim.Config) *string) func(*sim.Config, string) error {
 	}
 }
 
-func setDuration(f func(*sim.Config) *time.Duration, zeroOK bool) func(*sim.Config, string) error {
+// setNumber returns an apply function that parses a value with parse and
+// stores it in the field f selects; negative values, and 0 unless zeroOK
+// (where 0 would only select the default), are refused.
+func setNumber[T int | float64 | time.Duration](parse func(string) (T, error), f func(*sim.Config) *T, zeroOK bool) func(*sim.Config, string) error {
 	return func(c *sim.Config, v string) error {
-		d, err := parseDuration(v)
-		if err != nil {
-			return err
-		}
-		if d < 0 || (d == 0 && !zeroOK) {
-			return errMin(v, zeroOK)
-		}
-		*f(c) = d
-		return nil
-	}
-}
-
-func setInt(f func(*sim.Config) *int, zeroOK bool) func(*sim.Config, string) error {
-	return func(c *sim.Config, v string) error {
-		n, err := parseInt(v)
-		if err != nil {
-			return err
-		}
-		if n < 0 || (n == 0 && !zeroOK) {
-			return errMin(v, zeroOK)
-		}
-		*f(c) = n
-		return nil
-	}
-}
-
-func setFloat(f func(*sim.Config) *float64, zeroOK bool) func(*sim.Config, string) error {
-	return func(c *sim.Config, v string) error {
-		x, err := parseFloat(v)
+		x, err := parse(v)
 		if err != nil {
 			return err
 		}
@@ -163,6 +138,18 @@ func setFloat(f func(*sim.Config) *float64, zeroOK bool) func(*sim.Config, strin
 		*f(c) = x
 		return nil
 	}
+}
+
+func setDuration(f func(*sim.Config) *time.Duration, zeroOK bool) func(*sim.Config, string) error {
+	return setNumber(parseDuration, f, zeroOK)
+}
+
+func setInt(f func(*sim.Config) *int, zeroOK bool) func(*sim.Config, string) error {
+	return setNumber(parseInt, f, zeroOK)
+}
+
+func setFloat(f func(*sim.Config) *float64, zeroOK bool) func(*sim.Config, string) error {
+	return setNumber(parseFloat, f, zeroOK)
 }
 
 func setBlock(f func(*sim.Config) *int64) func(*sim.Config, string) error {
