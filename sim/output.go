@@ -10,7 +10,9 @@ import (
 
 // CSVRow returns r as one row under CSVHeader. Numbers are formatted with
 // strconv at fixed precision (6 decimals for fractions and rates, times in
-// seconds or milliseconds), so equal results give equal bytes.
+// seconds or milliseconds), so equal results give equal bytes. The last
+// column carries the whole resolved configuration, so that a CSV row, like
+// a JSON result, says exactly what produced it.
 func (r *Result) CSVRow() []string {
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 6, 64) }
 	ms := func(x float64) string { return f(x / 1e6) } // ns -> ms
@@ -32,7 +34,19 @@ func (r *Result) CSVRow() []string {
 		f(r.ThroughputRPS), f(r.ThroughputMBps), f(r.HitRatio),
 		ms(float64(r.P50)), ms(float64(r.P95)), ms(float64(r.P99)), ms(float64(r.MeanResponse)),
 		f(r.Imbalance), f(cpu), f(disk), r.Version,
+		configJSON(c),
 	}
+}
+
+// configJSON is c as compact JSON, the CSV's "config" column. A resolved
+// Config always marshals (its numbers are finite); should one ever not,
+// the column says why rather than losing the row.
+func configJSON(c *Config) string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Sprintf(`{"error":%q}`, err.Error())
+	}
+	return string(b)
 }
 
 // WriteCSV writes CSVHeader and one row per result.

@@ -74,4 +74,5 @@ var CSVHeader = []string{
 	"requests", "completed", "bypassed", "failed", "makespan_s",
 	"throughput_rps", "throughput_mbps", "hit_ratio", "p50_ms", "p95_ms", "p99_ms", "mean_ms",
 	"imbalance_cov", "cpu_util_mean", "disk_util_mean", "version",
+	"config", // the resolved Config as compact JSON (the keys of the JSON results' "config")
 }

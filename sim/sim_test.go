@@ -2,10 +2,13 @@ package sim
 
 import (
 	"bytes"
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -231,10 +234,29 @@ func TestWriteCSVFormat(t *testing.T) {
 	if err := WriteCSV(&b, []*Result{res}); err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Join(CSVHeader, ",") + "\n" +
-		"wrr,1,hand,thesis,l7,closed,33554432,lru,0,2,2,0,0,0.057180,34.977265,0.034977,0.000000,28.770000,57.180000,57.180000,42.975000,0.000000,0.012592,0.993704,0.1.0\n"
-	if b.String() != want {
-		t.Fatalf("CSV\n got %q\nwant %q", b.String(), want)
+	// The last column is the resolved config as JSON: it must read back
+	// into the same Config.
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("%d CSV records, want header and one row", len(rows))
+	}
+	if got, want := strings.Join(rows[0], ","), strings.Join(CSVHeader, ","); got != want {
+		t.Fatalf("header %q, want %q", got, want)
+	}
+	row := rows[1]
+	if got, want := strings.Join(row[:len(row)-1], ","),
+		"wrr,1,hand,thesis,l7,closed,33554432,lru,0,2,2,0,0,0.057180,34.977265,0.034977,0.000000,28.770000,57.180000,57.180000,42.975000,0.000000,0.012592,0.993704,0.1.0"; got != want {
+		t.Fatalf("CSV row\n got %q\nwant %q", got, want)
+	}
+	var back Config
+	if err := json.Unmarshal([]byte(row[len(row)-1]), &back); err != nil {
+		t.Fatalf("config column: %v", err)
+	}
+	if !reflect.DeepEqual(back, res.Config) {
+		t.Fatalf("config column reads back as %+v, want %+v", back, res.Config)
 	}
 	if len(res.CSVRow()) != len(CSVHeader) {
 		t.Fatalf("row has %d fields, header %d", len(res.CSVRow()), len(CSVHeader))
