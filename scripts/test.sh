@@ -44,8 +44,8 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
 	done
 done
 
-step "go test -race"
-go test -race -count=1 ./...
-
 step "notebook"
 scripts/notebook.sh
+
+step "go test -race"
+go test -race -count=1 ./...
