@@ -90,7 +90,7 @@ func (*ContentLBLCR) Name() string { return "content-lblcr" }
 // Schedule runs LBLC/R for r.Key within r.Class's static server set.
 func (c *ContentLBLCR) Schedule(now time.Duration, r *Request, p *Pool) (ServerID, error) {
 	class, cands := c.groups.usable(p, contentClass(r))
-	id, ok := c.table(class, true).schedule(now, locKey(r), p, cands, c.th)
+	id, ok := locSchedule(c.table(class, true), now, locKey(r), p, cands, c.th)
 	if !ok {
 		return 0, errContentLBLCRNoServer
 	}

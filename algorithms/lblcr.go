@@ -62,7 +62,7 @@ func (*LBLCR) Name() string { return "lblcr" }
 // Schedule returns the least-connection member of r.Key's server set,
 // growing and shrinking the set as thesis §6.3.5 prescribes.
 func (s *LBLCR) Schedule(now time.Duration, r *Request, p *Pool) (ServerID, error) {
-	id, ok := s.sets.schedule(now, locKey(r), p, s.view.usable(p), s.th)
+	id, ok := locSchedule(&s.sets, now, locKey(r), p, s.view.usable(p), s.th)
 	if !ok {
 		return 0, errLBLCRNoServer
 	}
@@ -100,6 +100,10 @@ func locSetExpiry(name string, o Options) (time.Duration, error) {
 type locSet struct {
 	members []ServerID // in the order they were added
 	lastMod time.Duration
+	// first backs members while the set has its one initial member, so
+	// that a new set costs no separate allocation; members moves to the
+	// heap when the set first grows (append), as it always did.
+	first [1]ServerID
 }
 
 func (s *locSet) has(id ServerID) bool { return slices.Contains(s.members, id) }
@@ -167,7 +171,15 @@ func locSetMost[M locMetric](s *locSet, p *Pool, m M) (int, bool) {
 type locSets struct {
 	k    time.Duration
 	sets map[string]*locSet
+	// slab holds preallocated sets that create hands out one at a time,
+	// so that a run with many targets allocates sets in blocks rather
+	// than one by one. Sets are never removed from the table, so a block
+	// lives as long as the table does either way.
+	slab []locSet
 }
+
+// locSlabSize is the number of sets locSets allocates at once.
+const locSlabSize = 64
 
 func newLocSets(k time.Duration) locSets {
 	return locSets{k: k, sets: make(map[string]*locSet)}
@@ -192,7 +204,14 @@ func (t *locSets) open(key string, p *Pool) (*locSet, bool) {
 
 // create gives key the set {id}, modified at now.
 func (t *locSets) create(key string, id ServerID, now time.Duration) {
-	t.sets[key] = &locSet{members: []ServerID{id}, lastMod: now}
+	if len(t.slab) == 0 {
+		t.slab = make([]locSet, locSlabSize)
+	}
+	s := &t.slab[0]
+	t.slab = t.slab[1:]
+	s.first[0] = id
+	s.members, s.lastMod = s.first[:], now
+	t.sets[key] = s
 }
 
 // shrink removes the most-loaded member of s if s has more than one member
@@ -209,10 +228,13 @@ func locShrink[M locMetric](t *locSets, s *locSet, now time.Duration, p *Pool, m
 	return true
 }
 
-// schedule runs the LBLC/R loop body of thesis §6.3.5 (and, with the load
-// metric, LBLL of §7.3.1) for key, choosing among cands, the usable servers
-// the key may use, in pool order. It returns false when no server qualifies.
-func (t *locSets) schedule(now time.Duration, key string, p *Pool, cands []int, m locMetric) (ServerID, bool) {
+// locSchedule runs the LBLC/R loop body of thesis §6.3.5 (and, with the
+// load metric, LBLL of §7.3.1) on table t for key, choosing among cands,
+// the usable servers the key may use, in pool order. It returns false when
+// no server qualifies. It is generic in the metric, not a method taking a
+// locMetric interface, so that the metric is not boxed (a heap allocation)
+// on every call.
+func locSchedule[M locMetric](t *locSets, now time.Duration, key string, p *Pool, cands []int, m M) (ServerID, bool) {
 	s, changed := t.open(key, p)
 	if s == nil || len(s.members) == 0 {
 		i, ok := locLeast(p, cands, m)

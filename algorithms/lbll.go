@@ -161,7 +161,7 @@ func (s *LBLL) Set(key string) []ServerID { return s.sets.members(key) }
 // Schedule returns the least loaded member of r.Key's server set, growing
 // and shrinking the set as thesis §7.3.1 prescribes.
 func (s *LBLL) Schedule(now time.Duration, r *Request, p *Pool) (ServerID, error) {
-	id, ok := s.sets.schedule(now, locKey(r), p, s.view.usable(p), s.m)
+	id, ok := locSchedule(&s.sets, now, locKey(r), p, s.view.usable(p), s.m)
 	if !ok {
 		return 0, errLBLLNoServer
 	}

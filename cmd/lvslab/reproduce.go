@@ -387,6 +387,15 @@ func verdict(measured, thesis float64) string {
 	}
 }
 
+// formatList names image formats for prose: "PNG and SVG".
+func formatList(formats []string) string {
+	up := make([]string, len(formats))
+	for i, f := range formats {
+		up[i] = strings.ToUpper(f)
+	}
+	return strings.Join(up, " and ")
+}
+
 func readmeText(studies []*study, o reproduceOptions) string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
@@ -397,7 +406,7 @@ func readmeText(studies []*study, o reproduceOptions) string {
 	p("Each folder holds the exact experiment (`experiment.yaml`, rerun it with `lvslab sim -f`), the results\n")
 	p("(`results.csv`: one row per scheduler × node count × cache; `results.json`: full results with time series and\n")
 	p("response-time CDFs) and the figures as %s (`fig4.2-*`, `fig6.5-*`: throughput, hit ratio, CDF at n = %d).\n\n",
-		strings.ToUpper(strings.Join(o.formats, " and ")), studies[0].refNodes())
+		formatList(o.formats), studies[0].refNodes())
 	img := "png"
 	if len(o.formats) > 0 {
 		img = o.formats[0]
