@@ -661,12 +661,21 @@ func (plainTicks) Ticks(min, max float64) []plot.Tick {
 			break
 		}
 	}
+	// Labels are multiples of step: as many decimals as step has, so that
+	// float noise (3 × 0.2 = 0.6000000000000001) never reaches a label.
+	prec := int(-math.Floor(math.Log10(step) + 1e-9))
+	if prec < 0 {
+		prec = 0
+	}
 	var ticks []plot.Tick
 	for k := math.Ceil(min / step * 2); k*step/2 <= max; k++ {
 		v := k * step / 2
 		t := plot.Tick{Value: v}
 		if math.Mod(k, 2) == 0 {
-			t.Label = strconv.FormatFloat(v, 'f', -1, 64)
+			t.Label = strconv.FormatFloat(v, 'f', prec, 64)
+			if strings.Contains(t.Label, ".") {
+				t.Label = strings.TrimRight(strings.TrimRight(t.Label, "0"), ".")
+			}
 		}
 		ticks = append(ticks, t)
 	}

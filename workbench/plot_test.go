@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -320,5 +321,28 @@ func TestPlotAmbiguity(t *testing.T) {
 				t.Errorf("errors.Is(err, ErrAmbiguous) = %v, want %v", !tc.ambiguous, tc.ambiguous)
 			}
 		})
+	}
+}
+
+// Tick labels are round numbers even where the multiples of the step are
+// not exact in floating point (3 × 0.2).
+func TestPlainTicksLabels(t *testing.T) {
+	for _, tc := range []struct {
+		min, max float64
+		want     []string
+	}{
+		{0, 1, []string{"0", "0.2", "0.4", "0.6", "0.8", "1"}},
+		{0, 0.06, []string{"0", "0.01", "0.02", "0.03", "0.04", "0.05", "0.06"}},
+		{0, 1500, []string{"0", "500", "1000", "1500"}},
+	} {
+		var got []string
+		for _, tk := range (plainTicks{}).Ticks(tc.min, tc.max) {
+			if tk.Label != "" {
+				got = append(got, tk.Label)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("Ticks(%v, %v) labels = %q, want %q", tc.min, tc.max, got, tc.want)
+		}
 	}
 }
