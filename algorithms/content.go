@@ -159,15 +159,25 @@ type contentGroups struct {
 	pool  *Pool
 	gen   uint64
 	valid bool
-	dflt  []int            // usable positions of the default set
-	cache map[string][]int // usable positions of defined sets, filled lazily
+	stamp uint64                   // counts refreshes: a cache entry is current if it has this stamp
+	dflt  []int                    // usable positions of the default set
+	cache map[string]*contentCache // usable positions of defined sets, filled lazily
+}
+
+// contentCache is the usable positions of one defined set, current when
+// stamp is the groups' stamp. Entries are kept and refilled in place when
+// the pool changes, so a refresh allocates nothing once a class has been
+// seen.
+type contentCache struct {
+	stamp uint64
+	pos   []int
 }
 
 func newContentGroups(classes map[string][]ServerID) contentGroups {
 	g := contentGroups{
 		classes: make(map[string]map[ServerID]bool),
 		named:   make(map[ServerID]bool),
-		cache:   make(map[string][]int),
+		cache:   make(map[string]*contentCache),
 	}
 	for name, ids := range classes {
 		if len(ids) == 0 {
@@ -196,8 +206,8 @@ func (g *contentGroups) resolve(class string) (contentGroup, map[ServerID]bool) 
 func (g *contentGroups) usable(p *Pool, class string) (contentGroup, []int) {
 	if !g.valid || g.pool != p || g.gen != p.Generation() {
 		g.pool, g.gen, g.valid = p, p.Generation(), true
-		clear(g.cache)
-		g.dflt = g.dflt[:0]
+		g.stamp++
+		g.dflt = locPositions(g.dflt, p)
 		all := true
 		for i := range p.Servers() {
 			if !g.named[p.At(i).ID] {
@@ -215,15 +225,18 @@ func (g *contentGroups) usable(p *Pool, class string) (contentGroup, []int) {
 	if !grp.defined {
 		return grp, g.dflt
 	}
-	pos, ok := g.cache[class]
-	if !ok {
-		pos = []int{}
+	c := g.cache[class]
+	if c == nil {
+		c = &contentCache{}
+		g.cache[class] = c
+	}
+	if c.stamp != g.stamp {
+		c.stamp, c.pos = g.stamp, locPositions(c.pos, p)
 		for i := range p.Servers() {
 			if s := p.At(i); s.Usable() && set[s.ID] {
-				pos = append(pos, i)
+				c.pos = append(c.pos, i)
 			}
 		}
-		g.cache[class] = pos
 	}
-	return grp, pos
+	return grp, c.pos
 }

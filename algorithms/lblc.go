@@ -131,13 +131,23 @@ func (v *locView) usable(p *Pool) []int {
 		return v.pos
 	}
 	v.pool, v.gen, v.valid = p, p.Generation(), true
-	v.pos = v.pos[:0]
+	v.pos = locPositions(v.pos, p)
 	for i := range p.Servers() {
 		if p.At(i).Usable() {
 			v.pos = append(v.pos, i)
 		}
 	}
 	return v.pos
+}
+
+// locPositions returns buf emptied, with room for every server of p, so
+// that refilling it after a pool change (a server crossing a threshold
+// changes the generation) allocates only when the pool has grown.
+func locPositions(buf []int, p *Pool) []int {
+	if cap(buf) < p.Len() {
+		return make([]int, 0, p.Len())
+	}
+	return buf[:0]
 }
 
 // locMetric is the load measure of a locality-based scheduler: connection

@@ -101,8 +101,8 @@ type locSet struct {
 	members []ServerID // in the order they were added
 	lastMod time.Duration
 	// first backs members while the set has its one initial member, so
-	// that a new set costs no separate allocation; members moves to the
-	// heap when the set first grows (append), as it always did.
+	// that a new set needs no array of its own; the first append beyond
+	// it moves members to a new array, as for any slice.
 	first [1]ServerID
 }
 
