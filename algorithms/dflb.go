@@ -117,6 +117,13 @@ func resolveDFLBParams(p DFLBParams) (DFLBParams, error) {
 	if allZero {
 		p.Coefficients = d.Coefficients
 	}
+	sum := 0.0
+	for _, c := range p.Coefficients {
+		sum += c
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		return p, fmt.Errorf("algorithms: dflb: DFLB.Coefficients %v sum to %v: they must sum to 1 (thesis §4.2.3)", p.Coefficients, sum)
+	}
 	for _, f := range []struct {
 		name string
 		v    *float64

@@ -475,3 +475,37 @@ func BenchmarkDFLB(b *testing.B) {
 		})
 	}
 }
+
+// The coefficients R1..R6 must sum to 1 (thesis §4.2.3: ΣRi = 1).
+func TestDFLBCoefficientsSumToOne(t *testing.T) {
+	for _, tc := range []struct {
+		c  [6]float64
+		ok bool
+	}{
+		{[6]float64{}, true}, // the web default
+		{[6]float64{0, 1, 0, 0, 0, 0}, true},
+		{[6]float64{0.1, 0.3, 0.1, 0.1, 0.1, 0.3}, true},
+		{[6]float64{0.5, 0.6, 0, 0, 0, 0}, false},
+		{[6]float64{0, 0.5, 0, 0, 0, 0}, false},
+	} {
+		_, err := New("dflb", Options{DFLB: DFLBParams{Coefficients: tc.c}})
+		if (err == nil) != tc.ok {
+			t.Errorf("coefficients %v: error %v, want ok = %v", tc.c, err, tc.ok)
+		}
+	}
+}
+
+// Weights above MaxWeight are refused, so DFLB's Scale × weight and its
+// rounding cannot overflow.
+func TestPoolMaxWeight(t *testing.T) {
+	if _, err := NewWeighted(MaxWeight, 1); err != nil {
+		t.Fatalf("MaxWeight refused: %v", err)
+	}
+	if _, err := NewWeighted(MaxWeight+1, 1); !errors.Is(err, ErrBadWeight) {
+		t.Fatalf("MaxWeight+1: error %v, want ErrBadWeight", err)
+	}
+	p, _ := NewWeighted(1)
+	if err := p.SetWeight(0, MaxWeight+1); !errors.Is(err, ErrBadWeight) {
+		t.Fatalf("SetWeight(MaxWeight+1): error %v, want ErrBadWeight", err)
+	}
+}

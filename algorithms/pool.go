@@ -17,8 +17,9 @@ type Server struct {
 	Name string     // label for output ("A", "rs1", "10.0.0.2:80"); may be empty
 	Addr netip.Addr // the server's address, if it has one (reporting, tunnels)
 
-	// Weight is the server's capacity relative to the others. 0 means
-	// quiescing: no new work, existing connections keep running.
+	// Weight is the server's capacity relative to the others, 0 to
+	// MaxWeight. 0 means quiescing: no new work, existing connections keep
+	// running.
 	Weight int
 
 	// Active and Inactive count the server's connections. A layer-7 host
@@ -95,8 +96,13 @@ type Pool struct {
 var (
 	ErrDuplicateServer = errors.New("algorithms: duplicate server ID")
 	ErrUnknownServer   = errors.New("algorithms: unknown server ID")
-	ErrBadWeight       = errors.New("algorithms: weight must be >= 0")
+	ErrBadWeight       = errors.New("algorithms: weight must be between 0 and 2147483647")
 )
+
+// MaxWeight is the largest server weight, that of IPVS's 32-bit weight
+// field; it keeps every product a scheduler forms from weights (WLC's
+// cross-multiplication, DFLB's Scale × weight) far from overflow.
+const MaxWeight = 1<<31 - 1
 
 // NewPool returns a pool holding servers, in order.
 func NewPool(servers ...Server) (*Pool, error) {
@@ -155,7 +161,7 @@ func (p *Pool) Add(s Server) error {
 	if _, ok := p.index[s.ID]; ok {
 		return fmt.Errorf("%w: %d", ErrDuplicateServer, s.ID)
 	}
-	if s.Weight < 0 {
+	if s.Weight < 0 || s.Weight > MaxWeight {
 		return fmt.Errorf("%w: server %d has weight %d", ErrBadWeight, s.ID, s.Weight)
 	}
 	if p.index == nil {
@@ -196,7 +202,7 @@ func (p *Pool) SetWeight(id ServerID, w int) error {
 	if err != nil {
 		return err
 	}
-	if w < 0 {
+	if w < 0 || w > MaxWeight {
 		return fmt.Errorf("%w: server %d weight %d", ErrBadWeight, id, w)
 	}
 	if s.Weight != w {

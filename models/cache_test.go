@@ -285,3 +285,32 @@ func BenchmarkCache(b *testing.B) {
 		})
 	}
 }
+
+// Inserting an object that is already cached moves it to the
+// most-recently-used end, as when another request inserted it while this
+// one was reading it from disk (reference-model.md, serving step 2): with
+// a, b, c cached (c most recent), inserting a again and then d evicts b,
+// not a.
+func TestInsertCachedMovesToMRU(t *testing.T) {
+	c := NewLRU(300, 4)
+	for obj := int32(0); obj < 3; obj++ {
+		if !c.Insert(obj, 100) {
+			t.Fatalf("insert %d failed", obj)
+		}
+	}
+	if !c.Insert(0, 100) {
+		t.Fatal("re-insert of a cached object failed")
+	}
+	if got, want := c.Order(), []int32{0, 2, 1}; !slices.Equal(got, want) {
+		t.Fatalf("order after re-insert = %v, want %v (MRU first)", got, want)
+	}
+	if !c.Insert(3, 100) {
+		t.Fatal("insert 3 failed")
+	}
+	if c.Contains(1) || !c.Contains(0) {
+		t.Fatalf("after inserting d: cached %v; want b (1) evicted and a (0) kept", c.Order())
+	}
+	if c.Used() != 300 || c.Len() != 3 {
+		t.Fatalf("used %d, len %d; want 300 and 3", c.Used(), c.Len())
+	}
+}

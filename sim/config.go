@@ -127,6 +127,9 @@ const (
 	DefaultInterval     = 10 * time.Second
 	DefaultOriginTime   = 100 * time.Millisecond
 
+	// MinDFLBInterval is the shortest load-monitor period Resolve accepts.
+	MinDFLBInterval = time.Millisecond
+
 	// DefaultConnectTimeout is Config.ConnectTimeout's default.
 	DefaultConnectTimeout = 3 * time.Second
 )
@@ -254,6 +257,11 @@ func (c Config) Resolve() (Config, error) {
 		if *f.d == 0 {
 			*f.d = f.def
 		}
+	}
+	// Periodic events: a monitor every nanosecond would take billions of
+	// events to cross a run; the thesis's monitor runs every 2-10 s.
+	if c.DFLBInterval < MinDFLBInterval {
+		return c, fmt.Errorf("sim: dflb_interval: must be at least %v (got %v)", MinDFLBInterval, c.DFLBInterval)
 	}
 	if c.Distributors < 0 || c.CLSBatch < 0 {
 		return c, fmt.Errorf("sim: distributors/cls_batch: must be >= 0 (got %d, %d)", c.Distributors, c.CLSBatch)

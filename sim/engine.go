@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 
@@ -208,10 +209,13 @@ func newEngine(cfg Config, w *traces.Workload) (*engine, error) {
 		e.clients[i], _ = netip.ParseAddr(c) // host names stay invalid addresses
 	}
 	e.limit = cfg.Nodes * cfg.High
-	e.flights = make([]flight, e.limit)
-	e.free = make([]int32, e.limit)
+	// Never more requests are in the cluster than the trace has, so a
+	// huge limit (--high 2147483647) costs no memory.
+	slots := min(e.limit, len(w.Requests))
+	e.flights = make([]flight, slots)
+	e.free = make([]int32, slots)
 	for i := range e.free {
-		e.free[i] = int32(e.limit - 1 - i) // pop order 0, 1, 2, ...
+		e.free[i] = int32(slots - 1 - i) // pop order 0, 1, 2, ...
 	}
 	e.loads = make([]algorithms.Load, cfg.Nodes)
 	e.responses = make([]time.Duration, 0, len(w.Requests))
@@ -318,10 +322,20 @@ func (e *engine) done() bool { return e.next == len(e.w.Requests) && e.inCluster
 func (e *engine) arrivalTime(k int, prev time.Duration) time.Duration {
 	t := max(e.w.Requests[k].Time, 0)
 	if e.cfg.Speedup != 1 {
-		t = time.Duration(float64(t) / e.cfg.Speedup)
+		x := float64(t) / e.cfg.Speedup
+		if x > maxClock {
+			e.fail(fmt.Errorf("sim: speedup: request %d's trace time %v divided by speedup %g is beyond the simulator's clock (%v)",
+				k, t, e.cfg.Speedup, time.Duration(maxClock)))
+			return prev
+		}
+		t = time.Duration(x)
 	}
 	return max(t, prev)
 }
+
+// maxClock is the latest virtual time an arrival may have (about 146
+// years), far from time.Duration's overflow.
+const maxClock = float64(1 << 62)
 
 func (e *engine) arrival() {
 	e.essential--
@@ -561,6 +575,9 @@ func (e *engine) complete(s int32) {
 	e.lastDone = e.now
 	e.responses = append(e.responses, e.now-f.admitted)
 	b := int(e.now / e.cfg.Interval)
+	if !e.seriesRoom(b) {
+		return
+	}
 	for len(e.series) <= b {
 		e.series = append(e.series, Sample{Start: time.Duration(len(e.series)) * e.cfg.Interval})
 	}
@@ -687,6 +704,9 @@ func (e *engine) monitor() {
 // requests in the cluster and the scheduler's weights at that instant
 // (before the events of the instant itself run).
 func (e *engine) sample() {
+	if !e.seriesRoom(e.sampled) {
+		return
+	}
 	for len(e.series) <= e.sampled {
 		e.series = append(e.series, Sample{Start: time.Duration(len(e.series)) * e.cfg.Interval})
 	}
@@ -694,6 +714,23 @@ func (e *engine) sample() {
 	e.series[e.sampled].Weights = e.weights()
 	e.sampled++
 	e.nextSample += e.cfg.Interval
+}
+
+// MaxSeries bounds the time series: a run whose makespan spans more
+// Config.Interval buckets than this fails with an error naming the
+// interval, instead of exhausting memory.
+const MaxSeries = 1 << 20
+
+// seriesRoom reports whether bucket b fits in the time series, and fails
+// the run if it does not.
+func (e *engine) seriesRoom(b int) bool {
+	if b < MaxSeries {
+		return true
+	}
+	e.fail(fmt.Errorf("sim: interval: %v makes more than %d time-series buckets by %v of simulated time; use a larger interval",
+		e.cfg.Interval, MaxSeries, e.now))
+	e.nextSample = math.MaxInt64 // no more samples: the run stops at this event
+	return false
 }
 
 // weights returns the scheduler's current weights in node order, or nil

@@ -590,12 +590,29 @@ type experiment struct {
 	Nodes      []int               // node counts
 	Values     map[string][]string // param.flag -> values
 	Dir        string              // relative trace paths start here
+
+	// File is the experiment file ("" without -f); lines holds, for the
+	// values that come from it, where each is (param.flag -> values, in
+	// Values order). nodesFrom says where Nodes comes from: nodesFile,
+	// nodesFlag or "" (the default).
+	File      string
+	lines     map[string][]value
+	nodesFrom string
 }
 
-// value is one value read from a file and the line it is on.
+// Where experiment.Nodes comes from, as error messages name it.
+const (
+	nodesFile = "nodes: "
+	nodesFlag = "--nodes "
+)
+
+// value is one value read from a file and the line it is on; for a
+// structured value (a failure schedule), items are the lines of its items
+// in order, where known.
 type value struct {
-	v    string
-	line int
+	v     string
+	line  int
+	items []int
 }
 
 // fileError is an error at a line of an experiment file.
@@ -627,7 +644,7 @@ func scalar(n *yaml.Node, key string) (value, error) {
 	if isNull(n) {
 		return value{}, fileError(n.Line, "%s: no value", key)
 	}
-	return value{n.Value, n.Line}, nil
+	return value{v: n.Value, line: n.Line}, nil
 }
 
 // scalars reads a value or a list of values.
@@ -706,14 +723,15 @@ func (p param) values(n *yaml.Node) ([]value, error) {
 // structured reads a parameter whose one value is a node of kind one (a
 // list or a mapping): that node is one value, and a list of such nodes
 // sweeps. text turns one value into its canonical text (the form a flag
-// would take). With scalarOK a value may also be written as that text.
-func structured(n *yaml.Node, key string, one yaml.Kind, scalarOK bool, text func(*yaml.Node, string) (string, error)) ([]value, error) {
+// would take) and, where it tracks them, the lines of the value's items.
+// With scalarOK a value may also be written as that text.
+func structured(n *yaml.Node, key string, one yaml.Kind, scalarOK bool, text func(*yaml.Node, string) (string, []int, error)) ([]value, error) {
 	read := func(m *yaml.Node) ([]value, error) {
-		t, err := text(m, key)
+		t, items, err := text(m, key)
 		if err != nil {
 			return nil, err
 		}
-		return []value{{t, m.Line}}, nil
+		return []value{{t, m.Line, items}}, nil
 	}
 	switch {
 	case n.Kind == yaml.ScalarNode && scalarOK:
@@ -755,24 +773,28 @@ func structured(n *yaml.Node, key string, one yaml.Kind, scalarOK bool, text fun
 }
 
 // failureText reads one failure schedule: a list of {node, at, recover}
-// mappings or NODE@AT[-RECOVER] values.
-func failureText(n *yaml.Node, key string) (string, error) {
+// mappings or NODE@AT[-RECOVER] values. The lines returned are the
+// failures' (of the node key, for a mapping).
+func failureText(n *yaml.Node, key string) (string, []int, error) {
 	var fs []sim.Failure
+	var lines []int
 	for _, c := range n.Content {
 		switch c.Kind {
 		case yaml.ScalarNode:
 			v, err := scalar(c, key)
 			if err != nil {
-				return "", err
+				return "", nil, err
 			}
 			f, err := parseFailure(v.v)
 			if err != nil {
-				return "", fileError(c.Line, "%s: %w", key, err)
+				return "", nil, fileError(c.Line, "%s: %w", key, err)
 			}
 			fs = append(fs, f)
+			lines = append(lines, c.Line)
 		case yaml.MappingNode:
 			var f sim.Failure
 			var have [3]bool
+			nodeLine := c.Line
 			err := mappingPairs(c, key, func(k, v *yaml.Node, path string) error {
 				if !slices.Contains([]string{"node", "at", "recover"}, k.Value) {
 					return unknownKey(k, path, key, []string{"node", "at", "recover"})
@@ -787,6 +809,7 @@ func failureText(n *yaml.Node, key string) (string, error) {
 						err = errMin(x.v, true)
 					}
 					have[0] = true
+					nodeLine = x.line
 				case "at":
 					if f.At, err = parseDuration(x.v); err == nil && f.At < 0 {
 						err = errMin(x.v, true)
@@ -802,29 +825,30 @@ func failureText(n *yaml.Node, key string) (string, error) {
 				return nil
 			})
 			if err != nil {
-				return "", err
+				return "", nil, err
 			}
 			switch {
 			case !have[0]:
-				return "", fileError(c.Line, "%s: no node", key)
+				return "", nil, fileError(c.Line, "%s: no node", key)
 			case !have[1]:
-				return "", fileError(c.Line, "%s: no time (at)", key)
+				return "", nil, fileError(c.Line, "%s: no time (at)", key)
 			case have[2] && f.Recover <= f.At:
-				return "", fileError(c.Line, "%s.recover: %v is not after the failure at %v", key, f.Recover, f.At)
+				return "", nil, fileError(c.Line, "%s.recover: %v is not after the failure at %v", key, f.Recover, f.At)
 			}
 			fs = append(fs, f)
+			lines = append(lines, nodeLine)
 		default:
-			return "", fileError(c.Line, "%s: want a failure {node, at, recover}, got %s", key, kindName(c))
+			return "", nil, fileError(c.Line, "%s: want a failure {node, at, recover}, got %s", key, kindName(c))
 		}
 	}
 	if err := checkFailures(fs); err != nil {
-		return "", fileError(n.Line, "%s: %w", key, err)
+		return "", nil, fileError(n.Line, "%s: %w", key, err)
 	}
-	return formatFailures(fs), nil
+	return formatFailures(fs), lines, nil
 }
 
 // classText reads a mapping class -> node list (a list or one node).
-func classText(n *yaml.Node, key string) (string, error) {
+func classText(n *yaml.Node, key string) (string, []int, error) {
 	m := map[string][]algorithms.ServerID{}
 	err := mappingPairs(n, key, func(k, v *yaml.Node, path string) error {
 		name := strings.TrimSpace(k.Value)
@@ -839,9 +863,9 @@ func classText(n *yaml.Node, key string) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return formatClasses(m), nil
+	return formatClasses(m), nil, nil
 }
 
 // nodeList reads a list of node numbers, or one node number.
@@ -871,14 +895,14 @@ func nodeList(n *yaml.Node, key string) ([]algorithms.ServerID, error) {
 }
 
 // nearText reads a list of {prefix, servers}.
-func nearText(n *yaml.Node, key string) (string, error) {
+func nearText(n *yaml.Node, key string) (string, []int, error) {
 	if len(n.Content) == 0 {
-		return none, nil
+		return none, nil, nil
 	}
 	var parts []string
 	for _, c := range n.Content {
 		if c.Kind != yaml.MappingNode {
-			return "", fileError(c.Line, "%s: want {prefix, servers}, got %s", key, kindName(c))
+			return "", nil, fileError(c.Line, "%s: want {prefix, servers}, got %s", key, kindName(c))
 		}
 		var prefix string
 		var ids []algorithms.ServerID
@@ -905,30 +929,30 @@ func nearText(n *yaml.Node, key string) (string, error) {
 			return nil
 		})
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if prefix == "" || len(ids) == 0 {
-			return "", fileError(c.Line, "%s: want both a prefix and servers", key)
+			return "", nil, fileError(c.Line, "%s: want both a prefix and servers", key)
 		}
 		parts = append(parts, prefix+"="+formatIDs(ids))
 	}
-	return strings.Join(parts, ";"), nil
+	return strings.Join(parts, ";"), nil, nil
 }
 
 // numbersText reads a list of numbers.
-func numbersText(n *yaml.Node, key string) (string, error) {
+func numbersText(n *yaml.Node, key string) (string, []int, error) {
 	parts := make([]string, 0, len(n.Content))
 	for _, c := range n.Content {
 		v, err := scalar(c, key)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if strings.Contains(v.v, ",") {
-			return "", fileError(v.line, "%s: %q is not a number", key, v.v)
+			return "", nil, fileError(v.line, "%s: %q is not a number", key, v.v)
 		}
 		parts = append(parts, strings.TrimSpace(v.v))
 	}
-	return strings.Join(parts, ","), nil
+	return strings.Join(parts, ","), nil, nil
 }
 
 // parseExperiment reads a YAML experiment. Unknown keys and bad values
@@ -958,7 +982,7 @@ func parseExperiment(name string, r io.Reader, dir string) (*experiment, error) 
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s: line %d: an experiment is a mapping of keys to values (alg: wrr, ...), got %s", name, root.Line, kindName(root))
 	}
-	e := &experiment{Dir: dir, Values: map[string][]string{}}
+	e := &experiment{Dir: dir, Values: map[string][]string{}, File: name, lines: map[string][]value{}}
 	if err := e.readSection(root, ""); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -983,6 +1007,7 @@ func (e *experiment) readSection(n *yaml.Node, section string) error {
 				texts = append(texts, x.v)
 			}
 			e.Values[p.flag] = texts
+			e.lines[p.flag] = vals
 			return nil
 		}
 		if isSection(path) {
@@ -1024,6 +1049,7 @@ func (e *experiment) readSection(n *yaml.Node, section string) error {
 				if e.Nodes, err = parseNodes(list); err != nil {
 					return fileError(v.Line, "nodes: %w", err)
 				}
+				e.nodesFrom = nodesFile
 				return nil
 			}
 		}
@@ -1136,11 +1162,13 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 			return nil, fmt.Errorf("--nodes: %w", err)
 		}
 		e.Nodes = n
+		e.nodesFrom = nodesFlag
 	}
 	for _, p := range params {
 		if !p.cli || !fs.Changed(p.flag) {
 			continue
 		}
+		delete(e.lines, p.flag) // the flag's values are not the file's
 		vals := *ef.values[p.flag]
 		if len(vals) == 0 {
 			return nil, fmt.Errorf("--%s: no value", p.flag)
@@ -1169,11 +1197,12 @@ func (e *experiment) spec() (*workbench.Spec, error) {
 	for i, a := range s.Algorithms {
 		s.Algorithms[i] = strings.ToLower(strings.TrimSpace(a))
 	}
-	if len(s.Nodes) == 0 {
-		s.Nodes, _ = parseNodes([]string{defaultNodes})
-	}
+	s.Nodes = e.nodeCounts()
 	var err error
 	if s.Base, s.Axes, err = e.configs(); err != nil {
+		return nil, err
+	}
+	if err := e.checkFailureNodes(); err != nil {
 		return nil, err
 	}
 	specs := e.Traces
@@ -1194,6 +1223,15 @@ func (e *experiment) spec() (*workbench.Spec, error) {
 		s.Workloads = append(s.Workloads, w)
 	}
 	return s, nil
+}
+
+// nodeCounts returns the node counts run: Nodes, or the default ones.
+func (e *experiment) nodeCounts() []int {
+	if len(e.Nodes) > 0 {
+		return e.Nodes
+	}
+	n, _ := parseNodes([]string{defaultNodes})
+	return n
 }
 
 // configs returns the base configuration (the parameters given one value)
@@ -1225,6 +1263,52 @@ func (e *experiment) configs() (sim.Config, []workbench.Axis, error) {
 		}
 	}
 	return base, axes, e.checkOverridden()
+}
+
+// checkFailureNodes rejects a failure of a node that does not exist at a
+// node count run (nodes are numbered 0..n-1), naming where the failure was
+// given (the file and the line of that failure, or --failure) and the node
+// counts it does not fit. sim.Config.Resolve would reject it too, but
+// later and without saying where it came from.
+func (e *experiment) checkFailureNodes() error {
+	counts := e.nodeCounts()
+	for vi, v := range e.Values["failure"] {
+		fs, err := parseFailures(v)
+		if err != nil {
+			return fmt.Errorf("failure: %w", err)
+		}
+		for i, f := range fs {
+			var bad []int
+			for _, n := range counts {
+				if f.Node >= n {
+					bad = append(bad, n)
+				}
+			}
+			if len(bad) == 0 {
+				continue
+			}
+			// "with nodes: 1 (nodes are numbered 0..0)", "with nodes 1,4
+			// (the default node counts, 1,4,7; n nodes are numbered 0..n-1)"
+			where := e.nodesFrom + nodesString(bad) + " ("
+			if e.nodesFrom == "" {
+				where = fmt.Sprintf("nodes %s (the default node counts, %s; ", nodesString(bad), defaultNodes)
+			}
+			numbering := "n nodes are numbered 0..n-1"
+			if len(bad) == 1 {
+				numbering = fmt.Sprintf("nodes are numbered 0..%d", bad[0]-1)
+			}
+			msg := fmt.Sprintf("failures[%d].node: node %d does not exist with %s%s)", i, f.Node, where, numbering)
+			if vals := e.lines["failure"]; vi < len(vals) {
+				line := vals[vi].line
+				if i < len(vals[vi].items) {
+					line = vals[vi].items[i]
+				}
+				return fmt.Errorf("%s: %w", e.File, fileError(line, "%s", msg))
+			}
+			return errors.New("--failure: " + msg)
+		}
+	}
+	return nil
 }
 
 // checkOverridden rejects options.restart_cycle: false under a preset that

@@ -413,6 +413,61 @@ func TestExperimentStrictNewKeys(t *testing.T) {
 	}
 }
 
+// TestExperimentFailureNodes checks that a failure of a node the cluster
+// does not have is reported where it was given (the file and the line of
+// that failure, or the --failure flag) with the node count it does not fit,
+// before any trace is loaded or simulation run. Reference: thesis §5.2 (a
+// failed real server leaves the cluster); reference-model.md numbers nodes
+// from 0.
+func TestExperimentFailureNodes(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, yaml string
+		args       []string
+		want       string
+	}{
+		{"one node", "alg: wrr\nnodes: 1\nfailures: [{node: 5, at: 1s}]\n", nil,
+			"x.yaml: line 3: failures[0].node: node 5 does not exist with nodes: 1 (nodes are numbered 0..0)"},
+		{"second failure, block style", "alg: wrr\nnodes: 2\nfailures:\n  - {node: 1, at: 1s}\n  - at: 2s\n    node: 2\n", nil,
+			"x.yaml: line 6: failures[1].node: node 2 does not exist with nodes: 2 (nodes are numbered 0..1)"},
+		{"text items", "nodes: 3\nfailures:\n  - 0@1s\n  - \"3@2s-4s\"\n", nil,
+			"x.yaml: line 4: failures[1].node: node 3 does not exist with nodes: 3 (nodes are numbered 0..2)"},
+		{"one text value", "nodes: 3\nfailures: 0@1s,4@2s\n", nil,
+			"x.yaml: line 2: failures[1].node: node 4 does not exist with nodes: 3 (nodes are numbered 0..2)"},
+		{"swept node counts", "alg: wrr\nnodes: [1, 2, 4, 7]\nfailures: [{node: 3, at: 1s}]\n", nil,
+			"x.yaml: line 3: failures[0].node: node 3 does not exist with nodes: 1,2 (n nodes are numbered 0..n-1)"},
+		{"swept schedules", "nodes: 4\nfailures:\n  - []\n  - [{node: 1, at: 1s}]\n  - [{node: 0, at: 1s}, {node: 9, at: 2s}]\n", nil,
+			"x.yaml: line 5: failures[1].node: node 9 does not exist with nodes: 4 (nodes are numbered 0..3)"},
+		{"default node counts", "failures: [{node: 4, at: 1s}]\n", nil,
+			"x.yaml: line 1: failures[0].node: node 4 does not exist with nodes 1,4 (the default node counts, 1,4,7; n nodes are numbered 0..n-1)"},
+		{"node counts from the flag", "failures: [{node: 4, at: 1s}]\nnodes: 8\n", []string{"--nodes", "2"},
+			"x.yaml: line 1: failures[0].node: node 4 does not exist with --nodes 2 (nodes are numbered 0..1)"},
+		{"failure from the flag", "nodes: 2\nfailures: [{node: 0, at: 1s}]\n", []string{"--failure", "1@1s", "--failure", "2@1s"},
+			"--failure: failures[1].node: node 2 does not exist with nodes: 2 (nodes are numbered 0..1)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, dir, "x.yaml", tc.yaml)
+			// A trace that does not exist: the check must come before
+			// traces are loaded.
+			args := append([]string{"sim", "-f", path, "--trace", filepath.Join(dir, "missing.log")}, tc.args...)
+			_, _, err := execLab(t, args...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			want := strings.ReplaceAll(tc.want, "x.yaml", path)
+			if err.Error() != want {
+				t.Errorf("error\n%s\nwant\n%s", err, want)
+			}
+		})
+	}
+	// Failures that exist at every node count run.
+	path := writeFile(t, dir, "ok.yaml", "alg: wrr\nnodes: [2, 3]\nfailures: [{node: 1, at: 1s}]\n")
+	if _, _, err := execLab(t, "sim", "-f", path); err != nil {
+		t.Errorf("node 1 with nodes 2, 3: %v", err)
+	}
+}
+
 // TestExperimentRoundTrip checks that every structured value's canonical
 // text parses back to the same configuration, so that a sweep label can
 // be pasted into a flag or file.

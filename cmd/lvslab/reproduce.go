@@ -256,6 +256,9 @@ func (st *study) run(o reproduceOptions) error {
 	if s.Base, s.Axes, err = e.configs(); err != nil {
 		return err
 	}
+	if err := e.checkFailureNodes(); err != nil {
+		return err
+	}
 	if st.cells, err = s.Cells(); err != nil {
 		return err
 	}
@@ -350,11 +353,26 @@ func gain(a, b *sim.Result) float64 {
 	return a.ThroughputRPS/b.ThroughputRPS - 1
 }
 
+// shown is x as the README prints it with prec decimals, read back (and
+// -0 made 0). The README's comparisons are made on the numbers it shows,
+// so that no sentence contradicts a number it quotes: a gain printed
+// +0.0% is no gain, one printed +5.0% is within 5%.
+func shown(x float64, prec int) float64 {
+	v, err := strconv.ParseFloat(strconv.FormatFloat(x, 'f', prec, 64), 64)
+	if err != nil || v == 0 { // NaN and ±Inf parse back; -0 becomes 0
+		return v + 0
+	}
+	return v
+}
+
+// shownPct is the percentage pct prints for the fraction x.
+func shownPct(x float64) float64 { return shown(100*x, 1) }
+
 func pct(x float64) string {
 	if math.IsNaN(x) {
 		return "n/a"
 	}
-	return fmt.Sprintf("%+.1f%%", 100*x)
+	return fmt.Sprintf("%+.1f%%", shownPct(x))
 }
 
 func rps(r *sim.Result) string {
@@ -371,20 +389,38 @@ func hit(r *sim.Result) string {
 	return strconv.FormatFloat(100*r.HitRatio, 'f', 1, 64) + "%"
 }
 
-// verdict compares a measured gain with the thesis's.
+// verdict compares a measured gain with the thesis's (a positive one), as
+// both are printed (0.1%).
 func verdict(measured, thesis float64) string {
-	switch {
+	m, th := shownPct(measured), shownPct(thesis)
+	switch d := shown(m-th, 1); {
 	case math.IsNaN(measured):
 		return "not measured"
-	case math.Abs(measured-thesis) <= 0.05:
+	case math.Abs(d) <= 5:
 		return "agrees with the thesis (within 5 points)"
-	case measured <= 0 && thesis > 0:
-		return "does not reproduce the thesis's gain: the sign is reversed or zero"
-	case measured < thesis:
-		return fmt.Sprintf("reproduces the direction but is %.1f points smaller than the thesis's", 100*(thesis-measured))
+	case m == 0:
+		return "shows no gain (+0.0%), where the thesis has one"
+	case m < 0:
+		return "reverses the sign of the thesis's gain"
+	case d < 0:
+		return fmt.Sprintf("reproduces the direction but is %.1f points smaller than the thesis's", -d)
 	default:
-		return fmt.Sprintf("reproduces the direction and is %.1f points larger than the thesis's", 100*(measured-thesis))
+		return fmt.Sprintf("reproduces the direction and is %.1f points larger than the thesis's", d)
 	}
+}
+
+// identical reports whether two runs have the same results: throughput,
+// hit ratio and every node's requests and hits.
+func identical(a, b *sim.Result) bool {
+	if a == nil || b == nil || a.ThroughputRPS != b.ThroughputRPS || a.HitRatio != b.HitRatio || len(a.Nodes) != len(b.Nodes) {
+		return false
+	}
+	for i := range a.Nodes {
+		if a.Nodes[i].Requests != b.Nodes[i].Requests || a.Nodes[i].Hits != b.Nodes[i].Hits {
+			return false
+		}
+	}
+	return true
 }
 
 // formatList names image formats for prose: "PNG and SVG".
@@ -463,17 +499,17 @@ func readmeText(studies []*study, o reproduceOptions) string {
 			gd, gdw := gain(dflb, wrr), gain(dflb, wlc)
 			p("Here DFLB is %s relative to WRR and %s relative to WLC at n = %d: this %s.", pct(gd), pct(gdw), n, verdict(gd, thesisDFLBGain))
 			if d := gain(wlc, wrr); !math.IsNaN(d) {
-				if math.Abs(d) <= 0.05 {
+				if math.Abs(shownPct(d)) <= 5 {
 					p(" WRR and WLC are within 5%% of each other (%s), as in the thesis.", pct(d))
 				} else {
 					p(" WRR and WLC differ by %s, unlike the thesis's close curves.", pct(d))
 				}
 			}
 			if g16 := gain(st.get("dflb", nmax, c), st.get("wrr", nmax, c)); nmax > n && !math.IsNaN(g16) && !math.IsNaN(gd) {
-				if g16 > gd && g16 > 0.02 {
-					p(" The gain grows with n (%s at n = %d), as in the thesis.", pct(g16), nmax)
+				if s16 := shownPct(g16); s16 > shownPct(gd) && s16 > 2 {
+					p(" The gain grows with n (%s at n = %d, %s at n = %d), as in the thesis.", pct(g16), nmax, pct(gd), n)
 				} else {
-					p(" There is no gain growing with n (%s at n = %d), unlike the thesis.", pct(g16), nmax)
+					p(" There is no gain growing with n (%s at n = %d, %s at n = %d), unlike the thesis.", pct(g16), nmax, pct(gd), n)
 				}
 			}
 			p("\n\n")
@@ -484,10 +520,14 @@ func readmeText(studies []*study, o reproduceOptions) string {
 			gl := gain(lblc, wrr)
 			p("Here LBLC is %s relative to WRR at n = %d: this %s.", pct(gl), n, verdict(gl, thesisLBLCGain))
 			if lr := gain(lblcr, lblc); !math.IsNaN(lr) {
-				switch {
-				case lr >= 0 && lr <= 0.10:
+				switch s := shownPct(lr); {
+				case s == 0 && identical(lblcr, lblc):
+					p(" LBLC/R is %s relative to LBLC: the same as LBLC (the two runs are identical here: the same throughput, hit ratio and requests per node); the thesis has LBLC/R slightly above LBLC.", pct(lr))
+				case s == 0:
+					p(" LBLC/R is %s relative to LBLC: the same as LBLC to the precision shown; the thesis has LBLC/R slightly above LBLC.", pct(lr))
+				case s > 0 && s <= 10:
 					p(" LBLC/R is %s relative to LBLC: slightly above, as in the thesis.", pct(lr))
-				case lr > 0.10:
+				case s > 10:
 					p(" LBLC/R is %s relative to LBLC: above, by more than the thesis's \"slightly\".", pct(lr))
 				default:
 					p(" LBLC/R is %s relative to LBLC: below it, unlike the thesis.", pct(lr))
@@ -521,7 +561,7 @@ func explain(st *study, cache int64, n int, wrr, lblc, dflb *sim.Result) string 
 		s = append(s, fmt.Sprintf("The working set (%s) is %.1f× the aggregate cache of %d nodes (%s), as in the thesis (%.1f×): no scheduler can keep it all in memory, so the hit ratio depends on how well targets are partitioned.",
 			traces.HumanBytes(ws), float64(ws)/float64(agg), n, traces.HumanBytes(agg), float64(thesisWSBytes)/(thesisN*thesisCacheBytes)))
 	}
-	if one != nil && one.HitRatio >= 0.8 {
+	if one != nil && shown(100*one.HitRatio, 1) >= 80 {
 		s = append(s, fmt.Sprintf("Even one node reaches a %.1f%% hit ratio.", 100*one.HitRatio))
 	}
 	inFlight := n * sim.DefaultHigh
@@ -530,12 +570,16 @@ func explain(st *study, cache int64, n int, wrr, lblc, dflb *sim.Result) string 
 			thousands(reqs), inFlight, n, float64(reqs)/float64(inFlight)))
 	}
 	if wrr != nil && lblc != nil {
-		d := lblc.HitRatio - wrr.HitRatio
+		d := shown(shown(100*lblc.HitRatio, 1)-shown(100*wrr.HitRatio, 1), 1)
+		g := shownPct(gain(lblc, wrr))
 		switch {
-		case d > 0.05 && lblc.ThroughputRPS > wrr.ThroughputRPS:
+		case d > 5 && g > 0:
 			s = append(s, fmt.Sprintf("LBLC raises the hit ratio from %.1f%% (WRR) to %.1f%%, which is where its throughput comes from: a miss costs a disk read of at least 28 ms.",
 				100*wrr.HitRatio, 100*lblc.HitRatio))
-		case d > 0.05:
+		case d > 5 && g == 0:
+			s = append(s, fmt.Sprintf("LBLC raises the hit ratio from %.1f%% (WRR) to %.1f%%, yet its throughput is no higher: the load imbalance of assigning targets to nodes (coefficient of variation of requests per node %.3f vs %.3f) costs as much as the disk reads it saves.",
+				100*wrr.HitRatio, 100*lblc.HitRatio, lblc.Imbalance, wrr.Imbalance))
+		case d > 5:
 			s = append(s, fmt.Sprintf("LBLC raises the hit ratio from %.1f%% (WRR) to %.1f%%, yet its throughput is lower: the load imbalance of assigning targets to nodes (coefficient of variation of requests per node %.3f vs %.3f) costs more than the disk reads it saves.",
 				100*wrr.HitRatio, 100*lblc.HitRatio, lblc.Imbalance, wrr.Imbalance))
 		default:
@@ -544,14 +588,14 @@ func explain(st *study, cache int64, n int, wrr, lblc, dflb *sim.Result) string 
 		}
 	}
 	if wrr != nil && dflb != nil {
-		switch g := gain(dflb, wrr); {
-		case math.Abs(g) < 0.02:
+		switch g := shownPct(gain(dflb, wrr)); {
+		case math.Abs(g) <= 2:
 			s = append(s, "DFLB stays within 2% of WRR: with identical nodes in a closed loop, the connection counts it feeds back are nearly equal, so its weights barely move. The thesis's gain may come from load differences between its nodes that this model, with identical nodes, does not have.")
 		case g < 0:
 			_, dw := meanUtil(wrr)
 			_, dd := meanUtil(dflb)
 			balance := fmt.Sprintf("although its requests per node are about as balanced over the whole run (coefficient of variation %.3f vs %.3f)", dflb.Imbalance, wrr.Imbalance)
-			if dflb.Imbalance-wrr.Imbalance >= 0.05 {
+			if shown(shown(dflb.Imbalance, 3)-shown(wrr.Imbalance, 3), 3) >= 0.05 {
 				balance = fmt.Sprintf("and its requests per node are less balanced (coefficient of variation %.3f vs %.3f)", dflb.Imbalance, wrr.Imbalance)
 			}
 			s = append(s, fmt.Sprintf("DFLB is below WRR %s; the mean disk utilisation is %.0f%% against WRR's %.0f%%: while its weights move, some nodes hold more of the admitted requests than they can serve and others idle. With identical nodes there is no capacity difference for the feedback to find.",

@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/lvslab/lvslab/sim"
+	"github.com/lvslab/lvslab/traces"
 	"github.com/lvslab/lvslab/workbench"
 )
 
@@ -61,14 +65,24 @@ func TestReproduceDeterministic(t *testing.T) {
 	if len(rows) != 5*3*2 {
 		t.Errorf("%d rows, want 5 algorithms × 3 node counts × 2 caches", len(rows))
 	}
-	for _, r := range rows {
-		if r["alg"] == "lblc" && r["nodes"] == "7" && r["cache_bytes"] == "33554432" {
-			tp := r["throughput_rps"]
-			want := tp[:strings.Index(tp, ".")+2] // the README rounds to 0.1
-			if !strings.Contains(readme, want) {
+	// The README quotes LBLC's throughput at n = 7, rounded as it rounds
+	// (from the exact value in results.json, not the CSV's 6 decimals).
+	var results []*sim.Result
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(a, "antlr-2003", "results.json"))), &results); err != nil {
+		t.Fatal(err)
+	}
+	quoted := false
+	for _, r := range results {
+		if r.Config.Algorithm == "lblc" && r.Config.Nodes == 7 && r.Config.CacheBytes == 32<<20 {
+			want := readmeThroughput(r.ThroughputRPS)
+			if !strings.Contains(readme, " | "+want+" | ") {
 				t.Errorf("README does not quote LBLC's throughput at n = 7 (%s)", want)
 			}
+			quoted = true
 		}
+	}
+	if !quoted {
+		t.Error("results.json has no LBLC run at n = 7 with 32 MiB")
 	}
 	for _, w := range []string{"Fig. 4.2", "Fig. 6.5", "+62.9%", "relative to WRR", "working set"} {
 		if !strings.Contains(readme, w) {
@@ -171,5 +185,133 @@ func TestNotebookReadsReproduce(t *testing.T) {
 	script, err := os.ReadFile(filepath.Join("..", "..", "scripts", "install-deps.sh"))
 	if err != nil || !strings.Contains(string(script), "GONB_VERSION=v0.11.5") {
 		t.Errorf("install-deps.sh does not pin the gonb version the notebook requires (%v)", err)
+	}
+}
+
+// fakeStudy is a study of one workload at one cache with results made up
+// for the README's comparisons: every scheduler at n = 1, 7 and 16 with
+// throughput 100 req/s and hit ratio 50%, except where set overrides
+// ("lblc@7": throughput, hit ratio).
+func fakeStudy(set map[string][2]float64) *study {
+	const cache = 1 << 20
+	w := &traces.Workload{Name: "fake", Objects: []traces.Object{{Size: 64 << 20}}}
+	w.Requests = make([]traces.Request, 1000)
+	st := &study{spec: "fake", dir: "fake", w: w, caches: []int64{cache}}
+	for _, alg := range []string{"wrr", "wlc", "dflb", "lblc", "lblcr"} {
+		for _, n := range []int{1, 7, 16} {
+			tp, hr := 100.0, 0.5
+			if v, ok := set[fmt.Sprintf("%s@%d", alg, n)]; ok {
+				tp, hr = v[0], v[1]
+			}
+			cfg := sim.Config{Algorithm: alg, Nodes: n, CacheBytes: cache}
+			st.cells = append(st.cells, workbench.Cell{Config: cfg})
+			nodes := make([]sim.NodeResult, n)
+			for i := range nodes {
+				nodes[i] = sim.NodeResult{Node: i, Requests: 1000 / n, HitRatio: hr}
+			}
+			st.results = append(st.results, &sim.Result{Config: cfg, ThroughputRPS: tp, HitRatio: hr, Nodes: nodes})
+		}
+	}
+	return st
+}
+
+// TestReadmeComparisons checks the README's comparison sentences at their
+// thresholds: a difference is judged by the number the README prints
+// (rounded to 0.1%), so a sentence never contradicts the figure it quotes
+// (a +0.0% is not "slightly above"; a +5.0% is "within 5%"). Reference:
+// thesis Fig. 4.2 (DFLB +20% at n = 7, growing with n) and Fig. 6.5 (LBLC
+// +62.9%, LBLC/R slightly above LBLC).
+func TestReadmeComparisons(t *testing.T) {
+	tests := []struct {
+		name      string
+		set       map[string][2]float64
+		want, not []string
+	}{
+		{"LBLC/R identical to LBLC", map[string][2]float64{"lblcr@7": {100, 0.5}},
+			[]string{"LBLC/R is +0.0% relative to LBLC: the same as LBLC (the two runs are identical"},
+			[]string{"slightly above, as", "below it"}},
+		{"LBLC/R above LBLC by less than the printed precision", map[string][2]float64{"lblcr@7": {100.04, 0.5}},
+			[]string{"LBLC/R is +0.0% relative to LBLC: the same as LBLC to the precision shown"},
+			[]string{"slightly above, as", "runs are identical"}},
+		{"LBLC/R below LBLC by less than the printed precision", map[string][2]float64{"lblcr@7": {99.96, 0.5}},
+			[]string{"LBLC/R is +0.0% relative to LBLC: the same as LBLC to the precision shown"},
+			[]string{"-0.0%", "below it", "slightly above, as"}},
+		{"LBLC/R slightly above", map[string][2]float64{"lblcr@7": {103, 0.5}},
+			[]string{"LBLC/R is +3.0% relative to LBLC: slightly above, as in the thesis"}, nil},
+		{"LBLC/R 10.0% above", map[string][2]float64{"lblcr@7": {110.004, 0.5}},
+			[]string{"LBLC/R is +10.0% relative to LBLC: slightly above"}, []string{"more than"}},
+		{"LBLC/R below", map[string][2]float64{"lblcr@7": {99.9, 0.5}},
+			[]string{"LBLC/R is -0.1% relative to LBLC: below it"}, nil},
+
+		{"WLC 5.0% above WRR", map[string][2]float64{"wlc@7": {105.004, 0.5}},
+			[]string{"WRR and WLC are within 5% of each other (+5.0%)"}, []string{"differ by"}},
+		{"WLC 5.1% below WRR", map[string][2]float64{"wlc@7": {94.9, 0.5}},
+			[]string{"WRR and WLC differ by -5.1%"}, nil},
+
+		{"DFLB a hair above WRR", map[string][2]float64{"dflb@7": {100.004, 0.5}, "dflb@16": {100.004, 0.5}},
+			[]string{"Here DFLB is +0.0% relative to WRR", "shows no gain (+0.0%)"},
+			[]string{"reproduces the direction", "-0.0%"}},
+		{"DFLB a hair below WRR", map[string][2]float64{"dflb@7": {99.996, 0.5}},
+			[]string{"Here DFLB is +0.0% relative to WRR", "shows no gain (+0.0%)"}, []string{"-0.0%", "reversed"}},
+		{"DFLB below WRR", map[string][2]float64{"dflb@7": {90, 0.5}},
+			[]string{"Here DFLB is -10.0% relative to WRR", "reverses the sign of the thesis's gain"}, nil},
+		{"DFLB gain the same at 16 as at 7", map[string][2]float64{"dflb@7": {105, 0.5}, "dflb@16": {105.004, 0.5}},
+			[]string{"There is no gain growing with n (+5.0% at n = 16, +5.0% at n = 7)"}, []string{"grows with n"}},
+		{"DFLB gain growing", map[string][2]float64{"dflb@7": {105, 0.5}, "dflb@16": {110, 0.5}},
+			[]string{"The gain grows with n (+10.0% at n = 16, +5.0% at n = 7)"}, nil},
+
+		{"LBLC 5.0 points below the thesis", map[string][2]float64{"lblc@7": {157.896, 0.5}},
+			[]string{"LBLC is +57.9% relative to WRR", "agrees with the thesis (within 5 points)"}, []string{"points smaller"}},
+		{"LBLC 5.1 points below the thesis", map[string][2]float64{"lblc@7": {157.8, 0.5}},
+			[]string{"LBLC is +57.8% relative to WRR", "is 5.1 points smaller than the thesis's"}, nil},
+		{"LBLC points rounded from the printed gain", map[string][2]float64{"lblc@7": {110.04, 0.5}},
+			[]string{"LBLC is +10.0% relative to WRR", "is 52.9 points smaller"}, nil},
+		{"LBLC hit ratio up, throughput equal", map[string][2]float64{"lblc@7": {100.04, 0.7}},
+			[]string{"LBLC raises the hit ratio from 50.0% (WRR) to 70.0%, yet its throughput is no higher"},
+			[]string{"is where its throughput comes from"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			readme := readmeText([]*study{fakeStudy(tc.set)}, reproduceOptions{nodes: []int{1, 7, 16}, formats: []string{"svg"}, seed: 1})
+			for _, w := range tc.want {
+				if !strings.Contains(readme, w) {
+					t.Errorf("README lacks %q", w)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(readme, w) {
+					t.Errorf("README says %q", w)
+				}
+			}
+			if t.Failed() {
+				t.Log(readme)
+			}
+		})
+	}
+}
+
+// readmeThroughput is how the README prints a throughput: rounded (not
+// truncated) to 0.1 req/s.
+func readmeThroughput(tp float64) string {
+	return strconv.FormatFloat(tp, 'f', 1, 64)
+}
+
+// TestReadmeThroughput checks that readmeThroughput, which
+// TestReproduceDeterministic looks for in the README, is what the README
+// prints, including where rounding to 0.1 carries (99.96 is 100.0).
+func TestReadmeThroughput(t *testing.T) {
+	for _, tc := range []struct {
+		tp   float64
+		want string
+	}{{99.96, "100.0"}, {204.902992, "204.9"}, {411.649, "411.6"}, {411.65001, "411.7"}, {0.05, "0.1"}, {1234, "1234.0"}} {
+		if got := readmeThroughput(tc.tp); got != tc.want {
+			t.Errorf("readmeThroughput(%v) = %s, want %s", tc.tp, got, tc.want)
+		}
+		tp := tc.tp
+		readme := readmeText([]*study{fakeStudy(map[string][2]float64{"lblc@7": {tp, 0.5}})}, reproduceOptions{nodes: []int{1, 7, 16}, formats: []string{"svg"}})
+		want := "| throughput | 100.0 | 100.0 | 100.0 | " + readmeThroughput(tp) + " | 100.0 |"
+		if !strings.Contains(readme, want) {
+			t.Errorf("throughput %v: README lacks %q", tp, want)
+		}
 	}
 }

@@ -206,6 +206,9 @@ func parseScheduleWeights(s string) ([]int, error) {
 		if w < 0 {
 			return nil, fmt.Errorf("item %d %q is negative (weights must be >= 0)", i+1, item)
 		}
+		if w > algorithms.MaxWeight {
+			return nil, fmt.Errorf("item %d %q is too large (weights go up to %d)", i+1, item, algorithms.MaxWeight)
+		}
 		weights[i] = w
 	}
 	return weights, nil

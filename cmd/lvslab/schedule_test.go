@@ -185,6 +185,7 @@ func TestScheduleErrors(t *testing.T) {
 		{"no alg", []string{}, []string{"--alg is required", "wrr"}},
 		{"unknown alg", []string{"--alg", "fastest"}, []string{`unknown scheduler "fastest"`, "lblc", "wrr"}},
 		{"negative weight", []string{"--alg", "wrr", "--weights", "4,-3,2"}, []string{"--weights", "item 2", `"-3"`, "negative"}},
+		{"weight too large", []string{"--alg", "dflb", "--weights", "1,9223372036854775807"}, []string{"--weights", "item 2", "too large", "2147483647"}},
 		{"non-numeric weight", []string{"--alg", "wrr", "--weights", "4,3,x"}, []string{"--weights", "item 3", `"x"`, "not an integer"}},
 		{"empty item", []string{"--alg", "wrr", "--weights", "4,,2"}, []string{"item 2", "empty"}},
 		{"empty pool", []string{"--alg", "wrr", "--weights", ""}, []string{"--weights", "empty"}},

@@ -86,8 +86,8 @@ Output goes to standard output, or to -o OUT (gzip when OUT ends in .gz).`,
 
 	fs.StringVar(&sf.name, "name", "", "workload name recorded in the model")
 	fs.Uint64Var(&sf.seed, "seed", 0, "random seed")
-	fs.IntVar(&sf.requests, "requests", 0, "log lines (static and dynamic requests)")
-	fs.IntVar(&sf.targets, "targets", 0, "distinct targets")
+	fs.IntVar(&sf.requests, "requests", 0, "log lines (static and dynamic requests; default: the model's)")
+	fs.IntVar(&sf.targets, "targets", 0, "distinct targets (default: the model's)")
 	fs.Float64Var(&sf.alpha, "alpha", 0, "Zipf exponent of popularity (0: uniform)")
 	fs.StringVar(&sf.workingSet, "working-set", "", `rescale sizes to sum to exactly this (e.g. 1629MiB); "0": sizes as drawn`)
 	fs.BoolVar(&sf.cover, "cover", false, "request every target at least once (--cover=false to turn off)")
@@ -110,6 +110,21 @@ Output goes to standard output, or to -o OUT (gzip when OUT ends in .gz).`,
 // resolve builds the model: preset or file, then fit, then explicit flags.
 func (sf *synthFlags) resolve(cmd *cobra.Command) (traces.SynthModel, error) {
 	fs := cmd.Flags()
+	// In a model, 0 stands for a generic default (traces.SynthModel.Resolved:
+	// 100,000 requests, whatever the preset has): a 0 given explicitly is
+	// refused rather than silently replaced. Leaving the flag out keeps the
+	// preset's (or model file's, or fit's) value.
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{
+		{"requests", float64(sf.requests)}, {"targets", float64(sf.targets)},
+		{"locality-window", float64(sf.win)}, {"clients", float64(sf.clients)}, {"rate", sf.rate},
+	} {
+		if fs.Changed(p.name) && !(p.v > 0) {
+			return traces.SynthModel{}, fmt.Errorf("--%s: must be > 0 (got %v; leave the flag out for the model's value)", p.name, p.v)
+		}
+	}
 	var m traces.SynthModel
 	var err error
 	switch {

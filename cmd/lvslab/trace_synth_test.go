@@ -249,6 +249,32 @@ func TestTraceSynthErrors(t *testing.T) {
 	}
 }
 
+// TestTraceSynthZero: a count or rate flag given as 0 is an error, not the
+// generic default a model's 0 stands for (100,000 requests where the thesis
+// preset has 1,000,000); leaving the flag out keeps the preset's value.
+// Reference: thesis §4.3 (the thesis workload).
+func TestTraceSynthZero(t *testing.T) {
+	for _, flag := range []string{"requests", "targets", "locality-window", "clients", "rate"} {
+		for _, v := range []string{"0", "-3"} {
+			out, _, err := runSynth(t, "--preset", "thesis", "--"+flag, v)
+			want := "--" + flag + ": must be > 0"
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("--%s %s: error %v, want %q", flag, v, err, want)
+			}
+			if out != "" {
+				t.Errorf("--%s %s: wrote %d bytes", flag, v, len(out))
+			}
+		}
+	}
+	th := synthPreset(t, "thesis")
+	if th.Requests != 1000000 {
+		t.Fatalf("thesis preset: %d requests, want 1,000,000", th.Requests)
+	}
+	if m := printedModel(t, "--preset", "thesis"); m.Requests != th.Requests || m.Targets != th.Targets {
+		t.Errorf("no --requests: %d requests, %d targets, want the preset's %d, %d", m.Requests, m.Targets, th.Requests, th.Targets)
+	}
+}
+
 func TestTraceSynthRegistered(t *testing.T) {
 	out, _, err := runTrace(t, "trace", "--help")
 	if err != nil || !strings.Contains(out, "synth") {
