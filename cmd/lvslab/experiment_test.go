@@ -69,24 +69,15 @@ seed: 3
 
 // TestExperimentStrict checks that experiment files are strict: unknown
 // keys and bad values are errors naming the key and its line.
-func TestExperimentStrict(t *testing.T) {
-	tests := []struct {
-		name, yaml string
-		want       []string
-	}{
-		{"unknown key", "alg: wrr\nnodes: 1\ncahce: 8MiB\n", []string{"line 3", `unknown key "cahce"`, "cache_policy"}},
-		{"unknown key after a list", "alg: [wrr]\nbogus:\n  - 1\n", []string{"line 2", `"bogus"`}},
-		{"bad cache", "cache: lots\n", []string{"line 1", "cache", `"lots"`}},
-		{"bad nodes", "nodes: [1, 0]\n", []string{"line 1", "nodes", "at least 1 node"}},
-		{"bad low", "alg: wrr\nlow: many\n", []string{"line 2", "low", `"many"`}},
-		{"bad duration", "keep_alive: 5\n", []string{"line 1", "keep_alive", "duration"}},
-		{"mapping value", "cache:\n  size: 8MiB\n", []string{"line 2", "mapping"}},
-		{"nested list", "alg: [[wrr]]\n", []string{"line 1", "list"}},
-		{"empty list", "alg: []\n", []string{"line 1", "alg", "empty"}},
-		{"two documents", "alg: wrr\n---\nalg: wlc\n", []string{"one"}},
-		{"not a mapping", "- wrr\n", []string{"line 1"}},
-		{"empty file", "", []string{"empty"}},
-	}
+// badExperiment is an experiment file that must be refused with an error
+// that starts with the file name and mentions every string of want.
+type badExperiment struct {
+	name, yaml string
+	want       []string
+}
+
+func checkBadExperiments(t *testing.T, tests []badExperiment) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseExperiment("exp.yaml", strings.NewReader(tc.yaml), "")
@@ -103,6 +94,24 @@ func TestExperimentStrict(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestExperimentStrict(t *testing.T) {
+	tests := []badExperiment{
+		{"unknown key", "alg: wrr\nnodes: 1\ncahce: 8MiB\n", []string{"line 3", `unknown key "cahce"`, "cache_policy"}},
+		{"unknown key after a list", "alg: [wrr]\nbogus:\n  - 1\n", []string{"line 2", `"bogus"`}},
+		{"bad cache", "cache: lots\n", []string{"line 1", "cache", `"lots"`}},
+		{"bad nodes", "nodes: [1, 0]\n", []string{"line 1", "nodes", "at least 1 node"}},
+		{"bad low", "alg: wrr\nlow: many\n", []string{"line 2", "low", `"many"`}},
+		{"bad duration", "keep_alive: 5\n", []string{"line 1", "keep_alive", "duration"}},
+		{"mapping value", "cache:\n  size: 8MiB\n", []string{"line 2", "mapping"}},
+		{"nested list", "alg: [[wrr]]\n", []string{"line 1", "list"}},
+		{"empty list", "alg: []\n", []string{"line 1", "alg", "empty"}},
+		{"two documents", "alg: wrr\n---\nalg: wlc\n", []string{"one"}},
+		{"not a mapping", "- wrr\n", []string{"line 1"}},
+		{"empty file", "", []string{"empty"}},
+	}
+	checkBadExperiments(t, tests)
 
 	// The same through the command.
 	dir := t.TempDir()
@@ -343,10 +352,7 @@ func TestExperimentSweepNewKeys(t *testing.T) {
 // TestExperimentStrictNewKeys checks bad values and unknown nested keys:
 // errors name the key (dotted) and its line.
 func TestExperimentStrictNewKeys(t *testing.T) {
-	tests := []struct {
-		name, yaml string
-		want       []string
-	}{
+	tests := []badExperiment{
 		{"unknown costs key", "alg: wrr\ncosts:\n  disk_acess: 10ms\n", []string{"line 3", `unknown key "costs.disk_acess"`, "disk_access"}},
 		{"unknown dflb key", "options:\n  dflb:\n    alpha: 1\n", []string{"line 3", `"options.dflb.alpha"`, "change_threshold"}},
 		{"unknown failure key", "failures:\n  - {node: 1, at: 30s, recvoer: 90s}\n", []string{"line 2", `"failures.recvoer"`, "recover"}},
@@ -395,22 +401,7 @@ func TestExperimentStrictNewKeys(t *testing.T) {
 		{"key that is a list", "[a]: 1\n", []string{"line 1", "key"}},
 		{"name list", "name: [a, b]\n", []string{"line 1", "name", "list"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := parseExperiment("exp.yaml", strings.NewReader(tc.yaml), "")
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if !strings.HasPrefix(err.Error(), "exp.yaml: ") {
-				t.Errorf("error %q does not start with the file name", err)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-		})
-	}
+	checkBadExperiments(t, tests)
 }
 
 // TestExperimentFailureNodes checks that a failure of a node the cluster
