@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"time"
@@ -61,30 +62,14 @@ func DefaultCosts() Costs { return Costs{}.WithDefaults() }
 
 // WithDefaults returns c with every zero field replaced by the thesis's value.
 func (c Costs) WithDefaults() Costs {
-	if c.Connect == 0 {
-		c.Connect = DefaultConnect
-	}
-	if c.Teardown == 0 {
-		c.Teardown = DefaultTeardown
-	}
-	if c.Transmit == 0 {
-		c.Transmit = DefaultTransmit
-	}
-	if c.TransmitBlock == 0 {
-		c.TransmitBlock = DefaultTransmitBlock
-	}
-	if c.DiskAccess == 0 {
-		c.DiskAccess = DefaultDiskAccess
-	}
-	if c.DiskTransfer == 0 {
-		c.DiskTransfer = DefaultDiskTransfer
-	}
-	if c.DiskBlock == 0 {
-		c.DiskBlock = DefaultDiskBlock
-	}
-	if c.DynamicFactor == 0 {
-		c.DynamicFactor = DefaultDynamicFactor
-	}
+	c.Connect = cmp.Or(c.Connect, DefaultConnect)
+	c.Teardown = cmp.Or(c.Teardown, DefaultTeardown)
+	c.Transmit = cmp.Or(c.Transmit, DefaultTransmit)
+	c.TransmitBlock = cmp.Or(c.TransmitBlock, DefaultTransmitBlock)
+	c.DiskAccess = cmp.Or(c.DiskAccess, DefaultDiskAccess)
+	c.DiskTransfer = cmp.Or(c.DiskTransfer, DefaultDiskTransfer)
+	c.DiskBlock = cmp.Or(c.DiskBlock, DefaultDiskBlock)
+	c.DynamicFactor = cmp.Or(c.DynamicFactor, DefaultDynamicFactor)
 	return c
 }
 
