@@ -465,34 +465,23 @@ func (e *engine) jobTime(s int32) time.Duration {
 	}
 }
 
-func (e *engine) toCPU(i, s int32) {
-	n := &e.nodes[i]
-	if n.cpu.cur >= 0 {
-		n.cpu.push(s)
+func (e *engine) toCPU(i, s int32)  { e.enqueue(&e.nodes[i].cpu, evCPUDone, i, s) }
+func (e *engine) toDisk(i, s int32) { e.enqueue(&e.nodes[i].disk, evDiskDone, i, s) }
+
+// enqueue gives request s to node i's FIFO server q (its CPU or its disk):
+// served at once if q is idle, else queued. done is q's job-end event.
+func (e *engine) enqueue(q *fifo, done evKind, i, s int32) {
+	if q.cur >= 0 {
+		q.push(s)
 		return
 	}
-	e.startCPU(i, s)
+	e.start(q, done, i, s)
 }
 
-func (e *engine) startCPU(i, s int32) {
-	n := &e.nodes[i]
-	n.cpu.cur, n.cpu.start = s, e.now
-	e.schedule(e.now+e.jobTime(s), evCPUDone, i, s)
-}
-
-func (e *engine) toDisk(i, s int32) {
-	n := &e.nodes[i]
-	if n.disk.cur >= 0 {
-		n.disk.push(s)
-		return
-	}
-	e.startDisk(i, s)
-}
-
-func (e *engine) startDisk(i, s int32) {
-	n := &e.nodes[i]
-	n.disk.cur, n.disk.start = s, e.now
-	e.schedule(e.now+e.jobTime(s), evDiskDone, i, s)
+// start puts request s in service on q and schedules the end of its job.
+func (e *engine) start(q *fifo, done evKind, i, s int32) {
+	q.cur, q.start = s, e.now
+	e.schedule(e.now+e.jobTime(s), done, i, s)
 }
 
 // cpuDone ends the CPU job in service on node i. The CPU first takes
@@ -508,7 +497,7 @@ func (e *engine) cpuDone(i int32, epoch uint32) {
 	n.cpu.busy += e.now - n.cpu.start
 	n.cpu.cur = -1
 	if n.cpu.n > 0 {
-		e.startCPU(i, n.cpu.pop())
+		e.start(&n.cpu, evCPUDone, i, n.cpu.pop())
 	}
 	f := &e.flights[s]
 	if f.step == stepSend {
@@ -540,7 +529,7 @@ func (e *engine) diskDone(i int32, epoch uint32) {
 	n.disk.busy += e.now - n.disk.start
 	n.disk.cur = -1
 	if n.disk.n > 0 {
-		e.startDisk(i, n.disk.pop())
+		e.start(&n.disk, evDiskDone, i, n.disk.pop())
 	}
 	f := &e.flights[s]
 	r := &e.w.Requests[f.req]
