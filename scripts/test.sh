@@ -36,18 +36,18 @@ step "staticcheck"
 staticcheck ./...
 
 step "fuzz smoke ($FUZZTIME per target)"
+fuzz() { go test -run='^$' -fuzz="^$2\$" -fuzztime="$FUZZTIME" "$1" 2>&1; }
 grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
 	pkg=./$(dirname "${file#./}")
 	for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //'); do
 		echo "$pkg $target"
-		fuzz() { go test -run='^$' -fuzz="^${target}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1; }
-		if ! out=$(fuzz); then
+		if ! out=$(fuzz "$pkg" "$target"); then
 			# With a duration budget (FUZZTIME=30s) the coordinator's
 			# shutdown race can still fail a run that found nothing; such
 			# a run is retried once. Anything that wrote an input fails.
 			if grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written' <<<"$out"; then
 				echo "  (deadline at the end of the budget, no failing input: retrying once)"
-				if out=$(fuzz); then continue; fi
+				if out=$(fuzz "$pkg" "$target"); then continue; fi
 			fi
 			echo "$out" | tail -n 40
 			echo "fuzz smoke: $pkg $target failed"
