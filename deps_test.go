@@ -34,10 +34,10 @@ var allowed = map[string]struct {
 		"github.com/gopacket/gopacket", "github.com/vishvananda/netlink", "github.com/vishvananda/netns",
 		"golang.org/x/sys", "golang.org/x/net"}},
 	"workbench": {local: []string{"algorithms", "models", "traces", "sim"}, thirdParty: []string{
-		"gonum.org/v1/gonum", "gonum.org/v1/plot", "gopkg.in/yaml.v3"}},
+		"gonum.org/v1/gonum", "gonum.org/v1/plot", "go.yaml.in/yaml/v3", "golang.org/x/term"}},
 	"testbed": {local: []string{"dataplane", "algorithms", "models", "traces"}, thirdParty: []string{
 		"github.com/vishvananda/netlink", "github.com/vishvananda/netns", "golang.org/x/sys",
-		"gopkg.in/yaml.v3", "github.com/gopacket/gopacket"}},
+		"go.yaml.in/yaml/v3", "github.com/gopacket/gopacket"}},
 }
 
 // pure folders must not read a wall clock, use global randomness or start goroutines.
