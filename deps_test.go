@@ -33,7 +33,7 @@ var allowed = map[string]struct {
 	"dataplane": {local: []string{"algorithms"}, thirdParty: []string{
 		"github.com/gopacket/gopacket", "github.com/vishvananda/netlink", "github.com/vishvananda/netns",
 		"golang.org/x/sys", "golang.org/x/net"}},
-	"workbench": {local: []string{"algorithms", "models", "traces", "sim"}, thirdParty: []string{
+	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "internal/atomicfile"}, thirdParty: []string{
 		"gonum.org/v1/gonum", "gonum.org/v1/plot", "go.yaml.in/yaml/v3", "golang.org/x/term"}},
 	"testbed": {local: []string{"dataplane", "algorithms", "models", "traces"}, thirdParty: []string{
 		"github.com/vishvananda/netlink", "github.com/vishvananda/netns", "golang.org/x/sys",
@@ -119,7 +119,7 @@ func checkImport(file, top, imp string) []string {
 			return nil // internal/version is a stdlib-only constant every package may use
 		}
 		for _, l := range rule.local {
-			if dep == l {
+			if dep == l || rest == l || strings.HasPrefix(rest, l+"/") {
 				return nil
 			}
 		}
@@ -181,6 +181,92 @@ func checkPure(fset *token.FileSet, path string, src []byte) []string {
 	return problems
 }
 
+// writers are the folders whose non-test code must write files only
+// through internal/atomicfile (algorithms/algotest's -update writes golden
+// test data, not lvslab output).
+var writers = []string{"cmd", "workbench", "traces", "sim", "models"}
+
+// forbiddenWrites are the calls that write a file in place.
+var forbiddenWrites = map[string]map[string]bool{
+	"os":        {"Create": true, "CreateTemp": true, "WriteFile": true, "OpenFile": true},
+	"io/ioutil": {"WriteFile": true, "TempFile": true},
+}
+
+// TestWritesAreAtomic keeps the rule that every file lvslab writes is
+// written to a temporary file and renamed into place (internal/atomicfile),
+// so that a killed run never leaves a truncated file that looks complete.
+func TestWritesAreAtomic(t *testing.T) {
+	fset := token.NewFileSet()
+	for _, top := range writers {
+		err := filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, p := range checkWrites(fset, path, src) {
+				t.Error(p)
+			}
+			return nil
+		})
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkWrites returns the places where src writes a file other than
+// through internal/atomicfile.
+func checkWrites(fset *token.FileSet, path string, src []byte) []string {
+	f, err := parser.ParseFile(fset, path, src, 0)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	names := map[string]string{} // local name -> import path
+	plot := false
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		name := p[strings.LastIndex(p, "/")+1:]
+		if imp.Name != nil {
+			name = imp.Name.Name
+		}
+		names[name] = p
+		plot = plot || p == "gonum.org/v1/plot"
+	}
+	var problems []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		if id, ok := sel.X.(*ast.Ident); ok && id.Obj == nil && forbiddenWrites[names[id.Name]][sel.Sel.Name] {
+			problems = append(problems, fmt.Sprintf("%s: %s.%s writes a file in place; use internal/atomicfile",
+				fset.Position(call.Pos()), id.Name, sel.Sel.Name))
+		}
+		if plot && sel.Sel.Name == "Save" && len(call.Args) == 3 {
+			problems = append(problems, fmt.Sprintf("%s: plot.Save writes a figure in place; render it (Plot.WriterTo) into internal/atomicfile",
+				fset.Position(call.Pos())))
+		}
+		return true
+	})
+	return problems
+}
+
 // The checks themselves catch what they are for.
 func TestDependencyRuleCatches(t *testing.T) {
 	imports := []struct {
@@ -198,6 +284,9 @@ func TestDependencyRuleCatches(t *testing.T) {
 		{"dataplane", module + "/sim", true},
 		{"models", module + "/cmd/lvslab", true},
 		{"cmd", module + "/workbench", false},
+		{"workbench", module + "/internal/atomicfile", false},
+		{"sim", module + "/internal/atomicfile", true},
+		{"traces", module + "/internal/other", true},
 	}
 	for _, c := range imports {
 		if got := len(checkImport("x.go", c.top, c.imp)) > 0; got != c.bad {
@@ -220,6 +309,25 @@ func TestDependencyRuleCatches(t *testing.T) {
 	}
 	for _, c := range sources {
 		if got := checkPure(token.NewFileSet(), "x.go", []byte(c.src)); len(got) != c.bad {
+			t.Errorf("%s: %d violations %q, want %d", c.name, len(got), got, c.bad)
+		}
+	}
+	writes := []struct {
+		src  string
+		bad  int
+		name string
+	}{
+		{"package p\nimport \"os\"\nfunc f() { os.Open(\"x\"); os.ReadFile(\"x\"); os.MkdirAll(\"d\", 0o755) }", 0, "reading is fine"},
+		{"package p\nimport \"os\"\nfunc f() { os.Create(\"x\") }", 1, "os.Create"},
+		{"package p\nimport \"os\"\nfunc f() { os.WriteFile(\"x\", nil, 0o644); os.OpenFile(\"x\", os.O_WRONLY, 0) }", 2, "WriteFile and OpenFile"},
+		{"package p\nimport \"os\"\nfunc f() { os.CreateTemp(\"\", \"x\") }", 1, "CreateTemp"},
+		{"package p\nimport sys \"os\"\nfunc f() { sys.Create(\"x\") }", 1, "renamed os import"},
+		{"package p\nimport \"io/ioutil\"\nfunc f() { ioutil.WriteFile(\"x\", nil, 0o644) }", 1, "ioutil"},
+		{"package p\nimport \"gonum.org/v1/plot\"\nfunc f(p *plot.Plot) { p.Save(1, 1, \"x.png\") }", 1, "plot.Save"},
+		{"package p\nimport \"github.com/lvslab/lvslab/internal/atomicfile\"\nfunc f() { atomicfile.WriteFile(\"x\", nil) }", 0, "atomicfile"},
+	}
+	for _, c := range writes {
+		if got := checkWrites(token.NewFileSet(), "x.go", []byte(c.src)); len(got) != c.bad {
 			t.Errorf("%s: %d violations %q, want %d", c.name, len(got), got, c.bad)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/lvslab/lvslab/internal/atomicfile"
 	"github.com/lvslab/lvslab/sim"
 )
 
@@ -45,6 +46,12 @@ type PlotOptions struct {
 
 	// Width and Height of each figure. Zero selects 16 cm × 10 cm.
 	Width, Height vg.Length
+
+	// Check, if not nil, is called with the path of every file to be
+	// written, once every figure is drawn and before any file is written:
+	// an error stops WritePlots before it writes anything (say, a figure
+	// that would replace an input file).
+	Check func(path string) error
 }
 
 // WritePlots draws, for every configuration in a results CSV t (rows
@@ -109,17 +116,15 @@ func writePlots(dir string, t *Table, groups []*group, rs []*sim.Result, o PlotO
 			return nil, fmt.Errorf("plot: unknown format %q (want png or svg)", f)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+	// Draw every figure, check every path, then write.
+	type figure struct {
+		p         *plot.Plot
+		path, fmt string
 	}
-	var files []string
+	var figures []figure
 	save := func(p *plot.Plot, name string) error {
 		for _, f := range formats {
-			path := filepath.Join(dir, name+"."+f)
-			if err := savePlot(p, o, path, f); err != nil {
-				return err
-			}
-			files = append(files, path)
+			figures = append(figures, figure{p, filepath.Join(dir, name+"."+f), f})
 		}
 		return nil
 	}
@@ -168,6 +173,23 @@ func writePlots(dir string, t *Table, groups []*group, rs []*sim.Result, o PlotO
 		if err := save(p, o.Prefix+"throughput-bars"); err != nil {
 			return nil, err
 		}
+	}
+	if o.Check != nil {
+		for _, f := range figures {
+			if err := o.Check(f.path); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	files := make([]string, 0, len(figures))
+	for _, f := range figures {
+		if err := savePlot(f.p, o, f.path, f.fmt); err != nil {
+			return nil, err
+		}
+		files = append(files, f.path)
 	}
 	return files, nil
 }
@@ -914,35 +936,8 @@ func savePlot(p *plot.Plot, o PlotOptions, path, f string) error {
 			return fmt.Errorf("plot %s: %w", path, err)
 		}
 	}
-	return writeAtomic(path, func(file *os.File) error {
-		_, err := wt.WriteTo(file)
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
 		return err
 	})
-}
-
-// writeAtomic writes path by calling write on a temporary file in the same
-// directory and renaming it into place.
-func writeAtomic(path string, write func(*os.File) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
 }

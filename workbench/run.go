@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/lvslab/lvslab/internal/atomicfile"
 	"github.com/lvslab/lvslab/internal/version"
 	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/traces"
@@ -33,6 +35,17 @@ type RunOptions struct {
 	// Shard and Shards select a slice of the cells: those whose Index mod
 	// Shards equals Shard. Shards of 0 or 1 selects every cell.
 	Shard, Shards int
+
+	// Name and Experiment identify the sweep in its manifest (the
+	// experiment's name and file, either may be empty), so that a later
+	// Run of another sweep into Dir can name it.
+	Name, Experiment string
+
+	// Force lets Run take a Dir that holds the manifest of another sweep
+	// (other cells): the manifest is replaced, and the other sweep's merged
+	// results removed; its cell files stay. Without Force, Run returns an
+	// *OtherSweepError and writes nothing.
+	Force bool
 
 	// Progress, if not nil, is called after every cell (run or skipped),
 	// from one goroutine at a time.
@@ -89,11 +102,8 @@ func Run(cells []Cell, workloads []*traces.Workload, o RunOptions) (*Outcome, er
 	}
 	var st *store
 	if o.Dir != "" {
-		st, err = openStore(o.Dir)
+		st, err = openStore(o.Dir, newManifest(cells, o.Name, o.Experiment), o.Force)
 		if err != nil {
-			return nil, err
-		}
-		if err := st.writeManifest(cells); err != nil {
 			return nil, err
 		}
 	}
@@ -196,18 +206,53 @@ func Run(cells []Cell, workloads []*traces.Workload, o RunOptions) (*Outcome, er
 
 // Layout of a sweep directory.
 const (
-	manifestFile = "manifest.json"
-	cellsDir     = "cells"
+	ManifestFile = "manifest.json"
+	CellsDir     = "cells"
 	MergedCSV    = "results.csv"  // merged results, one row per cell
 	MergedJSON   = "results.json" // merged full results (series, CDFs)
 )
 
 // manifest lists a sweep's cells, so that merge can order them and find
-// the missing ones.
+// the missing ones, and names the sweep for people.
 type manifest struct {
-	Version string          `json:"version"`
-	Cells   []manifestEntry `json:"cells"`
+	Version    string          `json:"version"`
+	Name       string          `json:"name,omitempty"`       // the experiment's name
+	Experiment string          `json:"experiment,omitempty"` // the experiment file, as given
+	Cells      []manifestEntry `json:"cells"`
 }
+
+// String names the sweep for people: `"fig6.5" (experiment
+// examples/fig6.5.yaml, 64 cells from wrr n=1 trace=default, lvslab 0.1.0)`.
+func (m *manifest) String() string {
+	var parts []string
+	if m.Experiment != "" {
+		parts = append(parts, "experiment "+m.Experiment)
+	}
+	cells := fmt.Sprintf("%d cells", len(m.Cells))
+	if len(m.Cells) > 0 {
+		cells += " from " + m.Cells[0].String()
+	}
+	parts = append(parts, cells, "lvslab "+m.Version)
+	s := "(" + strings.Join(parts, ", ") + ")"
+	if m.Name != "" {
+		s = strconv.Quote(m.Name) + " " + s
+	}
+	return s
+}
+
+// OtherSweepError is Run's error when its Dir holds the manifest of
+// another sweep.
+type OtherSweepError struct {
+	Dir   string
+	Other string // the other sweep, for people: `"name" (experiment file, cells, version)`
+	Err   error  // why it is another sweep, or why its manifest is unreadable
+}
+
+func (e *OtherSweepError) Error() string {
+	return fmt.Sprintf("%s holds another sweep %s: %v", e.Dir, e.Other, e.Err)
+}
+
+func (e *OtherSweepError) Unwrap() error { return e.Err }
 
 type manifestEntry struct {
 	Index  int      `json:"index"`
@@ -234,36 +279,62 @@ type cellFile struct {
 
 type store struct{ dir string }
 
-func openStore(dir string) (*store, error) {
-	if err := os.MkdirAll(filepath.Join(dir, cellsDir), 0o755); err != nil {
-		return nil, fmt.Errorf("sweep directory: %w", err)
-	}
-	return &store{dir}, nil
-}
-
-func (s *store) writeManifest(cells []Cell) error {
-	m := manifest{Version: version.Version, Cells: make([]manifestEntry, len(cells))}
+func newManifest(cells []Cell, name, experiment string) *manifest {
+	m := &manifest{Version: version.Version, Name: name, Experiment: experiment, Cells: make([]manifestEntry, len(cells))}
 	for i, c := range cells {
 		m.Cells[i] = manifestEntry{Index: c.Index, Key: c.Key, Trace: c.Trace,
 			Alg: c.Config.Algorithm, Nodes: c.Config.Nodes, Labels: c.Labels}
 	}
+	return m
+}
+
+// openStore prepares dir for the sweep of manifest m. A dir that holds the
+// same sweep (the same cells, whatever its name) is resumed as it is; one
+// that holds another sweep is an *OtherSweepError unless force, before
+// anything is written.
+func openStore(dir string, m *manifest, force bool) (*store, error) {
+	s := &store{dir}
+	old, err := readManifest(dir)
+	same := err == nil && sameCells(old, m) // another shard, or a rerun: resume
+	switch {
+	case same, errors.Is(err, errNoManifest):
+	case force:
+		// Replace the other sweep: its merged results are not this one's.
+		for _, f := range []string{MergedCSV, MergedJSON} {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+		}
+	case err == nil:
+		why := fmt.Errorf("its cells differ from the %d of this sweep", len(m.Cells))
+		if old.Version != m.Version {
+			why = fmt.Errorf("it was run by lvslab %s, this is %s, and cell keys include the version", old.Version, m.Version)
+		}
+		return nil, &OtherSweepError{Dir: dir, Other: old.String(), Err: why}
+	default:
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			return nil, fmt.Errorf("sweep directory: %w", err) // not a directory, unreadable...
+		}
+		return nil, &OtherSweepError{Dir: dir, Other: "(its manifest is unreadable)", Err: err}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, CellsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("sweep directory: %w", err)
+	}
+	if same {
+		return s, nil // its manifest stays as the first run wrote it
+	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b = append(b, '\n')
-	path := filepath.Join(s.dir, manifestFile)
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
-		return nil // another shard wrote the same manifest
+	if err := atomicfile.WriteFile(filepath.Join(dir, ManifestFile), append(b, '\n')); err != nil {
+		return nil, err
 	}
-	return writeAtomic(path, func(f *os.File) error {
-		_, err := f.Write(b)
-		return err
-	})
+	return s, nil
 }
 
 func (s *store) cellPath(key string) string {
-	return filepath.Join(s.dir, cellsDir, key+".json")
+	return filepath.Join(s.dir, CellsDir, key+".json")
 }
 
 // load reads a finished cell. A missing cell is fs.ErrNotExist; a damaged
@@ -299,21 +370,21 @@ func (s *store) save(key string, r *sim.Result) (*sim.Result, error) {
 	}
 	b = append(b, '\n')
 	path := s.cellPath(key)
-	if err := writeAtomic(path, func(f *os.File) error {
-		_, err := f.Write(b)
-		return err
-	}); err != nil {
+	if err := atomicfile.WriteFile(path, b); err != nil {
 		return nil, err
 	}
 	return decodeCell(path, key, b)
 }
 
+// errNoManifest is readManifest's error for a directory without one.
+var errNoManifest = errors.New("not a sweep directory")
+
 func readManifest(dir string) (*manifest, error) {
-	path := filepath.Join(dir, manifestFile)
+	path := filepath.Join(dir, ManifestFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: no %s: not a sweep directory", dir, manifestFile)
+			return nil, fmt.Errorf("%s: no %s: %w", dir, ManifestFile, errNoManifest)
 		}
 		return nil, err
 	}
@@ -362,10 +433,7 @@ func WriteResults(path, format string, rs []*sim.Result) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return writeAtomic(path, func(f *os.File) error {
-		_, err := f.Write(buf.Bytes())
-		return err
-	})
+	return atomicfile.WriteFile(path, buf.Bytes())
 }
 
 // MissingError is Merge's error when cells of the sweep have no result yet.

@@ -337,3 +337,61 @@ func ExampleDisplayName() {
 	fmt.Println(DisplayName("wrr"), DisplayName("lblcr"))
 	// Output: WRR LBLC/R
 }
+
+// TestRunOtherSweep checks that a directory holding another sweep (or a
+// damaged manifest) is refused before anything is written, unless Force.
+func TestRunOtherSweep(t *testing.T) {
+	w := workload(t, 3000)
+	cellsOf := func(algs ...string) []Cell {
+		cs, err := (&Spec{Workloads: []*traces.Workload{w}, Algorithms: algs, Nodes: []int{1}}).Cells()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	fake := func(cfg sim.Config, _ *traces.Workload) (*sim.Result, error) {
+		return &sim.Result{Config: cfg, Trace: w.Name}, nil
+	}
+	tests := []struct {
+		name     string
+		manifest string // "" runs the first sweep to write it
+		force    bool
+		want     string // in the error; "" for success
+	}{
+		{"another sweep", "", false, `holds another sweep "first" (experiment first.yaml, 1 cells from wrr n=1`},
+		{"another sweep, forced", "", true, ""},
+		{"damaged manifest", "{", false, "its manifest is unreadable"},
+		{"damaged manifest, forced", "{", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.manifest == "" {
+				if _, err := Run(cellsOf("wrr"), []*traces.Workload{w}, RunOptions{Dir: dir, Name: "first", Experiment: "first.yaml", run: fake}); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.WriteFile(filepath.Join(dir, ManifestFile), []byte(tt.manifest), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
+			_, err := Run(cellsOf("wlc"), []*traces.Workload{w}, RunOptions{Dir: dir, Name: "second", Force: tt.force, run: fake})
+			after, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(after), `"name": "second"`) {
+					t.Errorf("manifest not replaced:\n%s", after)
+				}
+				return
+			}
+			var other *OtherSweepError
+			if !errors.As(err, &other) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want an *OtherSweepError with %q", err, tt.want)
+			}
+			if !bytes.Equal(before, after) {
+				t.Errorf("the refused run changed the manifest:\n%s", after)
+			}
+		})
+	}
+}

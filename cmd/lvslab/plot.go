@@ -64,6 +64,11 @@ the schedulers' throughput across the configurations as a bar chart.`,
 					return fmt.Errorf("--cdf-nodes: %w", err)
 				}
 			}
+			in := inputFiles("", args[0])
+			if !strings.EqualFold(filepath.Ext(args[0]), ".json") {
+				in = append(in, inputFiles("", sideJSON(args[0]))...) // read for the CDFs, if present
+			}
+			o.Check = func(path string) error { return refuseOverwrite("plot", "-o "+dir+": figure", path, in) }
 			files, err := plotResults(args[0], dir, o)
 			if err != nil {
 				return err
@@ -104,7 +109,7 @@ func plotResults(path, dir string, o workbench.PlotOptions) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	side := strings.TrimSuffix(path, filepath.Ext(path)) + ".json"
+	side := sideJSON(path)
 	rs, err := readResultsJSON(side)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -117,6 +122,11 @@ func plotResults(path, dir string, o workbench.PlotOptions) ([]string, error) {
 		err = fmt.Errorf("%w (here: lvslab plot %s)", err, side)
 	}
 	return files, err
+}
+
+// sideJSON is the results JSON beside a results CSV.
+func sideJSON(csvPath string) string {
+	return strings.TrimSuffix(csvPath, filepath.Ext(csvPath)) + ".json"
 }
 
 func readResultsJSON(path string) ([]*sim.Result, error) {

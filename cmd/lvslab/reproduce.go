@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lvslab/lvslab/internal/atomicfile"
 	"github.com/lvslab/lvslab/internal/version"
 	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/traces"
@@ -114,9 +115,6 @@ type study struct {
 }
 
 func reproduce(stdout io.Writer, o reproduceOptions) error {
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return err
-	}
 	start := time.Now()
 	var studies []*study
 	used := map[string]bool{}
@@ -134,6 +132,12 @@ func reproduce(stdout io.Writer, o reproduceOptions) error {
 		}
 		studies = append(studies, st)
 	}
+	if err := refuseReproduceOverwrite(o, studies); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
 	for _, st := range studies {
 		t0 := time.Now()
 		if err := st.run(o); err != nil {
@@ -146,10 +150,29 @@ func reproduce(stdout io.Writer, o reproduceOptions) error {
 		fmt.Fprintf(o.log, "reproduce: %s: %d simulations in %s\n", st.spec, len(st.results), st.elapsed.Round(time.Millisecond))
 	}
 	readme := filepath.Join(o.out, "README.md")
-	if err := os.WriteFile(readme, []byte(readmeText(studies, o)), 0o644); err != nil {
+	if err := atomicfile.WriteFile(readme, []byte(readmeText(studies, o))); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s and %d workload folders in %s\n", readme, len(studies), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// refuseReproduceOverwrite refuses, before anything is written, a trace
+// file that reproduce would replace: the README of the output directory or
+// a file in a workload's folder, all of which it writes.
+func refuseReproduceOverwrite(o reproduceOptions, studies []*study) error {
+	readme := filepath.Join(o.out, "README.md")
+	for _, in := range traceInputs("the --trace file %s", o.traces, "") {
+		if err := refuseOverwrite("reproduce", "-o", readme, []input{in}); err != nil {
+			return err
+		}
+		for _, st := range studies {
+			dir := filepath.Join(o.out, st.dir)
+			if sameFile(filepath.Dir(in.path), dir) {
+				return fmt.Errorf("reproduce: -o %s: folder %s, which reproduce rewrites, holds %s; choose another output", o.out, dir, fmt.Sprintf(in.what, in.path))
+			}
+		}
+	}
 	return nil
 }
 
@@ -276,7 +299,7 @@ func (st *study) write(o reproduceOptions) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "experiment.yaml"), []byte(st.experimentYAML(o)), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, "experiment.yaml"), []byte(st.experimentYAML(o))); err != nil {
 		return err
 	}
 	if err := workbench.WriteResults(filepath.Join(dir, workbench.MergedCSV), "csv", st.results); err != nil {

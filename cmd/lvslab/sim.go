@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lvslab/lvslab/internal/atomicfile"
 	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/workbench"
 )
@@ -73,6 +73,9 @@ or the -o file's extension (.csv, .json).`,
 			if err != nil {
 				return err
 			}
+			if err := refuseOverwrite("sim", "-o", out, e.inputs()); err != nil {
+				return err
+			}
 			f, err := outputFormat(format, out, cmd.OutOrStdout())
 			if err != nil {
 				return err
@@ -101,7 +104,7 @@ or the -o file's extension (.csv, .json).`,
 				_, err = cmd.OutOrStdout().Write(buf.Bytes())
 				return err
 			}
-			return os.WriteFile(out, buf.Bytes(), 0o644)
+			return atomicfile.WriteFile(out, buf.Bytes())
 		},
 	}
 	addExperimentFlags(cmd, &ef)

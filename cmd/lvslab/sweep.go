@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ func newSweepCmd() *cobra.Command {
 		shards        int
 		progressEvery time.Duration
 		progressCells int
+		force         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sweep",
@@ -46,6 +48,12 @@ Job from JOB_COMPLETION_INDEX with --shards n. Shards may share one output
 directory or write their own; "lvslab sweep merge" joins them (see
 examples/slurm-array.sh and examples/k8s-indexed-job.yaml).
 
+An output directory that holds another sweep (a manifest of other cells: another
+experiment, or the same one changed) is refused, naming that sweep, unless
+--force: then this sweep's manifest replaces the other's and the other's
+results.csv and results.json are removed (its cell files stay, unused). The
+same sweep (another shard, or a rerun) is always resumed.
+
 Progress goes to standard error: one line rewritten in place on a terminal,
 otherwise a plain line every --progress-every or --progress-cells.`,
 		Example: `  lvslab sweep --trace access.log --alg wrr,wlc,lblc,lblcr --nodes 1-16 --cache 8MiB,32MiB -o sweep-out
@@ -59,6 +67,9 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 			}
 			e, err := ef.experiment(cmd)
 			if err != nil {
+				return err
+			}
+			if err := refuseSweepOverwrite(dir, e.inputs()); err != nil {
 				return err
 			}
 			spec, err := e.spec()
@@ -78,7 +89,12 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 				Every: progressEvery, EveryCells: progressCells}
 			o, err := workbench.Run(cells, spec.Workloads, workbench.RunOptions{
 				Workers: workers, Dir: dir, Shard: i, Shards: n, Progress: p.Update,
+				Name: e.Name, Experiment: e.File, Force: force,
 			})
+			var other *workbench.OtherSweepError
+			if errors.As(err, &other) {
+				return fmt.Errorf("sweep: -o %s holds another sweep %s: %v; use another -o directory, or --force to replace it", dir, other.Other, other.Err)
+			}
 			if err != nil {
 				return err
 			}
@@ -98,6 +114,7 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 	addExperimentFlags(cmd, &ef)
 	fs := cmd.Flags()
 	fs.StringVarP(&dir, "output", "o", "sweep-out", "output directory (created; finished cells in it are skipped)")
+	fs.BoolVar(&force, "force", false, "replace the manifest of another sweep in the output directory (and remove its merged results)")
 	fs.IntVar(&workers, "workers", 0, "simulations run at once (default: all cores)")
 	fs.StringVar(&shard, "shard", "", `run only shard i of n ("i/n", 0 <= i < n)`)
 	fs.IntVar(&shards, "shards", 0, "number of shards, the shard index coming from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID")
@@ -192,6 +209,9 @@ results.csv of the same sweep run unsharded. Every cell must be present.`,
   lvslab sweep merge sweep-out -o all.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, dirs []string) error {
+			if err := refuseMergeOverwrite(out, dirs); err != nil {
+				return err
+			}
 			rs, err := workbench.Merge(dirs)
 			if err != nil {
 				return err
@@ -224,4 +244,38 @@ results.csv of the same sweep run unsharded. Every cell must be present.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (.csv or .json; default standard output as CSV)")
 	cmd.Flags().StringVar(&format, "format", "", "csv or json (default: from the -o extension, else csv)")
 	return cmd
+}
+
+// refuseSweepOverwrite refuses, before anything is written, a sweep whose
+// output directory would replace one of its input files: the manifest and
+// merged results it writes, or a file in its cells folder.
+func refuseSweepOverwrite(dir string, inputs []input) error {
+	for _, f := range []string{workbench.ManifestFile, workbench.MergedCSV, workbench.MergedJSON} {
+		if err := refuseOverwrite("sweep", "-o "+dir+":", filepath.Join(dir, f), inputs); err != nil {
+			return err
+		}
+	}
+	cells := filepath.Join(dir, workbench.CellsDir)
+	for _, in := range inputs {
+		if in.path != "" && sameFile(filepath.Dir(in.path), cells) {
+			return fmt.Errorf("sweep: -o %s: folder %s, where the sweep writes its cells, holds %s; choose another output", dir, cells, fmt.Sprintf(in.what, in.path))
+		}
+	}
+	return nil
+}
+
+// refuseMergeOverwrite refuses a merge output that is a file of one of the
+// sweep directories it reads: a manifest or a cell.
+func refuseMergeOverwrite(out string, dirs []string) error {
+	if out == "" || out == "-" {
+		return nil
+	}
+	var in []input
+	for _, d := range dirs {
+		in = append(in, input{"the manifest %s", filepath.Join(d, workbench.ManifestFile)})
+		if cells := filepath.Join(d, workbench.CellsDir); sameFile(filepath.Dir(out), cells) {
+			return fmt.Errorf("sweep merge: -o %s is in %s, the cells of sweep %s; choose another output", out, cells, d)
+		}
+	}
+	return refuseOverwrite("sweep merge", "-o", out, in)
 }

@@ -243,7 +243,7 @@ costs:
 	if !strings.Contains(o, "0 run, 8 already done") {
 		t.Errorf("rerun: %s", o)
 	}
-	o, _, err = execLab(t, append(args, "--health-check-delay", "2s")...)
+	o, _, err = execLab(t, append(args, "--health-check-delay", "2s", "--force")...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,13 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -401,6 +399,9 @@ at the Unix epoch, without a host as '-'.
 			if out == "" {
 				return errors.New("-o OUT is required")
 			}
+			if err := refuseOverwrite("trace convert", "-o", out, inputFiles("", args...)); err != nil {
+				return err
+			}
 			f, te, err := tf.filter(cmd)
 			if err != nil {
 				return err
@@ -422,51 +423,21 @@ at the Unix epoch, without a host as '-'.
 }
 
 // convertTrace writes the kept requests of in to out; it returns the number
-// of requests written and of lines read. A failed conversion removes out.
+// of requests written and of lines read. A failed conversion leaves out as
+// it was.
 func convertTrace(cmd *cobra.Command, in traceInput, f traces.Filter, out string) (n, lines int64, err error) {
-	var dst io.Writer
-	var fh *os.File
-	if out == "-" {
-		dst = cmd.OutOrStdout()
-	} else {
-		if fh, err = os.Create(out); err != nil {
-			return 0, 0, err
-		}
-		dst = fh
-		defer func() {
-			if cerr := fh.Close(); err == nil && cerr != nil {
-				err = cerr
+	err = writeLogOutput(cmd.OutOrStdout(), out, func(w io.Writer) error {
+		var line []byte
+		return in.scan(f, func(rec *traces.Record, reason string, _ bool) error {
+			lines++
+			if reason != "" {
+				return nil
 			}
-			if err != nil {
-				os.Remove(out)
-			}
-		}()
-	}
-	bw := bufio.NewWriterSize(dst, 256<<10)
-	var zw *gzip.Writer
-	w := io.Writer(bw)
-	if strings.HasSuffix(out, ".gz") {
-		zw = gzip.NewWriter(bw)
-		w = zw
-	}
-	var line []byte
-	err = in.scan(f, func(rec *traces.Record, reason string, _ bool) error {
-		lines++
-		if reason != "" {
-			return nil
-		}
-		n++
-		line = traces.AppendCLF(line[:0], rec)
-		_, err := w.Write(line)
-		return err
+			n++
+			line = traces.AppendCLF(line[:0], rec)
+			_, err := w.Write(line)
+			return err
+		})
 	})
-	if err != nil {
-		return n, lines, err
-	}
-	if zw != nil {
-		if err = zw.Close(); err != nil {
-			return n, lines, err
-		}
-	}
-	return n, lines, bw.Flush()
+	return n, lines, err
 }

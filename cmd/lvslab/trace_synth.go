@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,6 +64,10 @@ Output goes to standard output, or to -o OUT (gzip when OUT ends in .gz).`,
   lvslab trace synth --model model.yaml --working-set 4GiB -o big.log.gz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			in := append(inputFiles("--fit", sf.fit...), inputFiles("--model", sf.model)...)
+			if err := refuseOverwrite("trace synth", "-o", sf.out, in); err != nil {
+				return err
+			}
 			m, err := sf.resolve(cmd)
 			if err != nil {
 				return err
@@ -309,39 +311,12 @@ func writeFitSummary(w io.Writer, f traces.SynthFit) {
 }
 
 // writeSynth writes the log of m to out (standard output for "" or "-");
-// a failed write removes out.
-func writeSynth(cmd *cobra.Command, m traces.SynthModel, out string) (err error) {
+// a failed write leaves out as it was.
+func writeSynth(cmd *cobra.Command, m traces.SynthModel, out string) error {
 	if out == "" || out == "-" {
 		return traces.Synthesize(cmd.OutOrStdout(), m)
 	}
-	fh, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := fh.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(out)
-		}
-	}()
-	bw := bufio.NewWriterSize(fh, 256<<10)
-	var w io.Writer = bw
-	var zw *gzip.Writer
-	if strings.HasSuffix(out, ".gz") {
-		zw = gzip.NewWriter(bw)
-		w = zw
-	}
-	if err = traces.Synthesize(w, m); err != nil {
-		return err
-	}
-	if zw != nil {
-		if err = zw.Close(); err != nil {
-			return err
-		}
-	}
-	if err = bw.Flush(); err != nil {
+	if err := writeLogOutput(nil, out, func(w io.Writer) error { return traces.Synthesize(w, m) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d lines (model %s, seed %d) to %s\n", m.Requests, m.Name, m.Seed, out)
