@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -65,6 +64,9 @@ the schedulers' throughput across the configurations as a bar chart.`,
 				}
 			}
 			files, err := plotResults(args[0], dir, o)
+			if errors.Is(err, workbench.ErrNoCDF) {
+				return fmt.Errorf("--cdf-nodes: %w", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -120,16 +122,10 @@ func plotResults(path, dir string, o workbench.PlotOptions) ([]string, error) {
 }
 
 func readResultsJSON(path string) ([]*sim.Result, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	var rs []*sim.Result
-	if err := json.Unmarshal(b, &rs); err != nil {
-		return nil, fmt.Errorf("%s: not an lvslab results JSON (a list of results): %w", path, err)
-	}
-	if len(rs) == 0 {
-		return nil, fmt.Errorf("%s: no results", path)
-	}
-	return rs, nil
+	defer f.Close()
+	return workbench.ReadResults(path, f)
 }
