@@ -48,7 +48,10 @@ on all of them are drawn together, and two such rows of one scheduler and node
 count are an error (plot the JSON instead).
 
 When a configuration was run at a single node count, throughput-bars compares
-the schedulers' throughput across the configurations as a bar chart.`,
+the schedulers' throughput across the configurations as a bar chart.
+
+A file that is not lvslab results (JSON without the keys every result has,
+a CSV without the alg, nodes and throughput_rps columns) is an error.`,
 		Example: `  lvslab sim --alg wrr,wlc,lblc,lblcr --nodes 1-16 -o results.json && lvslab plot results.json -o figs
   lvslab plot sweep-out/results.csv -o figs --alg wrr,lblc --cdf-nodes 4,16`,
 		Args: cobra.ExactArgs(1),
@@ -81,7 +84,7 @@ the schedulers' throughput across the configurations as a bar chart.`,
 	fs.StringSliceVar(&algs, "alg", nil, "schedulers to draw, in legend order (default: all in the file)")
 	fs.StringVar(&prefix, "prefix", "", "file name prefix")
 	fs.StringVar(&title, "title", "", "title prefix of every figure")
-	fs.StringSliceVar(&cdfNodes, "cdf-nodes", nil, "node counts to draw response-time CDFs for (default 7 if present, else the largest)")
+	fs.StringSliceVar(&cdfNodes, "cdf-nodes", nil, "node counts to draw response-time CDFs for (default 7 if present, else the largest); a count no result has a CDF at is an error")
 	fs.StringSliceVar(&formats, "image-format", []string{"png", "svg"}, "image formats: png, svg")
 	return cmd
 }
