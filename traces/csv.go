@@ -310,8 +310,8 @@ func (st *csvState) time() (time.Time, string) {
 	switch {
 	case st.cols.Time != 0 && st.timeLayout == "unix":
 		f, err := strconv.ParseFloat(string(tm), 64)
-		if err != nil || f < 0 || f > 1e12 || math.IsNaN(f) {
-			return time.Time{}, fmt.Sprintf("column %d: time %q is not seconds since the epoch", st.cols.Time, tm)
+		if err != nil || !(f >= 0 && f < maxUnixTime) {
+			return time.Time{}, fmt.Sprintf("column %d: time %q is not seconds since the epoch up to the end of 9999 (the last year a log can write)", st.cols.Time, tm)
 		}
 		sec, frac := math.Modf(f)
 		t = time.Unix(int64(sec), int64(frac*1e9)).UTC()
@@ -344,6 +344,10 @@ func (st *csvState) time() (time.Time, string) {
 	st.lastT, st.lastOK = t, true
 	return t, ""
 }
+
+// maxUnixTime is the first second after 9999-12-31 23:59:59 UTC: later
+// times have five-digit years, which no log format writes.
+const maxUnixTime = 253402300800
 
 // sortedKeys returns m's keys in increasing order.
 func sortedKeys[V any](m map[string]V) []string {

@@ -10,7 +10,11 @@
 // Any of them may be gzip-compressed; compression is recognised by its magic
 // bytes, never by the file name. A line that cannot be parsed is reported as
 // a [*ParseError] naming the file and line, and reading goes on; a truncated
-// or corrupt gzip stream is an I/O error naming the file.
+// or corrupt gzip stream is an I/O error naming the file. A log with no line
+// at all, or none that parses (binary data, another format, the wrong column
+// mapping), ends in an error wrapping [ErrEmpty] or [ErrNotLog], never in an
+// empty workload. Times are read for the years 0000-9999, the years a log
+// writes; [Escape] makes strings from logs safe to print.
 //
 //	rd, err := traces.Open("access.log.gz", traces.Format{})
 //	...

@@ -16,9 +16,19 @@ func drain(t *testing.T, data []byte, f Format) {
 	if err != nil {
 		return
 	}
+	parsed, bad := 0, 0
 	for i := 0; ; i++ {
 		rec, err := rd.Next()
 		if err == io.EOF {
+			if parsed == 0 {
+				t.Fatalf("io.EOF after no record (%d bad lines): want ErrEmpty or ErrNotLog", bad)
+			}
+			return
+		}
+		if errors.Is(err, ErrEmpty) || errors.Is(err, ErrNotLog) {
+			if parsed > 0 || errors.Is(err, ErrEmpty) != (bad == 0) {
+				t.Fatalf("%v after %d records and %d bad lines", err, parsed, bad)
+			}
 			return
 		}
 		var pe *ParseError
@@ -26,11 +36,13 @@ func drain(t *testing.T, data []byte, f Format) {
 			if pe.Line < 1 || pe.Reason == "" {
 				t.Fatalf("bad parse error %+v", pe)
 			}
+			bad++
 			continue
 		}
 		if err != nil {
 			return
 		}
+		parsed++
 		if rec.URL == "" {
 			t.Fatalf("record without URL: %+v", rec)
 		}
@@ -106,7 +118,7 @@ func FuzzGzip(f *testing.F) {
 		}
 		for {
 			_, err := rd.Next()
-			if err == io.EOF {
+			if err == io.EOF || errors.Is(err, ErrEmpty) || errors.Is(err, ErrNotLog) {
 				return
 			}
 			var pe *ParseError

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -97,10 +98,21 @@ func scanOne(rd *Reader, f *Filter, visit VisitFunc) error {
 		}
 		reason, dynamic := f.Check(rec)
 		if err := visit(rec, reason, dynamic); err != nil {
+			var le *lineError
+			if errors.As(err, &le) {
+				return fmt.Errorf("traces: %s:%d: %s", Escape(rd.name), rd.line, le.reason)
+			}
 			return err
 		}
 	}
 }
+
+// lineError is a visit error about the line being visited (not a syntax
+// error: a value the line holds that the caller cannot use); scan names the
+// file and the line.
+type lineError struct{ reason string }
+
+func (e *lineError) Error() string { return e.reason }
 
 // Load reads the named logs, in order, into one Workload under filter f (the
 // zero Filter keeps every line that parses; ReferenceFilter gives the
@@ -145,7 +157,7 @@ type builder struct {
 	w       *Workload
 	objects map[string]int32
 	clients map[string]int32
-	first   int64 // unix nanoseconds of the first kept request with a time
+	first   time.Time // the first kept request with a time
 	hasT    bool
 }
 
@@ -190,11 +202,19 @@ func (b *builder) visit(rec *Record, reason string, dynamic bool) error {
 	}
 	req := Request{Object: obj, Client: cl, Dynamic: dynamic}
 	if !rec.Time.IsZero() {
-		ns := rec.Time.UnixNano()
 		if !b.hasT {
-			b.first, b.hasT = ns, true
+			b.first, b.hasT = rec.Time, true
 		}
-		req.Time = time.Duration(ns - b.first)
+		// Sub saturates: the extreme Durations mean the offset overflows.
+		req.Time = rec.Time.Sub(b.first)
+		if req.Time == math.MaxInt64 || req.Time == math.MinInt64 {
+			dir := "after"
+			if req.Time < 0 {
+				dir = "before"
+			}
+			return &lineError{fmt.Sprintf("time %s is more than 292 years %s the first request's (%s): a workload's request times are offsets from its first request, which cannot span more",
+				rec.Time.Format(time.RFC3339), dir, b.first.Format(time.RFC3339))}
+		}
 	}
 	w.Requests = append(w.Requests, req)
 	return nil

@@ -230,3 +230,53 @@ func TestRealTraces(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadTimeSpan: request times are offsets from the first request, as
+// time.Duration, for logs dated anywhere in 0000-9999 (no wrap through
+// int64 Unix nanoseconds outside 1678-2262); an offset beyond the 292
+// years a Duration holds is an error naming the file and line.
+func TestLoadTimeSpan(t *testing.T) {
+	line := func(date string) string {
+		return `h - - [` + date + ` +0000] "GET /a HTTP/1.0" 200 10` + "\n"
+	}
+	tests := []struct {
+		name  string
+		dates []string
+		want  []time.Duration // nil: an error
+		err   string
+	}{
+		{"1600", []string{"01/Jan/1600:00:00:00", "01/Jan/1600:00:01:00"}, []time.Duration{0, time.Minute}, ""},
+		{"2300", []string{"01/Jan/2300:00:00:00", "01/Jan/2300:00:00:05"}, []time.Duration{0, 5 * time.Second}, ""},
+		{"1600 to 1800", []string{"01/Jan/1600:00:00:00", "01/Jan/1800:00:00:00"},
+			[]time.Duration{0, time.Duration(73049*24) * time.Hour}, ""},
+		{"1600 to 3000", []string{"01/Jan/1600:00:00:00", "01/Jan/1700:00:00:00", "01/Jan/3000:00:00:00"}, nil,
+			"span.log:3: time 3000-01-01T00:00:00Z is more than 292 years after the first request's (1600-01-01T00:00:00Z)"},
+		{"3000 back to 1600", []string{"01/Jan/3000:00:00:00", "01/Jan/1600:00:00:00"}, nil,
+			"span.log:2: time 1600-01-01T00:00:00Z is more than 292 years before"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			for _, d := range tt.dates {
+				b.WriteString(line(d))
+			}
+			w, err := LoadReader("span.log", strings.NewReader(b.String()), Filter{})
+			if tt.want == nil {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v, want an error containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []time.Duration
+			for _, r := range w.Requests {
+				got = append(got, r.Time)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("times %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

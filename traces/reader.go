@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -58,7 +59,18 @@ type ParseError struct {
 	Reason string // what is wrong, e.g. "no [time] field"
 }
 
-func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason) }
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s:%d: %s", Escape(e.File), e.Line, Escape(e.Reason))
+}
+
+// ErrEmpty and ErrNotLog are wrapped by the error that ends the reading of
+// a log with nothing usable in it: no line at all (a skipped header does
+// not count), or lines none of which parses (a binary file, a log of
+// another format, the wrong --format or column mapping).
+var (
+	ErrEmpty  = errors.New("empty: no line to read")
+	ErrNotLog = errors.New("not a web log")
+)
 
 // Format says how the lines of a log are laid out. The zero Format reads
 // NCSA Common or Combined Log Format.
@@ -112,6 +124,10 @@ type Reader struct {
 	rec    Record
 	long   []byte // a line longer than br's buffer
 	kind   string // detected: "clf", "combined", "csv", "tsv"; "" until a line parses
+	parsed int64  // lines parsed
+	bad    int64  // lines that did not parse
+	first  string // the first unparsable line's reason, while parsed == 0
+	firstN int64  // and its line number
 	err    error  // sticky I/O error or io.EOF
 	clf    clfState
 	csv    csvState
@@ -132,7 +148,7 @@ func NewReader(name string, r io.Reader, f Format) (*Reader, error) {
 	rd.src = bufio.NewReaderSize(r, bufSize)
 	head, err := rd.src.Peek(2)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, fmt.Errorf("traces: %s: %w", name, err)
+		return nil, fmt.Errorf("traces: %s: %w", Escape(name), err)
 	}
 	if IsGzip(head) {
 		gz, err := gzip.NewReader(rd.src)
@@ -188,9 +204,9 @@ func (r *Reader) Kind() string { return r.kind }
 
 func (r *Reader) gzipError(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
-		return fmt.Errorf("traces: %s: truncated gzip stream after line %d: %w", r.name, r.line, io.ErrUnexpectedEOF)
+		return fmt.Errorf("traces: %s: truncated gzip stream after line %d: %w", Escape(r.name), r.line, io.ErrUnexpectedEOF)
 	}
-	return fmt.Errorf("traces: %s: corrupt gzip stream after line %d: %w", r.name, r.line, err)
+	return fmt.Errorf("traces: %s: corrupt gzip stream after line %d: %w", Escape(r.name), r.line, err)
 }
 
 // readLine returns the next line without its line terminator. The slice
@@ -214,7 +230,7 @@ func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
 			if r.gz != nil {
 				err = r.gzipError(err)
 			} else {
-				err = fmt.Errorf("traces: %s: %w", r.name, err)
+				err = fmt.Errorf("traces: %s: %w", Escape(r.name), err)
 			}
 			return nil, false, err
 		}
@@ -228,16 +244,23 @@ func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
 	return line, tooLong, nil
 }
 
-// Next returns the next record. At the end of the input it returns io.EOF.
-// A line that cannot be parsed yields a *ParseError, after which Next may be
-// called again; any other error (I/O, truncated or corrupt gzip) is final.
-// The record and its strings are valid until the next call to Next.
+// Next returns the next record. At the end of the input it returns io.EOF,
+// or, when no line of the input parsed, an error wrapping ErrEmpty (no
+// line at all) or ErrNotLog (naming how many lines were read and why the
+// first did not parse): a log with nothing usable in it is an error, never
+// an empty workload. A line that cannot be parsed yields a *ParseError,
+// after which Next may be called again; any other error (I/O, truncated or
+// corrupt gzip) is final. The record and its strings are valid until the
+// next call to Next.
 func (r *Reader) Next() (*Record, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
 	for {
 		line, tooLong, err := r.readLine()
+		if err == io.EOF {
+			err = r.endError()
+		}
 		if err != nil {
 			r.err = err
 			return nil, err
@@ -270,12 +293,47 @@ func (r *Reader) Next() (*Record, error) {
 		if reason != "" {
 			return nil, r.parseError(reason)
 		}
+		r.parsed++
 		return &r.rec, nil
 	}
 }
 
 func (r *Reader) parseError(reason string) error {
+	if r.bad == 0 {
+		r.first, r.firstN = reason, r.line
+	}
+	r.bad++
 	return &ParseError{File: r.name, Line: r.line, Reason: reason}
+}
+
+// endError is what Next returns at the end of the input: io.EOF, or an
+// error when no line parsed.
+func (r *Reader) endError() error {
+	switch {
+	case r.parsed > 0:
+		return io.EOF
+	case r.bad == 0:
+		what := ErrEmpty
+		if r.format.Header && r.line > 0 {
+			return fmt.Errorf("traces: %s: %w after the header", Escape(r.name), what)
+		}
+		return fmt.Errorf("traces: %s: %w", Escape(r.name), what)
+	}
+	what := "its only line does not parse"
+	if r.bad > 1 {
+		what = fmt.Sprintf("none of its %d lines parses", r.bad)
+	}
+	return fmt.Errorf("traces: %s: %w: %s as %s (first: line %d: %s)",
+		Escape(r.name), ErrNotLog, what, r.formatName(), r.firstN, Escape(r.first))
+}
+
+// formatName names the format the reader expects, for errors.
+func (r *Reader) formatName() string {
+	switch r.format.Kind {
+	case "csv", "tsv":
+		return fmt.Sprintf("%s with columns %s", strings.ToUpper(r.format.Kind), r.format.Columns)
+	}
+	return "Common or Combined Log Format"
 }
 
 // str returns a string aliasing b (valid while b's bytes are unchanged).

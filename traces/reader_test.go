@@ -24,8 +24,8 @@ func readAll(t *testing.T, name string, data []byte, f Format) ([]Record, []*Par
 	var perrs []*ParseError
 	for {
 		rec, err := rd.Next()
-		if err == io.EOF {
-			break
+		if err == io.EOF || errors.Is(err, ErrNotLog) || errors.Is(err, ErrEmpty) {
+			break // the end of a log with no usable line: TestEndOfUselessLog
 		}
 		var pe *ParseError
 		if errors.As(err, &pe) {
@@ -431,5 +431,105 @@ func TestWriteCLFRoundTrip(t *testing.T) {
 	noTime := AppendCLF(nil, &Record{URL: "/x", Status: 7, Bytes: -1, Host: "a b"})
 	if want := `a_b - - [01/Jan/1970:00:00:00 +0000] "GET /x" 007 -` + "\n"; string(noTime) != want {
 		t.Errorf("got %q, want %q", noTime, want)
+	}
+}
+
+// TestEndOfUselessLog: a log none of whose lines parses (binary garbage,
+// another format, the wrong column mapping), or with no line at all, ends
+// in an error naming the file, how many lines were read and why the first
+// failed, never in a quiet io.EOF after zero records. One good line is
+// enough for a plain io.EOF.
+func TestEndOfUselessLog(t *testing.T) {
+	good := `h - - [02/Sep/2003:00:00:09 -0700] "GET /a HTTP/1.1" 200 1` + "\n"
+	csvCols, err := ParseColumns("url=1,status=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		data   string
+		format Format
+		is     error  // nil: io.EOF
+		want   string // in the error
+	}{
+		{"binary", "\x00\x01\x02\xff\xfe garbage\x1b[2J\nmore\x00", Format{}, ErrNotLog,
+			`bin: not a web log: none of its 2 lines parses as Common or Combined Log Format (first: line 1: unterminated [time] field)`},
+		{"one bad line", "hello world\n", Format{}, ErrNotLog, "its only line does not parse as Common or Combined Log Format (first: line 1: no [time] field)"},
+		{"control bytes escaped", "/a,\x1b[31m\x00\n", Format{Kind: "csv", Columns: csvCols}, ErrNotLog, `first: line 1: column 2: status "\x1b[31m\x00" is not a number`},
+		{"wrong mapping", "/a,abc\n/b,xyz\n", Format{Kind: "csv", Columns: csvCols}, ErrNotLog,
+			`CSV with columns url=1,status=2 (first: line 1: column 2: status "abc" is not a number)`},
+		{"empty", "", Format{}, ErrEmpty, "bin: empty: no line to read"},
+		{"header only", "url,status\n", Format{Kind: "csv", Columns: csvCols, Header: true}, ErrEmpty, "empty: no line to read after the header"},
+		{"empty gzip", string(gz(t, nil)), Format{}, ErrEmpty, "bin: empty"},
+		{"bad then good", "junk\n" + good, Format{}, nil, ""},
+		{"good then bad", good + "junk\n", Format{}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rd, err := NewReader("bin", strings.NewReader(tt.data), tt.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				_, err = rd.Next()
+				var pe *ParseError
+				if errors.As(err, &pe) {
+					continue
+				}
+				if err != nil {
+					break
+				}
+				if tt.is != nil {
+					t.Fatal("a record from a log with no usable line")
+				}
+			}
+			if tt.is == nil {
+				if err != io.EOF {
+					t.Fatalf("got %v, want io.EOF", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %v containing %q", err, tt.is, tt.want)
+			}
+			for _, c := range err.Error() {
+				if c < 0x20 || c == 0x7f {
+					t.Fatalf("error %q holds a control character", err)
+				}
+			}
+			if _, again := rd.Next(); again != err {
+				t.Errorf("Next after the end: %v, want the same error", again)
+			}
+		})
+	}
+}
+
+// TestUnixTimeRange: a unix time column is read up to the end of the year
+// 9999 (the last a log writes with four digits), so that every record
+// read can be written back as CLF and read again.
+func TestUnixTimeRange(t *testing.T) {
+	cols, err := ParseColumns("time=1,url=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		v  string
+		ok bool
+	}{
+		{"0", true}, {"253402300799.5", true}, {"253402300800", false}, {"999999999999", false}, {"-1", false}, {"NaN", false}, {"+Inf", false},
+	} {
+		recs, perrs, _ := readAll(t, "u.csv", []byte(tc.v+",/a\n"), Format{Kind: "csv", Columns: cols, TimeLayout: "unix"})
+		if tc.ok != (len(recs) == 1) {
+			t.Errorf("time %s: records %v, errors %v; want accepted %v", tc.v, recs, perrs, tc.ok)
+			continue
+		}
+		if !tc.ok {
+			continue
+		}
+		line := AppendCLF(nil, &recs[0])
+		back, perrs, _ := readAll(t, "again", line, Format{})
+		if len(back) != 1 || back[0].Time.Unix() != recs[0].Time.Unix() {
+			t.Errorf("time %s: CLF %q reads back as %v, %v", tc.v, line, back, perrs)
+		}
 	}
 }

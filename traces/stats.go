@@ -188,7 +188,7 @@ func (st *stats) finish() {
 	if !st.first.IsZero() {
 		s.First = st.first.Format(time.RFC3339)
 		s.Last = st.last.Format(time.RFC3339)
-		s.SpanSeconds = st.last.Sub(st.first).Seconds()
+		s.SpanSeconds = spanSeconds(st.first, st.last)
 	}
 	for m, n := range st.methods {
 		s.Methods[m] = *n
@@ -216,6 +216,25 @@ func (st *stats) finish() {
 		&s.ObjectSize.Mean, &s.RequestSize.Mean, &s.SpanSeconds} {
 		*v = round6(*v)
 	}
+}
+
+// spanSeconds returns last − first in seconds, also beyond the 292 years a
+// time.Duration (and Time.Sub) holds: logs may be dated from year 0 to 9999.
+func spanSeconds(first, last time.Time) float64 {
+	if d := last.Sub(first); d < math.MaxInt64 {
+		return d.Seconds()
+	}
+	return float64(last.Unix()-first.Unix()) + float64(last.Nanosecond()-first.Nanosecond())/1e9
+}
+
+// formatSpan formats a span in seconds as time.Duration does ("1h2m3s"),
+// also beyond a Duration's range, in whole seconds there.
+func formatSpan(sec float64) string {
+	if sec < float64(math.MaxInt64/int64(time.Second)) {
+		return time.Duration(sec * float64(time.Second)).String()
+	}
+	s := int64(sec)
+	return fmt.Sprintf("%dh%dm%ds", s/3600, s/60%60, s%60)
 }
 
 // round6 rounds x to 6 decimal places.
@@ -297,7 +316,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	p := func(label, format string, args ...any) {
 		fmt.Fprintf(&b, "%-22s "+format+"\n", append([]any{label + ":"}, args...)...)
 	}
-	p("trace", "%s (%s)", s.Name, s.Format)
+	p("trace", "%s (%s)", Escape(s.Name), Escape(s.Format))
 	p("lines", "%d", s.Lines)
 	p("parsed", "%d", s.Parsed)
 	p("errors", "%d", s.Errors)
@@ -310,7 +329,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	p("bytes transferred", "%d (%s)", s.BytesTransferred, HumanBytes(s.BytesTransferred))
 	p("working set", "%d (%s)", s.WorkingSetBytes, HumanBytes(s.WorkingSetBytes))
 	if s.First != "" {
-		p("time span", "%s .. %s (%s)", s.First, s.Last, time.Duration(s.SpanSeconds*float64(time.Second)))
+		p("time span", "%s .. %s (%s)", s.First, s.Last, formatSpan(s.SpanSeconds))
 	}
 	p("status mix", "%s", mix(s.Status, s.Parsed))
 	p("method mix", "%s", mix(s.Methods, s.Parsed))
@@ -343,7 +362,7 @@ func mix(m map[string]int64, total int64) string {
 	sort.SliceStable(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %s", k, pct(m[k], total))
+		parts[i] = fmt.Sprintf("%s %s", Escape(k), pct(m[k], total))
 	}
 	return strings.Join(parts, ", ")
 }

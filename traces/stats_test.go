@@ -107,9 +107,11 @@ func TestCharacterizeOdd(t *testing.T) {
 
 // zipfLog returns a CLF log in which target /t<i>.html is requested
 // counts[i] times, the requests interleaved round-robin so that the order
-// of the log is not the order of popularity.
+// of the log is not the order of popularity. A first line the reference
+// filter drops (status 404) keeps a log of no requests a web log.
 func zipfLog(counts []int) string {
 	var b strings.Builder
+	b.WriteString("10.0.0.1 - - [02/Sep/2003:00:00:09 -0700] \"GET /missing.html HTTP/1.1\" 404 100\n")
 	left := slices.Clone(counts)
 	for more := true; more; {
 		more = false
@@ -247,5 +249,58 @@ func TestCharacterizeReal(t *testing.T) {
 				t.Errorf("%s: object %d target %q", name, i, o.Target)
 			}
 		}
+	}
+}
+
+// TestCharacterizeLongSpan: the time span of a log is reported exactly
+// (never negative, never clipped at time.Duration's 292 years) for logs
+// dated anywhere in 0000-9999.
+func TestCharacterizeLongSpan(t *testing.T) {
+	for _, tc := range []struct {
+		first, last string
+		span        float64 // seconds
+		text        string
+	}{
+		{"01/Jan/2000:00:00:00", "01/Jan/2000:01:00:01", 3601, "(1h0m1s)"},
+		{"01/Jan/1600:00:00:00", "01/Jan/1601:00:00:00", 366 * 86400, "(8784h0m0s)"},
+		{"01/Jan/1600:00:00:00", "01/Jan/3000:00:00:00", 511340 * 86400, "(12272160h0m0s)"},        // 3.5 Gregorian cycles less a day
+		{"01/Jan/0000:00:00:00", "31/Dec/9999:23:59:59", 25*146097*86400 - 1, "(87658199h59m59s)"}, // 25 cycles
+	} {
+		log := fmt.Sprintf("h - - [%s +0000] \"GET /a HTTP/1.0\" 200 10\nh - - [%s +0000] \"GET /b HTTP/1.0\" 200 10\n", tc.last, tc.first)
+		s, err := CharacterizeReader("span.log", strings.NewReader(log), ReferenceFilter())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(s.SpanSeconds-tc.span) > 1e-6*tc.span {
+			t.Errorf("%s .. %s: span %v s, want %v", tc.first, tc.last, s.SpanSeconds, tc.span)
+		}
+		var b bytes.Buffer
+		if err := s.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tc.text) {
+			t.Errorf("%s .. %s: text lacks %s:\n%s", tc.first, tc.last, tc.text, b.String())
+		}
+	}
+}
+
+// TestWriteTextEscapes: methods and names from a log reach the text report
+// with control characters escaped (they could rewrite a terminal).
+func TestWriteTextEscapes(t *testing.T) {
+	log := "h - - [01/Jan/2000:00:00:00 +0000] \"G\x1b[2JET /a HTTP/1.0\" 200 10\n"
+	s, err := CharacterizeReader("x\x00.log", strings.NewReader(log), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := s.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, `G\x1b[2JET 100.0%`) || !strings.Contains(out, `x\x00.log`) {
+		t.Errorf("text lacks the escaped method and name:\n%s", out)
+	}
+	if strings.ContainsAny(out, "\x00\x1b") {
+		t.Errorf("text holds raw control characters:\n%q", out)
 	}
 }

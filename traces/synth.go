@@ -107,7 +107,11 @@ type SynthModel struct {
 	Rate float64 `json:"rate" yaml:"rate"`
 
 	// Start is the time of the first request; default 2000-03-01 00:00:00
-	// UTC. The log's time zone is Start's.
+	// UTC. The log's time zone is Start's. Every request must be logged
+	// within the years 0000-9999 (four-digit years) and within 292 years
+	// of Start (a Workload's times are time.Durations): Validate refuses a
+	// model whose mean span, (Requests-1)/Rate, does not fit, and
+	// generation fails at the first request that comes later.
 	Start time.Time `json:"start" yaml:"start"`
 }
 
@@ -200,13 +204,58 @@ func (m SynthModel) Validate() error {
 		return bad("clients", m.Clients, fmt.Sprintf("1..%d", MaxSynthClients))
 	case !(m.Rate > 0) || math.IsInf(m.Rate, 1):
 		return bad("rate", m.Rate, "a finite number > 0 requests/s")
+	case m.Start.Year() < 0 || m.Start.Year() > 9999:
+		return bad("start", m.Start.Format(time.RFC3339), "a time in the years 0000-9999 (the years a log can write)")
 	case m.Cover && m.Requests < m.Targets:
 		return bad("requests", m.Requests, fmt.Sprintf("at least targets = %d with cover (or fewer targets, or cover off)", m.Targets))
 	}
 	if err := m.Sizes.Validate(); err != nil {
 		return fmt.Errorf("traces: synth model: sizes: %w", err)
 	}
+	if span, limit := float64(m.Requests-1)/m.Rate, synthSpanLimit(m.Start); !(span < limit) {
+		return fmt.Errorf("traces: synth model: rate = %v: %d requests at %v/s span about %s from start %s, past %s; want a rate above %.3g requests/s or fewer requests%s",
+			m.Rate, m.Requests, m.Rate, humanSpan(span), m.Start.Format(time.RFC3339), synthLimitName(limit), float64(m.Requests-1)/limit, synthEarlier(limit))
+	}
 	return nil
+}
+
+// maxSynthSpan is the longest a synthetic log may span, in seconds: a
+// Workload's request times are time.Durations since its first request
+// (about 292 years), less a second for the logged times' rounding.
+const maxSynthSpan = math.MaxInt64/int64(time.Second) - 1
+
+// synthSpanLimit returns how long after start, in seconds, a synthetic
+// log's requests must all come: within maxSynthSpan, and before the end of
+// the year 9999 in start's zone (a log's years have four digits).
+func synthSpanLimit(start time.Time) float64 {
+	end := time.Date(9999, time.December, 31, 23, 59, 59, 0, start.Location()).Unix() + 1
+	toEnd := float64(end-start.Unix()) - float64(start.Nanosecond())/1e9
+	return min(float64(maxSynthSpan), toEnd)
+}
+
+// synthLimitName says which bound a synthSpanLimit is.
+func synthLimitName(limit float64) string {
+	if limit == float64(maxSynthSpan) {
+		return "the 292 years a workload's time.Duration request times can span"
+	}
+	return "the end of the year 9999 (a log's years have four digits)"
+}
+
+// synthEarlier suggests an earlier start when the end of 9999 is the bound.
+func synthEarlier(limit float64) string {
+	if limit == float64(maxSynthSpan) {
+		return ""
+	}
+	return ", or an earlier start"
+}
+
+// humanSpan formats a span in seconds for people: years when long.
+func humanSpan(sec float64) string {
+	const year = 365.2425 * 86400
+	if sec >= 2*year {
+		return fmt.Sprintf("%.0f years", sec/year)
+	}
+	return formatSpan(sec)
 }
 
 // SynthPresets returns the names SynthPreset knows, sorted.
@@ -286,8 +335,11 @@ type synthGen struct {
 	sizes     []int64
 	draw      *synthDraw
 	cli, arr  *rand.Rand
-	t         float64 // seconds since Start of the current request
-	startNs   int64
+	t         float64      // seconds since Start of the current request
+	limit     float64      // t must stay below it (synthSpanLimit)
+	startSec  int64        // Start as Unix seconds
+	startNsec int64        // and nanoseconds
+	err       error        // why next stopped early
 	i         int          // index of the next request
 	cover     []synthCover // replacements, by position
 	nextCover int          // index into cover
@@ -348,11 +400,13 @@ func newSynthGen(m SynthModel) (*synthGen, error) {
 		return nil, fmt.Errorf("traces: synth model: %w", err)
 	}
 	g := &synthGen{
-		m:       m,
-		sizes:   synthSizes(&m),
-		cli:     rand.New(rand.NewPCG(m.Seed, synthStreamClients)),
-		arr:     rand.New(rand.NewPCG(m.Seed, synthStreamArrivals)),
-		startNs: m.Start.UnixNano(),
+		m:         m,
+		sizes:     synthSizes(&m),
+		cli:       rand.New(rand.NewPCG(m.Seed, synthStreamClients)),
+		arr:       rand.New(rand.NewPCG(m.Seed, synthStreamArrivals)),
+		limit:     synthSpanLimit(m.Start),
+		startSec:  m.Start.Unix(),
+		startNsec: int64(m.Start.Nanosecond()),
 	}
 	if m.Cover {
 		if g.cover, err = synthPlaceCover(&g.m, z); err != nil {
@@ -470,9 +524,10 @@ func synthPlaceCover(m *SynthModel, z *models.Zipf) ([]synthCover, error) {
 	return nil, errors.New("traces: synth model: cover: could not place every target") // unreachable: static >= targets
 }
 
-// next returns the next request; ok is false after the last.
+// next returns the next request; ok is false after the last, or when a
+// request would come too late to log (g.err says so).
 func (g *synthGen) next() (r synthReq, ok bool) {
-	if g.i >= g.m.Requests {
+	if g.i >= g.m.Requests || g.err != nil {
 		return r, false
 	}
 	target, dyn, query := g.draw.next()
@@ -483,11 +538,13 @@ func (g *synthGen) next() (r synthReq, ok bool) {
 	if g.i > 0 {
 		g.t += g.arr.ExpFloat64() / g.m.Rate
 	}
-	ns := g.startNs + int64(g.t*1e9)
-	sec := ns / 1e9
-	if ns < 0 && ns%1e9 != 0 {
-		sec--
+	if !(g.t < g.limit) {
+		g.err = fmt.Errorf("traces: synth model: request %d of %d would come %s after start %s, past %s (rate = %v requests/s); want a higher rate or fewer requests%s",
+			g.i+1, g.m.Requests, humanSpan(g.t), g.m.Start.Format(time.RFC3339), synthLimitName(g.limit), g.m.Rate, synthEarlier(g.limit))
+		return r, false
 	}
+	// t < limit keeps the nanoseconds since Start below 2^63.
+	sec := g.startSec + (g.startNsec+int64(g.t*1e9))/1e9
 	r = synthReq{target: target, client: int32(g.cli.IntN(g.m.Clients)), sec: sec, dynamic: dyn, query: query}
 	g.i++
 	return r, true
@@ -573,6 +630,9 @@ func Synthesize(w io.Writer, m SynthModel) error {
 			return fmt.Errorf("traces: synth: write: %w", err)
 		}
 	}
+	if g.err != nil {
+		return g.err
+	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("traces: synth: write: %w", err)
 	}
@@ -622,6 +682,9 @@ func SynthWorkload(m SynthModel) (*Workload, error) {
 			Client: cliIdx[r.client] - 1,
 			Time:   time.Duration(r.sec-first) * time.Second,
 		})
+	}
+	if g.err != nil {
+		return nil, g.err
 	}
 	return w, nil
 }

@@ -3,6 +3,7 @@ package traces
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/lvslab/lvslab/models"
@@ -118,6 +119,9 @@ func FitSynthDetail(w *Workload) (SynthFit, error) {
 		m.TemporalLocality = min(max((fit.LocalityHits-fit.LocalityBase)/(1-fit.LocalityBase), 0), 0.99)
 	}
 
+	if lo < 0 && hi > math.MaxInt64+lo { // an unsorted log: times on both sides of the first
+		return SynthFit{}, errors.New("traces: fit synth model: the requests span more than 292 years (time.Duration)")
+	}
 	fit.Span = hi - lo
 	if fit.Span > 0 && n > 1 {
 		m.Rate = float64(n-1) / fit.Span.Seconds() / (1 - m.DynamicShare)

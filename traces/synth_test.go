@@ -221,6 +221,10 @@ func TestSynthValidate(t *testing.T) {
 		{"dynamic_share", func(m *SynthModel) { m.DynamicShare = 1.5 }},
 		{"clients", func(m *SynthModel) { m.Clients = MaxSynthClients + 1 }},
 		{"rate", func(m *SynthModel) { m.Rate = math.Inf(1) }},
+		{"rate", func(m *SynthModel) { m.Rate = 1e-6 }}, // 20,000 requests over 634 years
+		{"rate", func(m *SynthModel) { m.Start = time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC) }},
+		{"start", func(m *SynthModel) { m.Start = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"start", func(m *SynthModel) { m.Start = time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC) }},
 		{"requests", func(m *SynthModel) { m.Requests = 100 }}, // fewer than targets, with cover
 		{"sizes", func(m *SynthModel) { m.Sizes = models.SizeDist{Mu: 1} }},
 	} {
@@ -500,3 +504,78 @@ func BenchmarkSynthesize(b *testing.B) {
 type synthDiscard struct{}
 
 func (synthDiscard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestSynthTimeLimits: a log's timestamps are written as they are, far
+// from 1970 too (no wrap through int64 nanoseconds), and a request that
+// would come past the end of 9999 or more than 292 years after the start
+// stops generation with an error naming it, never a wrapped time.
+func TestSynthTimeLimits(t *testing.T) {
+	base := smallModel(t)
+	base.Cover, base.Requests = false, 50
+	at := func(y int) time.Time { return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name      string
+		start     time.Time
+		rate      float64
+		firstYear string // of the first line; "" when generation must fail
+		err       string
+	}{
+		{"2300", at(2300), 10, "/2300:", ""},
+		{"1600", at(1600), 10, "/1600:", ""},
+		{"year 0", at(0), 10, "/0000:", ""},
+		{"1e-6 per second", at(2000), 1e-6, "/2000:", ""}, // 50 requests over 1.5 years
+		// The mean span fits, a Poisson draw does not: 2 requests at a
+		// mean gap of 290 years.
+		{"past 292 years", at(2000), 1 / (290 * 365.2425 * 86400), "", "292 years"},
+		{"past 9999", time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC), 1, "", "9999"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base
+			m.Start, m.Rate = tc.start, tc.rate
+			if tc.err != "" {
+				m.Requests = 2
+				if strings.Contains(tc.err, "9999") {
+					m.Requests = 50 // mean span 49 s: past the 60 s left for some seeds
+				}
+				for seed := uint64(0); seed < 100; seed++ {
+					m.Seed = seed
+					if m.Validate() != nil {
+						continue // refused up front: fine, but try a seed that gets further
+					}
+					var buf bytes.Buffer
+					err := Synthesize(&buf, m)
+					_, werr := SynthWorkload(m)
+					if err == nil {
+						if werr != nil {
+							t.Fatalf("seed %d: Synthesize succeeded, SynthWorkload %v", seed, werr)
+						}
+						continue
+					}
+					if !strings.Contains(err.Error(), tc.err) || werr == nil || werr.Error() != err.Error() {
+						t.Fatalf("seed %d: Synthesize: %v; SynthWorkload: %v; want errors naming %s", seed, err, werr, tc.err)
+					}
+					return
+				}
+				t.Fatal("no seed made generation fail")
+			}
+			out := synthBytes(t, m)
+			first, _, _ := bytes.Cut(out, []byte("\n"))
+			if !bytes.Contains(first, []byte(tc.firstYear)) {
+				t.Fatalf("first line %q, want the year %s", first, tc.firstYear)
+			}
+			w, err := LoadReader("log", bytes.NewReader(out), ReferenceFilter())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := SynthWorkload(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range w.Requests {
+				if r.Time < 0 || i > 0 && r.Time < w.Requests[i-1].Time || r.Time != want.Requests[i].Time {
+					t.Fatalf("request %d at %v (previous %v, SynthWorkload %v): time went back", i, r.Time, w.Requests[max(i-1, 0)].Time, want.Requests[i].Time)
+				}
+			}
+		})
+	}
+}

@@ -37,7 +37,8 @@ type PlotOptions struct {
 
 	// CDFNodes are the node counts for which response-time CDFs are drawn.
 	// Nil selects 7 (the thesis's reference point) if present, else the
-	// largest node count.
+	// largest node count. A node count given here that no result has a
+	// CDF at is an error (ErrNoCDF).
 	CDFNodes []int
 
 	// Formats are the file formats: "png", "svg" (gonum/plot's vg names).
@@ -115,6 +116,9 @@ func writePlots(dir string, t *Table, groups []*group, rs []*sim.Result, o PlotO
 		if f != "png" && f != "svg" {
 			return nil, fmt.Errorf("plot: unknown format %q (want png or svg)", f)
 		}
+	}
+	if err := checkCDFNodes(t, rs, o); err != nil {
+		return nil, err
 	}
 	// Draw every figure, check every path, then write.
 	type figure struct {

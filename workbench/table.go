@@ -27,7 +27,10 @@ type Table struct {
 	col    map[string]int
 }
 
-// ReadTable reads a results CSV. name names the source in errors.
+// ReadTable reads a results CSV. name names the source in errors. A CSV
+// without the alg, nodes and throughput_rps columns is an error wrapping
+// ErrNotResults; a row without an algorithm or a node count >= 1 is an
+// error naming its line.
 func ReadTable(name string, r io.Reader) (*Table, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = false
@@ -36,14 +39,12 @@ func ReadTable(name string, r io.Reader) (*Table, error) {
 		return nil, fmt.Errorf("%s: empty file, want a CSV header", name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w: no CSV header: %v", name, ErrNotResults, err)
 	}
 	t := &Table{Name: name, Header: header}
 	t.index()
-	for _, need := range []string{"alg", "nodes"} {
-		if _, ok := t.col[need]; !ok {
-			return nil, fmt.Errorf("%s: header has no %q column (is it an lvslab results CSV?)", name, need)
-		}
+	if err := t.check(); err != nil { // the header, before reading on
+		return nil, err
 	}
 	for {
 		rec, err := cr.Read()
@@ -54,6 +55,9 @@ func ReadTable(name string, r io.Reader) (*Table, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		t.Rows = append(t.Rows, rec)
+	}
+	if err := t.check(); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

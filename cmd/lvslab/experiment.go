@@ -336,7 +336,7 @@ func paramByKey(key string) (param, bool) {
 }
 
 // topKeys are the YAML keys that are not parameters.
-var topKeys = []string{"name", "trace", "alg", "nodes"}
+var topKeys = []string{"name", "trace", "alg", "nodes", "strict"}
 
 // sections are the YAML keys that hold a mapping of nested keys.
 func isSection(path string) bool {
@@ -590,6 +590,8 @@ type experiment struct {
 	Nodes      []int               // node counts
 	Values     map[string][]string // param.flag -> values
 	Dir        string              // relative trace paths start here
+	Strict     bool                // a log line that does not parse is an error (else dropped and reported)
+	Report     io.Writer           // where dropped log lines are reported (nil: nowhere)
 
 	// File is the experiment file ("" without -f); lines holds, for the
 	// values that come from it, where each is (param.flag -> values, in
@@ -1051,6 +1053,15 @@ func (e *experiment) readSection(n *yaml.Node, section string) error {
 				}
 				e.nodesFrom = nodesFile
 				return nil
+			case "strict":
+				x, err := scalar(v, path)
+				if err != nil {
+					return err
+				}
+				if e.Strict, err = strconv.ParseBool(strings.TrimSpace(x.v)); err != nil {
+					return fileError(x.line, "strict: %q is not true or false", x.v)
+				}
+				return nil
 			}
 		}
 		return unknownKey(k, path, section, sectionKeys(section))
@@ -1101,6 +1112,7 @@ type experimentFlags struct {
 	traces []string
 	algs   []string
 	nodes  []string
+	strict bool
 	values map[string]*[]string
 }
 
@@ -1116,6 +1128,7 @@ func addExperimentFlags(cmd *cobra.Command, ef *experimentFlags) {
 "default" for the embedded trace, or "synth:PRESET[:REQUESTS]" for a synthetic one; repeat or comma-separate to sweep traces (default "default")`)
 	fs.StringSliceVar(&ef.algs, "alg", nil, "schedulers, comma-separated (default "+defaultAlgs+")")
 	fs.StringSliceVar(&ef.nodes, "nodes", nil, "node counts: a list and/or ranges, e.g. 1,4,7 or 1-16 (default "+defaultNodes+")")
+	fs.BoolVar(&ef.strict, "strict", false, "fail on the first trace line that does not parse (default: drop it and report the first few on stderr; file key strict)")
 	ef.values = map[string]*[]string{}
 	for _, p := range params {
 		if !p.cli {
@@ -1148,10 +1161,14 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 			return nil, err
 		}
 	}
+	e.Report = cmd.ErrOrStderr()
 	fs := cmd.Flags()
 	if fs.Changed("trace") {
 		e.Traces = ef.traces
 		e.Dir = ""
+	}
+	if fs.Changed("strict") {
+		e.Strict = ef.strict
 	}
 	if fs.Changed("alg") {
 		e.Algorithms = ef.algs
@@ -1216,7 +1233,7 @@ func (e *experiment) spec() (*workbench.Spec, error) {
 			continue
 		}
 		seen[t] = true
-		w, err := loadWorkload(t, e.Dir)
+		w, err := loadWorkload(t, e.Dir, traceLoad{strict: e.Strict, report: e.Report})
 		if err != nil {
 			return nil, err
 		}
@@ -1370,8 +1387,8 @@ func keysHelp() string {
 //	synth:PRESET[:N]      a synthetic workload (traces.SynthPreset), N requests
 //	a.log[+b.log...]      log files, merged in order into one workload
 //
-// Relative paths start at dir.
-func loadWorkload(spec, dir string) (*traces.Workload, error) {
+// Relative paths start at dir; o says how to treat lines that do not parse.
+func loadWorkload(spec, dir string, o traceLoad) (*traces.Workload, error) {
 	var w *traces.Workload
 	var err error
 	switch {
@@ -1392,7 +1409,18 @@ func loadWorkload(spec, dir string) (*traces.Workload, error) {
 			}
 			paths = append(paths, p)
 		}
-		w, err = traces.Load(paths, traces.ReferenceFilter())
+		f := traces.ReferenceFilter()
+		f.Strict = o.strict
+		te := &traceErrors{max: maxReportedLines}
+		f.OnError = te.add
+		w, err = traces.Load(paths, f)
+		if o.report != nil && te.total > 0 {
+			te.report(o.report)
+			if err == nil {
+				fmt.Fprintf(o.report, "trace %s: %d of %d lines do not parse and were dropped (--strict or strict: true makes the first an error)\n",
+					traces.Escape(spec), te.total, w.Lines)
+			}
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", spec, err)
@@ -1403,6 +1431,18 @@ func loadWorkload(spec, dir string) (*traces.Workload, error) {
 	}
 	return w, nil
 }
+
+// traceLoad says how loadWorkload treats log lines that do not parse:
+// with strict the first is an error; otherwise they are dropped (counted
+// under "malformed") and their count and the first few, as file:line:
+// reason, go to report (nil: nowhere), as "lvslab trace stats" reports them.
+type traceLoad struct {
+	strict bool
+	report io.Writer
+}
+
+// maxReportedLines is how many unparsable lines loadWorkload shows.
+const maxReportedLines = 5
 
 func unwrapPathError(err error) error {
 	var pe *os.PathError

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,7 +48,10 @@ on all of them are drawn together, and two such rows of one scheduler and node
 count are an error (plot the JSON instead).
 
 When a configuration was run at a single node count, throughput-bars compares
-the schedulers' throughput across the configurations as a bar chart.`,
+the schedulers' throughput across the configurations as a bar chart.
+
+A file that is not lvslab results (JSON without the keys every result has,
+a CSV without the alg, nodes and throughput_rps columns) is an error.`,
 		Example: `  lvslab sim --alg wrr,wlc,lblc,lblcr --nodes 1-16 -o results.json && lvslab plot results.json -o figs
   lvslab plot sweep-out/results.csv -o figs --alg wrr,lblc --cdf-nodes 4,16`,
 		Args: cobra.ExactArgs(1),
@@ -70,6 +72,9 @@ the schedulers' throughput across the configurations as a bar chart.`,
 			}
 			o.Check = func(path string) error { return refuseOverwrite("plot", "-o "+dir+": figure", path, in) }
 			files, err := plotResults(args[0], dir, o)
+			if errors.Is(err, workbench.ErrNoCDF) {
+				return fmt.Errorf("--cdf-nodes: %w", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -84,7 +89,7 @@ the schedulers' throughput across the configurations as a bar chart.`,
 	fs.StringSliceVar(&algs, "alg", nil, "schedulers to draw, in legend order (default: all in the file)")
 	fs.StringVar(&prefix, "prefix", "", "file name prefix")
 	fs.StringVar(&title, "title", "", "title prefix of every figure")
-	fs.StringSliceVar(&cdfNodes, "cdf-nodes", nil, "node counts to draw response-time CDFs for (default 7 if present, else the largest)")
+	fs.StringSliceVar(&cdfNodes, "cdf-nodes", nil, "node counts to draw response-time CDFs for (default 7 if present, else the largest); a count no result has a CDF at is an error")
 	fs.StringSliceVar(&formats, "image-format", []string{"png", "svg"}, "image formats: png, svg")
 	return cmd
 }
@@ -130,16 +135,10 @@ func sideJSON(csvPath string) string {
 }
 
 func readResultsJSON(path string) ([]*sim.Result, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	var rs []*sim.Result
-	if err := json.Unmarshal(b, &rs); err != nil {
-		return nil, fmt.Errorf("%s: not an lvslab results JSON (a list of results): %w", path, err)
-	}
-	if len(rs) == 0 {
-		return nil, fmt.Errorf("%s: no results", path)
-	}
-	return rs, nil
+	defer f.Close()
+	return workbench.ReadResults(path, f)
 }

@@ -80,7 +80,7 @@ func TestPlotFiles(t *testing.T) {
 		want string
 	}{
 		{"missing file", []string{"plot", filepath.Join(dir, "nope.csv")}, "nope.csv"},
-		{"not results", []string{"plot", writeFile(t, dir, "x.csv", "a,b\n1,2\n")}, `no "alg" column`},
+		{"not results", []string{"plot", writeFile(t, dir, "x.csv", "a,b\n1,2\n")}, "not lvslab results: the CSV header has no alg, nodes"},
 		{"bad number", []string{"plot", writeFile(t, dir, "y.csv", "alg,nodes,throughput_rps\nwrr,1,fast\n")}, "line 2"},
 		{"bad json", []string{"plot", writeFile(t, dir, "z.json", "{}")}, "z.json"},
 		{"unknown algorithm", []string{"plot", filepath.Join(sweep, "results.csv"), "--alg", "nosuch", "-o", filepath.Join(dir, "n")}, "nosuch"},

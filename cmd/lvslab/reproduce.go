@@ -119,7 +119,7 @@ func reproduce(stdout io.Writer, o reproduceOptions) error {
 	var studies []*study
 	used := map[string]bool{}
 	for _, spec := range o.traces {
-		w, err := loadWorkload(spec, "")
+		w, err := loadWorkload(spec, "", traceLoad{report: o.log})
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvslab/lvslab/algorithms"
+	"github.com/lvslab/lvslab/traces"
 )
 
 func init() { subcommands = append(subcommands, newScheduleCmd) }
@@ -222,9 +224,9 @@ func readScheduleKeys(name string) ([]string, error) {
 		return nil, fmt.Errorf("--keys: cannot read keys file %s: %w", name, unwrapScheduleErr(err))
 	}
 	defer f.Close()
-	keys, err := parseScheduleKeys(f)
+	keys, err := parseScheduleKeys(name, f)
 	if err != nil {
-		return nil, fmt.Errorf("--keys: keys file %s: %w", name, err)
+		return nil, fmt.Errorf("--keys: %w", err)
 	}
 	return keys, nil
 }
@@ -237,23 +239,42 @@ func unwrapScheduleErr(err error) error {
 	return err
 }
 
-func parseScheduleKeys(r io.Reader) ([]string, error) {
+// maxKeyLine is the longest line of a keys file, in bytes.
+const maxKeyLine = 1 << 20
+
+// parseScheduleKeys reads the keys of the file name from r. A line longer
+// than maxKeyLine is an error naming the file and the line (1-based); it
+// is not held in memory whole.
+func parseScheduleKeys(name string, r io.Reader) ([]string, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
 	var keys []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		k := strings.TrimSpace(sc.Text())
-		if k == "" || strings.HasPrefix(k, "#") {
-			continue
+	var long []byte
+	for line := 1; ; line++ {
+		b, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long[:0], b...)
+			for err == bufio.ErrBufferFull {
+				b, err = br.ReadSlice('\n')
+				long = append(long, b...)
+				if len(bytes.TrimRight(long, "\r\n")) > maxKeyLine {
+					return nil, fmt.Errorf("%s:%d: line longer than 1 MiB (%d bytes); a key is one line", traces.Escape(name), line, maxKeyLine)
+				}
+			}
+			b = long
 		}
-		keys = append(keys, k)
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%s: after line %d: %w", traces.Escape(name), line-1, err)
+		}
+		if len(bytes.TrimRight(b, "\r\n")) > maxKeyLine {
+			return nil, fmt.Errorf("%s:%d: line longer than 1 MiB (%d bytes); a key is one line", traces.Escape(name), line, maxKeyLine)
+		}
+		if k := strings.TrimSpace(string(b)); k != "" && !strings.HasPrefix(k, "#") {
+			keys = append(keys, k)
+		}
+		if err == io.EOF {
+			return keys, nil
+		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("after line %d: %w", line, err)
-	}
-	return keys, nil
 }
 
 // dynamicKey reports whether a URL target is a dynamic request (thesis

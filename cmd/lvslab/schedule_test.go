@@ -268,7 +268,7 @@ func FuzzParseScheduleKeys(f *testing.F) {
 	f.Add("#only a comment\n\n")
 	f.Add("/a\r\n/b?x=1\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		keys, err := parseScheduleKeys(strings.NewReader(s))
+		keys, err := parseScheduleKeys("fuzz", strings.NewReader(s))
 		if err != nil {
 			return // only over-long lines
 		}

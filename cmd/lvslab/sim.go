@@ -51,6 +51,10 @@ until then a request it sends to the dead node waits --connect-timeout
 
 and a list of such lists sweeps failure schedules ([[], [...]]).
 
+Log lines that do not parse are dropped; their count and the first few
+(file:line: reason) go to standard error. --strict (file key strict: true)
+makes the first one an error instead.
+
 Every other configuration field has a file key; a dotted key is nested
 (costs.connect is connect: under costs:). A list of values sweeps;
 options.classes, options.near and options.dflb.coefficients take a

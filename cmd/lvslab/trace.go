@@ -365,7 +365,7 @@ Sizes default to 64KiB, 128KiB, ... doubling up to the working set.
 				return cw.Error()
 			}
 			bw := bufio.NewWriter(out)
-			fmt.Fprintf(bw, "# %s: %d requests, %d targets, working set %d bytes (%s)\n", in.name(), len(w.Requests), len(w.Objects), w.WorkingSet(), traces.HumanBytes(w.WorkingSet()))
+			fmt.Fprintf(bw, "# %s: %d requests, %d targets, working set %d bytes (%s)\n", traces.Escape(in.name()), len(w.Requests), len(w.Objects), w.WorkingSet(), traces.HumanBytes(w.WorkingSet()))
 			fmt.Fprintf(bw, "%14s %12s %10s %15s\n", "cache", "bytes", "hit ratio", "byte hit ratio")
 			for _, p := range pts {
 				fmt.Fprintf(bw, "%14s %12d %10.4f %15.4f\n", traces.FormatBytes(p.CacheBytes), p.CacheBytes, p.HitRatio, p.ByteHitRatio)

@@ -45,7 +45,9 @@ func newTraceSynthCmd() *cobra.Command {
 --tail-shape, --max-size), temporal locality (--locality: the probability of
 re-referencing one of the last --locality-window requests), dynamic requests
 (--dynamic-share, logged with a query string), clients, and Poisson arrivals
-(--rate). The same model and --seed give the same bytes.
+(--rate). The same model and --seed give the same bytes. Every request must
+fall within the years 0000-9999 and within 292 years of --start: a --rate too
+low for --requests is an error.
 
 The model starts from --preset ("thesis": 37,804 targets covering exactly
 1,629 MiB, the workload of thesis §4.3/§6.3.7; "small": for tests) or from
@@ -98,7 +100,7 @@ Output goes to standard output, or to -o OUT (gzip when OUT ends in .gz).`,
 	fs.Float64Var(&sf.dynamic, "dynamic-share", 0, "fraction of requests that are dynamic (query string)")
 	fs.IntVar(&sf.clients, "clients", 0, "client hosts")
 	fs.Float64Var(&sf.rate, "rate", 0, "mean arrival rate, requests per second (Poisson)")
-	fs.StringVar(&sf.start, "start", "", "time of the first request (RFC 3339, 2006-01-02, or a CLF time)")
+	fs.StringVar(&sf.start, "start", "", "time of the first request (RFC 3339, 2006-01-02, or a CLF time; years 0000-9999)")
 	fs.Float64Var(&sf.sizeMu, "size-mu", 0, "mean of ln(size in bytes) of the lognormal body")
 	fs.Float64Var(&sf.sizeSigma, "size-sigma", 0, "standard deviation of ln(size) of the lognormal body")
 	fs.Float64Var(&sf.tailShare, "tail-share", 0, "fraction of targets in the Pareto tail")
@@ -215,6 +217,9 @@ func (sf *synthFlags) resolve(cmd *cobra.Command) (traces.SynthModel, error) {
 		if m.Start, err = parseTraceTime("--start", sf.start); err != nil {
 			return m, err
 		}
+		if m.Start.IsZero() { // a model's zero Start means its default one
+			return m, fmt.Errorf("--start %s: the zero time (0001-01-01T00:00:00Z) stands for the default start in a model; give another time", sf.start)
+		}
 	}
 	if set("size-mu") || set("size-sigma") || set("tail-share") || set("tail-xm") || set("tail-shape") || set("max-size") {
 		m = m.Resolved() // edit the resolved sizes, not the zero value
@@ -299,14 +304,14 @@ func writeFitSummary(w io.Writer, f traces.SynthFit) {
 	m := f.Model
 	s := m.Sizes
 	fmt.Fprintf(w, "fit %s: %d requests (%.1f%% dynamic), %d targets, %d clients, working set %d B, span %v\n",
-		m.Name, m.Requests, 100*m.DynamicShare, m.Targets, m.Clients, f.WorkingSet, f.Span)
+		traces.Escape(m.Name), m.Requests, 100*m.DynamicShare, m.Targets, m.Clients, f.WorkingSet, f.Span)
 	fmt.Fprintf(w, "  popularity: zipf alpha %.3f (R² %.3f over ranks 1-%d, %d points)\n", m.Alpha, f.Zipf.R2, f.Zipf.Ranks, f.Zipf.Points)
 	fmt.Fprintf(w, "  sizes: lognormal mu %.3f sigma %.3f, pareto tail %.1f%% from %.0f B shape %.3f, max %.0f B (KS %.3f)\n",
 		s.Mu, s.Sigma, 100*s.TailShare, s.TailXm, s.TailShape, s.Max, f.Sizes.KS)
 	fmt.Fprintf(w, "  temporal locality %.3f over %d requests (hits %.3f, from popularity alone %.3f); rate %.4g requests/s\n",
 		m.TemporalLocality, m.LocalityWindow, f.LocalityHits, f.LocalityBase, m.Rate)
 	for _, n := range f.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
+		fmt.Fprintf(w, "  note: %s\n", traces.Escape(n))
 	}
 }
 
