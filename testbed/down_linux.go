@@ -36,7 +36,8 @@ func (r *Removed) Empty() bool {
 // their links. It works from the state file alone, after a crash or kill -9
 // of the process that made the testbed, and also removes anything else that
 // carries the testbed's prefix. Down is idempotent: a run directory without
-// a state file is nothing to do. On success it deletes the state file.
+// a state file is nothing to do. On success it deletes the state file, and
+// the run directory if nothing else (such as a process log) is in it.
 func Down(runDir string) (*Removed, error) {
 	st, err := LoadState(runDir)
 	if errors.Is(err, ErrNoState) {
@@ -52,6 +53,7 @@ func Down(runDir string) (*Removed, error) {
 	if err := os.Remove(filepath.Join(runDir, StateFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return r, fmt.Errorf("testbed: %w", err)
 	}
+	os.Remove(runDir) // only if empty: process logs stay
 	return r, nil
 }
 

@@ -147,6 +147,8 @@ func fieldErr(key, format string, args ...any) error {
 	return &FieldError{Key: key, Err: fmt.Errorf(format, args...)}
 }
 
+var unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
 var prefixRE = regexp.MustCompile(`^lt[a-z0-9]{0,6}$`)
 
 // ValidPrefix reports whether p can prefix a testbed's names.
@@ -362,6 +364,14 @@ func ParseTopology(data []byte) (Topology, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&t); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = unknownFieldRE.ReplaceAllString(m, `unknown key "$1"`)
+			}
+			return t, fmt.Errorf("topology: %s", strings.Join(msgs, "; "))
+		}
 		return t, fmt.Errorf("topology: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	var extra yaml.Node
