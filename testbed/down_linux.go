@@ -15,22 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Grace is how long Down waits after SIGTERM before it sends SIGKILL.
-var Grace = 2 * time.Second
-
-// Removed is what Down removed.
-type Removed struct {
-	Prefixes   []string
-	Procs      []int    // PIDs signalled
-	Namespaces []string // namespaces deleted
-	Links      []string // links deleted from the root namespace (normally none)
-}
-
-// Empty reports whether nothing was removed.
-func (r *Removed) Empty() bool {
-	return len(r.Procs) == 0 && len(r.Namespaces) == 0 && len(r.Links) == 0
-}
-
 // Down removes the testbed recorded in runDir: it stops its processes
 // (SIGTERM, SIGKILL after Grace) and deletes its namespaces, which deletes
 // their links. It works from the state file alone, after a crash or kill -9

@@ -12,19 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Proc is a process started in a testbed namespace. It leads its own
-// process group, so Stop and Down signal its children too.
-type Proc struct {
-	PID  int
-	NS   string
-	Argv []string
-	Log  string // its standard output and error
-
-	start uint64
-	done  chan struct{}
-	err   error
-}
-
 // Start starts argv in the namespace of node ("dir", "rs1", "cl1" or a full
 // namespace name), with standard output and error appended to logfile
 // (relative to the run directory; empty: discarded). The process gets
@@ -83,15 +70,6 @@ func (tb *Testbed) Start(node string, argv []string, logfile string) (*Proc, err
 	tb.procs = append(tb.procs, p)
 	return p, tb.state.save(tb.RunDir)
 }
-
-// Wait waits for the process to end and returns how it ended.
-func (p *Proc) Wait() error {
-	<-p.done
-	return p.err
-}
-
-// Done is closed when the process has ended (and been reaped).
-func (p *Proc) Done() <-chan struct{} { return p.done }
 
 // Stop sends SIGTERM to the process group, then SIGKILL after grace, and
 // waits for the process to end.

@@ -1,60 +1,12 @@
 package testbed
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
-
-// Report is the state of a testbed as found on the machine.
-type Report struct {
-	RunDir     string       `json:"run_dir,omitempty"` // empty: found by prefix only
-	Prefix     string       `json:"prefix"`
-	Name       string       `json:"name,omitempty"`
-	Mode       Mode         `json:"mode,omitempty"`
-	VIP        string       `json:"vip,omitempty"`
-	Ready      bool         `json:"ready"` // Up finished (false: being built, or it crashed)
-	Created    time.Time    `json:"created,omitzero"`
-	Namespaces []NSReport   `json:"namespaces"`
-	Procs      []ProcReport `json:"procs,omitempty"`
-}
-
-// NSReport is one namespace of a testbed.
-type NSReport struct {
-	Name       string       `json:"name"`
-	Exists     bool         `json:"exists"`
-	Links      []LinkReport `json:"links,omitempty"`
-	Routes     []string     `json:"routes,omitempty"`
-	Neighbours []string     `json:"neighbours,omitempty"` // permanent entries
-}
-
-// LinkReport is one link of a namespace.
-type LinkReport struct {
-	Name     string    `json:"name"`
-	Kind     string    `json:"kind"`
-	Up       bool      `json:"up"`
-	MTU      int       `json:"mtu"`
-	MAC      string    `json:"mac,omitempty"`
-	Master   string    `json:"master,omitempty"`
-	Addrs    []string  `json:"addrs,omitempty"`
-	Offloads *Offloads `json:"offloads,omitempty"` // nil for lo
-}
-
-// ProcReport is one recorded process.
-type ProcReport struct {
-	PID   int      `json:"pid"`
-	NS    string   `json:"ns"`
-	Argv  []string `json:"argv"`
-	Log   string   `json:"log,omitempty"`
-	Alive bool     `json:"alive"`
-}
 
 // Status reports the testbed recorded in runDir: its namespaces (present
 // or not), their links, addresses, routes and permanent neighbours, and its
@@ -184,25 +136,3 @@ func (nr *NSReport) read() error {
 func isZeroMask(m []byte) bool {
 	return !slices.ContainsFunc(m, func(b byte) bool { return b != 0 })
 }
-
-// RunDirs lists the run directories under root that hold a state file.
-func RunDirs(root string) ([]string, error) {
-	entries, err := os.ReadDir(root)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("testbed: %w", err)
-	}
-	var dirs []string
-	for _, e := range entries {
-		dir := filepath.Join(root, e.Name())
-		if _, err := os.Stat(filepath.Join(dir, StateFile)); err == nil && e.IsDir() {
-			dirs = append(dirs, dir)
-		}
-	}
-	return dirs, nil
-}
-
-// String is the process's command line, shell-like.
-func (p ProcReport) String() string { return strings.Join(p.Argv, " ") }

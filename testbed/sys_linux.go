@@ -16,9 +16,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// NetnsDir is where named network namespaces are bind-mounted (as by
-// iproute2: `ip netns list` shows them).
-const NetnsDir = "/run/netns"
+// CheckHost reports why this machine cannot host a testbed, or nil: it
+// needs network namespaces, the right to make them (CAP_SYS_ADMIN) and a
+// writable NetnsDir.
+func CheckHost() error {
+	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+		return fmt.Errorf("testbed: no network namespaces: %w", err)
+	}
+	if err := os.MkdirAll(NetnsDir, 0o755); err != nil {
+		return fmt.Errorf("testbed: %w", err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // the thread ends with the goroutine
+		errc <- unix.Unshare(unix.CLONE_NEWNET)
+	}()
+	if err := <-errc; err != nil {
+		return fmt.Errorf("testbed: unshare(CLONE_NEWNET): %w", err)
+	}
+	return nil
+}
 
 // inNS runs fn on a fresh OS thread that has joined the named namespace.
 // The thread is never handed back to the Go scheduler (the goroutine exits
@@ -268,16 +285,6 @@ func ReadOffloads(ns, dev string) (Offloads, error) {
 		})
 	})
 	return o, err
-}
-
-func (o Offloads) String() string {
-	onOff := func(b bool) string {
-		if b {
-			return "on"
-		}
-		return "off"
-	}
-	return fmt.Sprintf("tx %s tso %s gso %s gro %s", onOff(o.TX), onOff(o.TSO), onOff(o.GSO), onOff(o.GRO))
 }
 
 // procStat returns a process's start time (clock ticks after boot) and

@@ -11,33 +11,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
-
-// MarkerEnv is set in the environment of every process a testbed starts, to
-// the testbed's prefix, so that Down finds its processes even without the
-// state file.
-const MarkerEnv = "LVSLAB_TESTBED"
-
-// Testbed is a testbed that is up: its namespaces, links and processes.
-// Its methods are safe for concurrent use.
-type Testbed struct {
-	RunDir   string
-	Topology Topology // resolved, with its prefix
-	Layout   Layout
-
-	mu    sync.Mutex
-	state *State
-	procs []*Proc
-}
-
-// Prefix is the testbed's name prefix.
-func (tb *Testbed) Prefix() string { return tb.Topology.Prefix }
 
 // Up creates the testbed of topology topo, recording its state in runDir
 // (created if needed; it must not hold a testbed already). Every object is

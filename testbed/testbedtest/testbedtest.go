@@ -18,15 +18,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"github.com/lvslab/lvslab/testbed"
 )
@@ -39,29 +36,9 @@ func Require(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for network namespaces (as root this test never skips)")
 	}
-	if err := check(); err != nil {
+	if err := testbed.CheckHost(); err != nil {
 		t.Fatalf("running as root, but the machine cannot host a testbed: %v", err)
 	}
-}
-
-func check() error {
-	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
-		return fmt.Errorf("no network namespaces: %w", err)
-	}
-	if err := os.MkdirAll(testbed.NetnsDir, 0o755); err != nil {
-		return err
-	}
-	// Creating a namespace (in a throwaway thread) proves CAP_SYS_ADMIN and
-	// kernel support.
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // the thread ends with the goroutine
-		errc <- unix.Unshare(unix.CLONE_NEWNET)
-	}()
-	if err := <-errc; err != nil {
-		return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
-	}
-	return nil
 }
 
 // Up brings up a testbed of topo (its prefix replaced by a fresh one) in a
@@ -121,13 +98,13 @@ func Leftovers(prefix string) ([]string, error) {
 			left = append(left, "namespace "+e.Name())
 		}
 	}
-	links, err := netlink.LinkList()
-	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+	links, err := net.Interfaces()
+	if err != nil {
 		return left, err
 	}
 	for _, l := range links {
-		if strings.HasPrefix(l.Attrs().Name, prefix+"-") {
-			left = append(left, "link "+l.Attrs().Name)
+		if strings.HasPrefix(l.Name, prefix+"-") {
+			left = append(left, "link "+l.Name)
 		}
 	}
 	procs, _ := os.ReadDir("/proc")
