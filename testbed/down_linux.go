@@ -62,7 +62,9 @@ func DownPrefix(pattern string) (*Removed, error) {
 }
 
 // Prefixes lists the prefixes of the testbeds present on the machine: in
-// namespace names, root namespace link names and process markers.
+// namespace names, names of bridges and bridge ports in the root namespace
+// (a testbed makes none there, but Down would remove them), and process
+// markers.
 func Prefixes() ([]string, error) {
 	seen := map[string]bool{}
 	names, err := listNS()
@@ -79,7 +81,7 @@ func Prefixes() ([]string, error) {
 		return nil, fmt.Errorf("testbed: listing links: %w", err)
 	}
 	for _, l := range links {
-		if p, _, ok := strings.Cut(l.Attrs().Name, "-"); ok && ValidPrefix(p) == nil {
+		if p, _, ok := SplitLink(l.Attrs().Name); ok {
 			seen[p] = true
 		}
 	}
@@ -180,7 +182,7 @@ func down(prefixes, known []string, procs []ProcRecord) (*Removed, error) {
 		errs = append(errs, fmt.Errorf("listing links: %w", err))
 	}
 	for _, l := range links {
-		if owns(l.Attrs().Name) {
+		if p, _, ok := SplitLink(l.Attrs().Name); ok && slices.Contains(prefixes, p) {
 			if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
 				errs = append(errs, fmt.Errorf("deleting link %s: %w", l.Attrs().Name, err))
 				continue

@@ -82,6 +82,19 @@ func SplitNS(ns string) (prefix, node string, ok bool) {
 	return prefix, node, true
 }
 
+// linkSuffixRE matches the part of a switch link name after the prefix.
+var linkSuffixRE = regexp.MustCompile(`^(br[01]|dir[01]|rs[1-9][0-9]*|cl[1-9][0-9]*)$`)
+
+// SplitLink splits a link name a testbed gives its bridges and bridge
+// ports into its prefix and the rest; ok is false for any other name.
+func SplitLink(name string) (prefix, rest string, ok bool) {
+	prefix, rest, found := strings.Cut(name, "-")
+	if !found || ValidPrefix(prefix) != nil || !linkSuffixRE.MatchString(rest) {
+		return "", "", false
+	}
+	return prefix, rest, true
+}
+
 // Layout returns the plan of a resolved topology. Without a prefix, names
 // carry the placeholder "ltxxxxxx" (Up draws a real one). It panics if t is
 // not resolved: call Resolve first.

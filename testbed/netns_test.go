@@ -630,6 +630,12 @@ func TestNetnsDownIdempotent(t *testing.T) {
 	if _, err := tb.Start("rs1", []string{"sleep", "30"}, ""); err != nil {
 		t.Fatal(err)
 	}
+	// A stray veth pair in the root namespace with the testbed's names (a
+	// testbed makes none; a future one might): down --prefix removes it.
+	stray := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: tb.Prefix() + "-rs1"}, PeerName: tb.Prefix() + "-cl1"}
+	if err := netlink.LinkAdd(stray); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.RemoveAll(tb.RunDir); err != nil {
 		t.Fatal(err)
 	}
@@ -644,14 +650,50 @@ func TestNetnsDownIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Namespaces) != 5 || len(r.Procs) != 1 {
-		t.Errorf("down --prefix removed %+v, want 5 namespaces and the process", r)
+	if len(r.Namespaces) != 5 || len(r.Procs) != 1 || len(r.Links) == 0 {
+		t.Errorf("down --prefix removed %+v, want 5 namespaces, the process and the stray links", r)
 	}
 	testbedtest.AssertClean(t, tb.Prefix())
 	for range 2 {
 		if r, err := testbed.DownPrefix(tb.Prefix()); err != nil || !r.Empty() {
 			t.Errorf("down --prefix again: %+v, %v; want nothing done", r, err)
 		}
+	}
+}
+
+// TestNetnsOpen: a testbed reopened from its run directory starts
+// processes and goes down like the original.
+func TestNetnsOpen(t *testing.T) {
+	tb := testbedtest.Up(t, testbed.Topology{Mode: testbed.L7, Servers: 1})
+	again, err := testbed.Open(tb.RunDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Prefix() != tb.Prefix() || again.Topology.String() != tb.Topology.String() || len(again.Layout.Nodes) != 3 {
+		t.Fatalf("reopened %s %+v, want %s %+v", again.Prefix(), again.Topology, tb.Prefix(), tb.Topology)
+	}
+	p, err := again.Start("rs1", []string{"sleep", "30"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dial(again, "cl1", listen(t, again, "dir", "198.18.0.254")); err != nil {
+		t.Error(err)
+	}
+	r, err := again.Down()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+	default:
+		t.Error("the process is not reaped after Down")
+	}
+	if len(r.Namespaces) != 4 {
+		t.Errorf("down removed %+v", r)
+	}
+	testbedtest.AssertClean(t, tb.Prefix())
+	if _, err := testbed.Open(tb.RunDir); !errors.Is(err, testbed.ErrNoState) {
+		t.Errorf("open after down: %v", err)
 	}
 }
 

@@ -220,6 +220,30 @@ func TestNames(t *testing.T) {
 			t.Errorf("SplitNS(%q) = %q, %q, %v", tc.ns, p, n, ok)
 		}
 	}
+	for _, tc := range []struct {
+		link, prefix string
+	}{
+		{"lt0a1b2c-br0", "lt0a1b2c"},
+		{"lt0a1b2c-dir1", "lt0a1b2c"},
+		{"lt0a1b2c-rs64", "lt0a1b2c"},
+		{"lt0a1b2c-cl1", "lt0a1b2c"},
+		{"lt0a1b2c-br2", ""},
+		{"lt0a1b2c-sw", ""},
+		{"lte-foo", ""},
+		{"eth0", ""},
+		{"lt-eth0", ""},
+	} {
+		p, _, ok := testbed.SplitLink(tc.link)
+		if p != tc.prefix || ok != (tc.prefix != "") {
+			t.Errorf("SplitLink(%q) = %q, %v", tc.link, p, ok)
+		}
+	}
+	// Every link a layout makes is recognised as the testbed's.
+	for _, name := range topo.Layout().LinkNames() {
+		if p, _, ok := testbed.SplitLink(name); !ok || p != "ltabcdef" {
+			t.Errorf("SplitLink(%q) = %q, %v", name, p, ok)
+		}
+	}
 }
 
 // TestDerive: a topology from a cluster size and a mode.
