@@ -403,7 +403,7 @@ func helperArgv(t *testing.T, mode string) []string {
 // waitFile waits until the file contains want.
 func waitFile(t *testing.T, path, want string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		b, _ := os.ReadFile(path)
 		if strings.Contains(string(b), want) || time.Now().After(deadline) {
