@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the notebook need beyond Go itself, at pinned
-# versions: Jupyter's headless notebook runner from Debian packages, and the
-# GoNB Go kernel with goimports (which GoNB runs on every cell).
+# versions: Jupyter's headless notebook runner and iproute2 from Debian
+# packages, and the GoNB Go kernel with goimports (which GoNB runs on every
+# cell).
 # scripts/test.sh calls it; scripts/notebook.sh too. Idempotent: when
 # everything is installed at the pinned versions it only checks (a second
 # or so). Needs root (or sudo) for apt-get.
@@ -10,7 +11,9 @@ cd "$(dirname "$0")/.."
 
 GONB_VERSION=v0.11.5        # github.com/janpfeifer/gonb
 XTOOLS_VERSION=v0.52.0      # golang.org/x/tools (goimports)
-APT_PACKAGES=(jupyter-nbconvert jupyter-client python3-nbclient)
+# iproute2: `ip netns list` and `ip -n NS ...` to look at testbeds (lvslab
+# itself talks netlink and needs no tool).
+APT_PACKAGES=(jupyter-nbconvert jupyter-client python3-nbclient iproute2)
 
 GOBIN_DIR="$(go env GOPATH)/bin"
 export PATH="$GOBIN_DIR:$PATH"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README "Set-up"): installs what the tests
 # need, then runs gofmt, go vet, staticcheck, the race-enabled test suite,
-# a short fuzz smoke of every fuzz target, and executes the Go-kernel
-# notebook headless. CI (.ci/run) runs exactly this.
+# a short fuzz smoke of every fuzz target, executes the Go-kernel notebook
+# headless, and, as root, checks that no live (network-namespace) test
+# skips. CI (.ci/run) runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +60,24 @@ done
 
 step "notebook"
 scripts/notebook.sh
+
+# Live tests (TestNetns*, TestLive*) build network namespaces and need root,
+# which CI has: as root, one of them skipping fails the run (and
+# testbedtest.Require fails rather than skips them as root).
+if [ "$(id -u)" -eq 0 ]; then
+	step "live tests as root (none may skip)"
+	live=$(mktemp)
+	trap 'rm -f "$live"' EXIT
+	if ! go test -count=1 -json -run '^(TestNetns|TestLive)' ./... >"$live"; then
+		grep -E '"Action":"(output|fail)"' "$live" | grep -E '"Test":"(TestNetns|TestLive)' | tail -n 60
+		echo "live tests failed"; exit 1
+	fi
+	skipped=$(grep -E '"Action":"skip".*"Test":"(TestNetns|TestLive)' "$live" | grep -o '"Test":"[^"]*"' || true)
+	if [ -n "$skipped" ]; then
+		echo "live tests skipped while running as root:"; echo "$skipped"; exit 1
+	fi
+	echo "$(grep -cE '"Action":"pass".*"Test":"(TestNetns|TestLive)[^/"]*"' "$live") live tests passed, none skipped"
+fi
 
 step "go test -race"
 go test -race -count=1 ./...
