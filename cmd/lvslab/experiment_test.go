@@ -488,7 +488,10 @@ func TestParseNodes(t *testing.T) {
 		{[]string{"4-2"}, nil, "range"},
 		{[]string{"-1"}, nil, "node count"},
 		{[]string{"a"}, nil, "node count"},
-		{[]string{""}, nil, "no node count"},
+		{[]string{""}, nil, "empty value"},
+		{[]string{"1,,2"}, nil, "empty value"},
+		{[]string{"1-3", "2"}, nil, "node count 2 given twice"},
+		{nil, nil, "no node count"},
 		{[]string{"1-5000"}, nil, "at most"},
 	}
 	for _, tc := range tests {

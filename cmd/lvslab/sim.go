@@ -54,10 +54,10 @@ and a list of such lists sweeps failure schedules ([[], [...]]).
 Every other configuration field has a file key; a dotted key is nested
 (costs.connect is connect: under costs:). A list of values sweeps;
 options.classes, options.near and options.dflb.coefficients take a
-structured value, and a list of those sweeps. A value of 0 that would only
-select the default is refused: leave the key out instead.
+structured value, and a list of those sweeps.
 
 ` + keysHelp() + `
+` + valuesHelp() + `
 Output (--format): "table" (readable), "csv" (one row per run, stable
 columns: sim.CSVHeader) or "json" (full results with time series and
 response-time CDFs). The default is a table on a terminal and CSV otherwise,
@@ -81,7 +81,7 @@ or the -o file's extension (.csv, .json).`,
 			if err != nil {
 				return err
 			}
-			cells, err := sweepCells(spec)
+			cells, err := e.sweepCells(spec)
 			if err != nil {
 				return err
 			}
@@ -91,7 +91,7 @@ or the -o file's extension (.csv, .json).`,
 			}
 			o, err := workbench.Run(cells, spec.Workloads, opts)
 			if err != nil {
-				return err
+				return e.blame(err)
 			}
 			var buf bytes.Buffer
 			if err := writeResults(&buf, f, o.Cells, o.Results); err != nil {

@@ -65,7 +65,7 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 			if err != nil {
 				return err
 			}
-			cells, err := sweepCells(spec)
+			cells, err := e.sweepCells(spec)
 			if err != nil {
 				return err
 			}
@@ -80,7 +80,7 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 				Workers: workers, Dir: dir, Shard: i, Shards: n, Progress: p.Update,
 			})
 			if err != nil {
-				return err
+				return e.blame(err)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s: %d cells in this %s: %d run, %d already done\n",
