@@ -1576,6 +1576,10 @@ default. These parameters take their zero value as a value of its own:
 		}
 		z := "0"
 		switch {
+		case p.kind == classKind:
+			z = "{}"
+		case p.kind == nearKind:
+			z = "[]"
 		case p.kind != scalarKind:
 			z = none
 		case strings.Contains(p.usage, "true/false"):
