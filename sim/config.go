@@ -16,6 +16,12 @@ import (
 // requests are admitted. The zero value of every field selects its default
 // (the thesis preset of reference-model.md); Resolve fills the defaults in
 // and Validate rejects impossible values. Results carry the resolved Config.
+//
+// A zero field cannot be told from one left unset: where 0 is a value of
+// its own (KeepAlive, HealthCheckDelay, Seed, Failures) it is also the
+// default, and elsewhere a caller that means a value gives one above 0.
+// A parser of user input should refuse the zeros that would only select
+// the default, as cmd/lvslab does.
 type Config struct {
 	// Preset names a model preset. "thesis" (the default) is the reference
 	// model of reference-model.md, implemented to the letter.

@@ -703,7 +703,11 @@ func (e *experiment) checkSize() error {
 		var parts []string
 		for _, f := range fs {
 			if f.n > 1 {
-				parts = append(parts, fmt.Sprintf("%s %d", e.name(f.name), f.n))
+				part := fmt.Sprintf("%s %d", e.name(f.name), f.n)
+				if vals := e.lines[f.name]; !e.flags[f.name] && len(vals) > 0 {
+					part += fmt.Sprintf(" (line %d)", vals[0].line)
+				}
+				parts = append(parts, part)
 			}
 		}
 		msg := fmt.Sprintf("the sweep has more than %d cells (%s): split it into smaller experiments", maxCells, strings.Join(parts, " × "))

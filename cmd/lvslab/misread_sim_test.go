@@ -154,7 +154,7 @@ func TestMisreadSim(t *testing.T) {
 		{"nodes: 1-1000000000", "alg: wrr\nnodes: 1-1000000000\n", nil, 1, []string{"FILE: line 2: nodes: 1000000000: at most 4096 nodes"}},
 		{"nodes given twice", "alg: wrr\nnodes: [1-3, 2]\n", nil, 1, []string{"FILE: line 2: nodes: node count 2 given twice"}},
 		{"a sweep too large", "alg: [wrr, wlc]\nnodes: 1-4096\nseed: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]\n", nil, 1,
-			[]string{"FILE: the sweep has more than 100000 cells (alg 2 × nodes 4096 × seed 13)"}},
+			[]string{"FILE: the sweep has more than 100000 cells (alg 2 (line 1) × nodes 4096 (line 2) × seed 13 (line 3))"}},
 		{"a sweep too large by flags", "", []string{"--nodes", "1-4096", "--seed", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25"}, 1,
 			[]string{"the sweep has more than 100000 cells (--nodes 4096 × --seed 25)"}},
 	}
