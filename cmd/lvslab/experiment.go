@@ -1371,9 +1371,6 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 		e.flags[name] = true
 		return nil
 	}
-	if e.flags == nil {
-		e.flags = map[string]bool{}
-	}
 	if fs.Changed("trace") {
 		if err := given("trace", ef.traces); err != nil {
 			return nil, err
