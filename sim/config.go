@@ -16,6 +16,12 @@ import (
 // requests are admitted. The zero value of every field selects its default
 // (the thesis preset of reference-model.md); Resolve fills the defaults in
 // and Validate rejects impossible values. Results carry the resolved Config.
+//
+// A zero field cannot be told from one left unset: where 0 is a value of
+// its own (KeepAlive, HealthCheckDelay, Seed, Failures) it is also the
+// default, and elsewhere a caller that means a value gives one above 0.
+// A parser of user input should refuse the zeros that would only select
+// the default, as cmd/lvslab does.
 type Config struct {
 	// Preset names a model preset. "thesis" (the default) is the reference
 	// model of reference-model.md, implemented to the letter.
@@ -134,6 +140,26 @@ const (
 	DefaultConnectTimeout = 3 * time.Second
 )
 
+// A ConfigError is a Config value that Resolve or Run rejects. Keys names
+// the parameters at fault by their experiment-file keys ("cls_lookup",
+// "failures[0].node"), the first the likeliest culprit, so that a command
+// line can say which flag or file line to change.
+type ConfigError struct {
+	Keys []string
+	Err  error
+}
+
+func (e *ConfigError) Error() string {
+	return "sim: " + strings.Join(e.Keys, "/") + ": " + e.Err.Error()
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// configError returns a *ConfigError for key (or keys, "low/high").
+func configError(key, format string, args ...any) error {
+	return &ConfigError{Keys: strings.Split(key, "/"), Err: fmt.Errorf(format, args...)}
+}
+
 // Presets returns the model presets Config.Preset accepts.
 func Presets() []string { return []string{PresetThesis} }
 
@@ -172,21 +198,21 @@ func (c Config) Resolve() (Config, error) {
 	}
 	c.Preset = strings.ToLower(c.Preset)
 	if !slices.Contains(Presets(), c.Preset) {
-		return c, fmt.Errorf("sim: preset: unknown preset %q (known: %s)", c.Preset, strings.Join(Presets(), ", "))
+		return c, configError("preset", "unknown preset %q (known: %s)", c.Preset, strings.Join(Presets(), ", "))
 	}
 	if c.Nodes < 1 {
-		return c, fmt.Errorf("sim: nodes: need at least 1 node (got %d)", c.Nodes)
+		return c, configError("nodes", "need at least 1 node (got %d)", c.Nodes)
 	}
 	if c.Algorithm == "" {
-		return c, fmt.Errorf("sim: alg: no scheduler given (known: %s)", strings.Join(algorithms.Names(), ", "))
+		return c, configError("alg", "no scheduler given (known: %s)", strings.Join(algorithms.Names(), ", "))
 	}
 	c.Algorithm = strings.ToLower(c.Algorithm)
 	if _, ok := algorithms.Lookup(c.Algorithm); !ok {
-		return c, fmt.Errorf("sim: alg: unknown scheduler %q (known: %s)", c.Algorithm, strings.Join(algorithms.Names(), ", "))
+		return c, configError("alg", "unknown scheduler %q (known: %s)", c.Algorithm, strings.Join(algorithms.Names(), ", "))
 	}
 	switch {
 	case c.CacheBytes < 0:
-		return c, fmt.Errorf("sim: cache_bytes: must be >= 0 (got %d)", c.CacheBytes)
+		return c, configError("cache_bytes", "must be >= 0 (got %d)", c.CacheBytes)
 	case c.CacheBytes == 0:
 		c.CacheBytes = DefaultCacheBytes
 	}
@@ -195,7 +221,7 @@ func (c Config) Resolve() (Config, error) {
 	}
 	c.CachePolicy = strings.ToLower(c.CachePolicy)
 	if !slices.Contains(models.Policies(), c.CachePolicy) {
-		return c, fmt.Errorf("sim: cache_policy: unknown policy %q (known: %s)", c.CachePolicy, strings.Join(models.Policies(), ", "))
+		return c, configError("cache_policy", "unknown policy %q (known: %s)", c.CachePolicy, strings.Join(models.Policies(), ", "))
 	}
 	if err := c.Costs.Validate(); err != nil {
 		return c, fmt.Errorf("sim: %w", err)
@@ -208,25 +234,28 @@ func (c Config) Resolve() (Config, error) {
 	c.FrontEnd = strings.ToLower(c.FrontEnd)
 	if _, ok := frontEnds[c.FrontEnd]; !ok {
 		if slices.Contains(FrontEnds(), c.FrontEnd) {
-			return c, fmt.Errorf("sim: front_end: %q is %w (implemented: %s)", c.FrontEnd, ErrNotImplemented, strings.Join(implementedFrontEnds(), ", "))
+			return c, configError("front_end", "%q is %w (implemented: %s)", c.FrontEnd, ErrNotImplemented, strings.Join(implementedFrontEnds(), ", "))
 		}
-		return c, fmt.Errorf("sim: front_end: unknown front end %q (known: %s)", c.FrontEnd, strings.Join(FrontEnds(), ", "))
+		return c, configError("front_end", "unknown front end %q (known: %s)", c.FrontEnd, strings.Join(FrontEnds(), ", "))
 	}
 	if c.Admission == "" {
 		c.Admission = AdmissionClosed
 	}
 	c.Admission = strings.ToLower(c.Admission)
 	if c.Admission != AdmissionClosed && c.Admission != AdmissionOpen {
-		return c, fmt.Errorf("sim: admission: unknown admission %q (known: closed, open)", c.Admission)
+		return c, configError("admission", "unknown admission %q (known: closed, open)", c.Admission)
 	}
 	switch {
 	case c.Speedup < 0 || math.IsNaN(c.Speedup) || math.IsInf(c.Speedup, 0):
-		return c, fmt.Errorf("sim: speedup: must be a finite number > 0 (got %v)", c.Speedup)
+		return c, configError("speedup", "must be a finite number > 0 (got %v)", c.Speedup)
 	case c.Speedup == 0:
 		c.Speedup = 1
 	}
-	if c.Low < 0 || c.High < 0 {
-		return c, fmt.Errorf("sim: low/high: thresholds must be >= 0 (got %d, %d)", c.Low, c.High)
+	if c.Low < 0 {
+		return c, configError("low", "must be >= 0 (got %d)", c.Low)
+	}
+	if c.High < 0 {
+		return c, configError("high", "must be >= 0 (got %d)", c.High)
 	}
 	if c.Low == 0 {
 		c.Low = DefaultLow
@@ -235,7 +264,7 @@ func (c Config) Resolve() (Config, error) {
 		c.High = DefaultHigh
 	}
 	if c.Low > c.High {
-		return c, fmt.Errorf("sim: low: low threshold %d above high threshold %d", c.Low, c.High)
+		return c, configError("low/high", "low threshold %d above high threshold %d", c.Low, c.High)
 	}
 	durations := []struct {
 		key string
@@ -252,7 +281,7 @@ func (c Config) Resolve() (Config, error) {
 	}
 	for _, f := range durations {
 		if *f.d < 0 {
-			return c, fmt.Errorf("sim: %s: must be >= 0 (got %v)", f.key, *f.d)
+			return c, configError(f.key, "must be >= 0 (got %v)", *f.d)
 		}
 		if *f.d == 0 {
 			*f.d = f.def
@@ -261,10 +290,13 @@ func (c Config) Resolve() (Config, error) {
 	// Periodic events: a monitor every nanosecond would take billions of
 	// events to cross a run; the thesis's monitor runs every 2-10 s.
 	if c.DFLBInterval < MinDFLBInterval {
-		return c, fmt.Errorf("sim: dflb_interval: must be at least %v (got %v)", MinDFLBInterval, c.DFLBInterval)
+		return c, configError("dflb_interval", "must be at least %v (got %v)", MinDFLBInterval, c.DFLBInterval)
 	}
-	if c.Distributors < 0 || c.CLSBatch < 0 {
-		return c, fmt.Errorf("sim: distributors/cls_batch: must be >= 0 (got %d, %d)", c.Distributors, c.CLSBatch)
+	if c.Distributors < 0 {
+		return c, configError("distributors", "must be >= 0 (got %d)", c.Distributors)
+	}
+	if c.CLSBatch < 0 {
+		return c, configError("cls_batch", "must be >= 0 (got %d)", c.CLSBatch)
 	}
 	if c.FrontEnd == FrontEndDistributed || c.FrontEnd == FrontEndColocated || c.FrontEnd == FrontEndCacheCluster {
 		// The ch.7 front ends' defaults, written into the resolved config
@@ -282,11 +314,11 @@ func (c Config) Resolve() (Config, error) {
 	for i, f := range c.Failures {
 		switch {
 		case f.Node < 0 || f.Node >= c.Nodes:
-			return c, fmt.Errorf("sim: failures[%d].node: node %d outside 0..%d", i, f.Node, c.Nodes-1)
+			return c, configError(fmt.Sprintf("failures[%d].node", i), "node %d outside 0..%d", f.Node, c.Nodes-1)
 		case f.At < 0:
-			return c, fmt.Errorf("sim: failures[%d].at: must be >= 0 (got %v)", i, f.At)
+			return c, configError(fmt.Sprintf("failures[%d].at", i), "must be >= 0 (got %v)", f.At)
 		case f.Recover < 0:
-			return c, fmt.Errorf("sim: failures[%d].recover: must be >= 0 (got %v)", i, f.Recover)
+			return c, configError(fmt.Sprintf("failures[%d].recover", i), "must be >= 0 (got %v)", f.Recover)
 		}
 	}
 
@@ -317,4 +349,35 @@ func (c Config) Resolve() (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// longService returns the per-request time of c (a cost, or a front-end
+// service time its front end uses) that exceeds its default by the largest
+// factor, if one does: the likeliest reason a run lasts long.
+func (c Config) longService() (key string, d, def time.Duration, ok bool) {
+	type serviceTime struct {
+		key    string
+		d, def time.Duration
+	}
+	times := []serviceTime{
+		{"costs.connect", c.Costs.Connect, models.DefaultConnect},
+		{"costs.teardown", c.Costs.Teardown, models.DefaultTeardown},
+		{"costs.transmit", c.Costs.Transmit, models.DefaultTransmit},
+		{"costs.disk_access", c.Costs.DiskAccess, models.DefaultDiskAccess},
+		{"costs.disk_transfer", c.Costs.DiskTransfer, models.DefaultDiskTransfer},
+	}
+	switch c.FrontEnd {
+	case FrontEndCacheCluster:
+		times = append(times, serviceTime{"origin_time", c.OriginTime, DefaultOriginTime})
+		fallthrough
+	case FrontEndDistributed, FrontEndColocated:
+		times = append(times, serviceTime{"cls_lookup", c.CLSLookup, defaultCLSLookup})
+	}
+	best := 1.0
+	for _, t := range times {
+		if r := float64(t.d) / float64(t.def); t.def > 0 && r > best {
+			key, d, def, ok, best = t.key, t.d, t.def, true, r
+		}
+	}
+	return key, d, def, ok
 }

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -26,6 +28,37 @@ func TestResolveCLSDefaults(t *testing.T) {
 		if c.Distributors != tc.distributors || c.CLSBatch != tc.batch || c.CLSLookup != tc.lookup {
 			t.Errorf("%s: resolved distributors=%d cls_batch=%d cls_lookup=%v, want %d %d %v",
 				tc.fe, c.Distributors, c.CLSBatch, c.CLSLookup, tc.distributors, tc.batch, tc.lookup)
+		}
+	}
+}
+
+// Resolve's errors name the keys at fault (ConfigError.Keys), so that the
+// command line can point at the flag or file line the user wrote.
+func TestResolveErrorKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		keys []string
+	}{
+		{"preset", Config{Preset: "nosuch"}, []string{"preset"}},
+		{"nodes", Config{Algorithm: "wrr"}, []string{"nodes"}},
+		{"alg", Config{Nodes: 1, Algorithm: "nosuch"}, []string{"alg"}},
+		{"cache policy", Config{Nodes: 1, Algorithm: "wrr", CachePolicy: "nosuch"}, []string{"cache_policy"}},
+		{"front end", Config{Nodes: 1, Algorithm: "wrr", FrontEnd: "nosuch"}, []string{"front_end"}},
+		{"admission", Config{Nodes: 1, Algorithm: "wrr", Admission: "nosuch"}, []string{"admission"}},
+		{"negative low", Config{Nodes: 1, Algorithm: "wrr", Low: -1}, []string{"low"}},
+		{"negative high", Config{Nodes: 1, Algorithm: "wrr", High: -1}, []string{"high"}},
+		{"low above high", Config{Nodes: 1, Algorithm: "wrr", Low: 70}, []string{"low", "high"}},
+		{"negative interval", Config{Nodes: 1, Algorithm: "wrr", Interval: -1}, []string{"interval"}},
+		{"short dflb interval", Config{Nodes: 1, Algorithm: "wrr", DFLBInterval: 1}, []string{"dflb_interval"}},
+		{"negative distributors", Config{Nodes: 1, Algorithm: "wrr", Distributors: -1}, []string{"distributors"}},
+		{"negative cls batch", Config{Nodes: 1, Algorithm: "wrr", CLSBatch: -1}, []string{"cls_batch"}},
+		{"failure node", Config{Nodes: 1, Algorithm: "wrr", Failures: []Failure{{}, {Node: 1}}}, []string{"failures[1].node"}},
+	} {
+		_, err := tc.cfg.Resolve()
+		var ce *ConfigError
+		if !errors.As(err, &ce) || !slices.Equal(ce.Keys, tc.keys) {
+			t.Errorf("%s: error %v, want a ConfigError for %v", tc.name, err, tc.keys)
 		}
 	}
 }

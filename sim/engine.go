@@ -716,8 +716,16 @@ func (e *engine) seriesRoom(b int) bool {
 	if b < MaxSeries {
 		return true
 	}
-	e.fail(fmt.Errorf("sim: interval: %v makes more than %d time-series buckets by %v of simulated time; use a larger interval",
-		e.cfg.Interval, MaxSeries, e.now))
+	if key, d, def, ok := e.cfg.longService(); ok {
+		// The run is long because a service time is: blame it, not the
+		// interval the user may not even have set.
+		e.fail(&ConfigError{Keys: []string{key, "interval"}, Err: fmt.Errorf(
+			"%v (default %v) makes the run pass %v of simulated time, more than %d time-series buckets of interval %v: lower it, or use a larger interval",
+			d, def, e.now, MaxSeries, e.cfg.Interval)})
+	} else {
+		e.fail(configError("interval", "%v makes more than %d time-series buckets by %v of simulated time; use a larger interval",
+			e.cfg.Interval, MaxSeries, e.now))
+	}
 	e.nextSample = math.MaxInt64 // no more samples: the run stops at this event
 	return false
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lvslab/lvslab/models"
 )
 
 // Absurd parameters end in a clear error or a normal result, never in an
@@ -20,6 +22,12 @@ func TestAbsurdParameters(t *testing.T) {
 		{"huge high", Config{Nodes: 4, Algorithm: "wrr", Low: 1, High: 1 << 31}, ""},
 		{"tiny interval", Config{Nodes: 1, Algorithm: "wrr", Interval: time.Nanosecond}, "interval: 1ns makes more than"},
 		{"tiny speedup", Config{Nodes: 1, Algorithm: "wrr", Admission: AdmissionOpen, Speedup: 1e-300}, "speedup: request 3's trace time 1h0m0s"},
+		// A long run blames the service time that makes it long, not the
+		// interval.
+		{"huge cls lookup", Config{Nodes: 1, Algorithm: "wrr", FrontEnd: FrontEndDistributed, CLSLookup: 1000 * time.Hour},
+			"sim: cls_lookup/interval: 1000h0m0s (default 20µs) makes the run pass"},
+		{"huge disk access", Config{Nodes: 1, Algorithm: "wrr", Costs: models.Costs{DiskAccess: 2000 * time.Hour}},
+			"sim: costs.disk_access/interval: 2000h0m0s (default 28ms)"},
 		{"tiny dflb interval", Config{Nodes: 1, Algorithm: "dflb", DFLBInterval: time.Nanosecond}, "dflb_interval: must be at least 1ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

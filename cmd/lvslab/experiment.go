@@ -17,6 +17,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,9 +47,46 @@ type param struct {
 	cli   bool // a flag of sim and sweep
 	kind  valueKind
 	usage string
+	// zero says what the parameter's zero value (0, 0s, false, none)
+	// means, where it is a value of its own; empty, a zero value is
+	// refused, since the configuration reads it as "not set" and would
+	// use the default instead (see param.set).
+	zero string
 	// apply parses one value (as written on the command line, or the
-	// canonical text of a structured YAML value) into c.
+	// canonical text of a structured YAML value) into c. It checks the
+	// value's syntax and range, not whether it is zero: use set.
 	apply func(c *sim.Config, v string) error
+}
+
+// set applies one value of p to c. An empty value is refused, and so is a
+// value that leaves the configuration as if the parameter were not given
+// (0 where zero selects the default), unless p.zero gives it a meaning:
+// sim.Config cannot tell "set to 0" from "not set", so the parser does.
+func (p param) set(c *sim.Config, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errEmpty
+	}
+	var probe sim.Config
+	if err := p.apply(&probe, v); err != nil {
+		return err
+	}
+	if p.zero == "" && reflect.DeepEqual(probe, sim.Config{}) {
+		return errUnset(v)
+	}
+	return p.apply(c, v)
+}
+
+// errEmpty is the error for an empty value or list item.
+var errEmpty = errors.New("empty value")
+
+// errUnset is the error for a value the configuration would read as "not
+// set".
+func errUnset(v string) error {
+	v = strings.TrimSpace(v)
+	if strings.ContainsAny(v[:1], "+-.0123456789") {
+		return fmt.Errorf("%q: must be > 0 (0 would select the default: leave the parameter out for it)", v)
+	}
+	return fmt.Errorf("%q would select the default: leave the parameter out for it", v)
 }
 
 // yamlKey is the parameter's YAML key.
@@ -79,17 +118,45 @@ const (
 // none is the text of an empty structured value (no failure, no class).
 const none = "none"
 
+// errRange is the error for a number too large for its type.
+func errRange(v string, max any) error {
+	return fmt.Errorf("%q is out of range (max %v)", strings.TrimSpace(v), max)
+}
+
 func parseInt(v string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, errRange(v, math.MaxInt)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%q is not an integer", v)
 	}
 	return n, nil
 }
 
-func parseDuration(v string) (time.Duration, error) {
-	d, err := time.ParseDuration(strings.TrimSpace(v))
+func parseUint(v string) (uint64, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, errRange(v, uint64(math.MaxUint64))
+	}
 	if err != nil {
+		return 0, fmt.Errorf("%q is not a non-negative integer", v)
+	}
+	return n, nil
+}
+
+// durationSyntax matches what time.ParseDuration accepts, whatever the
+// magnitude: an optional sign and numbers with units, or a bare 0.
+var durationSyntax = regexp.MustCompile(`^[-+]?(0|((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$`)
+
+func parseDuration(v string) (time.Duration, error) {
+	t := strings.TrimSpace(v)
+	d, err := time.ParseDuration(t)
+	if err != nil {
+		if durationSyntax.MatchString(t) {
+			// Well formed, so too large for time.Duration's nanoseconds.
+			return 0, errRange(v, time.Duration(math.MaxInt64))
+		}
 		return 0, fmt.Errorf("%q is not a duration (e.g. 5s, 100ms, 20us)", v)
 	}
 	return d, nil
@@ -97,24 +164,23 @@ func parseDuration(v string) (time.Duration, error) {
 
 func parseFloat(v string) (float64, error) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if errors.Is(err, strconv.ErrRange) && math.IsInf(f, 0) {
+		return 0, errRange(v, math.MaxFloat64)
+	}
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%q is not a finite number", v)
 	}
 	return f, nil
 }
 
-// errMin is the error for a value below a parameter's minimum. A zero
-// that is refused selects the default, which the user would not get.
-func errMin(v string, zeroOK bool) error {
-	if zeroOK {
-		return fmt.Errorf("%q: must be >= 0", v)
-	}
-	return fmt.Errorf("%q: must be > 0 (0 would select the default: leave the parameter out for it)", v)
+// errNegative is the error for a value below 0.
+func errNegative(v string) error {
+	return fmt.Errorf("%q: must be >= 0", strings.TrimSpace(v))
 }
 
-// Setters for the parameter table. zeroOK says whether 0 is accepted: it
-// is where 0 is a meaningful value or the default is 0; where 0 would
-// silently select a non-zero default, it is refused.
+// Setters for the parameter table. They refuse what is malformed, out of
+// range or negative; param.set refuses a zero that would only select the
+// default.
 
 func setString(f func(*sim.Config) *string) func(*sim.Config, string) error {
 	return func(c *sim.Config, v string) error {
@@ -124,46 +190,42 @@ func setString(f func(*sim.Config) *string) func(*sim.Config, string) error {
 }
 
 // setNumber returns an apply function that parses a value with parse and
-// stores it in the field f selects; negative values, and 0 unless zeroOK
-// (where 0 would only select the default), are refused.
-func setNumber[T int | float64 | time.Duration](parse func(string) (T, error), f func(*sim.Config) *T, zeroOK bool) func(*sim.Config, string) error {
+// stores it in the field f selects; negative values are refused.
+func setNumber[T int | int64 | float64 | time.Duration](parse func(string) (T, error), f func(*sim.Config) *T) func(*sim.Config, string) error {
 	return func(c *sim.Config, v string) error {
 		x, err := parse(v)
 		if err != nil {
 			return err
 		}
-		if x < 0 || (x == 0 && !zeroOK) {
-			return errMin(v, zeroOK)
+		if x < 0 {
+			return errNegative(v)
 		}
 		*f(c) = x
 		return nil
 	}
 }
 
-func setDuration(f func(*sim.Config) *time.Duration, zeroOK bool) func(*sim.Config, string) error {
-	return setNumber(parseDuration, f, zeroOK)
+func setDuration(f func(*sim.Config) *time.Duration) func(*sim.Config, string) error {
+	return setNumber(parseDuration, f)
 }
 
-func setInt(f func(*sim.Config) *int, zeroOK bool) func(*sim.Config, string) error {
-	return setNumber(parseInt, f, zeroOK)
+func setInt(f func(*sim.Config) *int) func(*sim.Config, string) error {
+	return setNumber(parseInt, f)
 }
 
-func setFloat(f func(*sim.Config) *float64, zeroOK bool) func(*sim.Config, string) error {
-	return setNumber(parseFloat, f, zeroOK)
+func setFloat(f func(*sim.Config) *float64) func(*sim.Config, string) error {
+	return setNumber(parseFloat, f)
 }
 
-func setBlock(f func(*sim.Config) *int64) func(*sim.Config, string) error {
-	return func(c *sim.Config, v string) error {
+// setBytes sets a byte size such as 8MiB or 4096.
+func setBytes(f func(*sim.Config) *int64) func(*sim.Config, string) error {
+	return setNumber(func(v string) (int64, error) {
 		n, err := traces.ParseBytes(v)
 		if err != nil {
-			return errors.New(strings.TrimPrefix(err.Error(), "traces: "))
+			return 0, errors.New(strings.TrimPrefix(err.Error(), "traces: "))
 		}
-		if n <= 0 {
-			return errMin(v, false)
-		}
-		*f(c) = n
-		return nil
-	}
+		return n, nil
+	}, f)
 }
 
 func setBool(f func(*sim.Config) *bool) func(*sim.Config, string) error {
@@ -182,97 +244,81 @@ func setBool(f func(*sim.Config) *bool) func(*sim.Config, string) error {
 var params = []param{
 	{flag: "preset", cli: true, usage: "model preset (" + strings.Join(sim.Presets(), ", ") + ")",
 		apply: setString(func(c *sim.Config) *string { return &c.Preset })},
-	{flag: "cache", cli: true, usage: "cache size per node, e.g. 8MiB (default 32MiB)", apply: func(c *sim.Config, v string) error {
-		n, err := traces.ParseBytes(v)
-		if err != nil {
-			return errors.New(strings.TrimPrefix(err.Error(), "traces: "))
-		}
-		if n <= 0 {
-			return fmt.Errorf("%q: the cache size must be positive", v)
-		}
-		c.CacheBytes = n
-		return nil
-	}},
+	{flag: "cache", cli: true, usage: "cache size per node, e.g. 8MiB (default 32MiB)",
+		apply: setBytes(func(c *sim.Config) *int64 { return &c.CacheBytes })},
 	{flag: "cache-policy", cli: true, usage: "cache replacement policy: lru, lfu, gds",
 		apply: setString(func(c *sim.Config) *string { return &c.CachePolicy })},
 	{flag: "front-end", cli: true, usage: "front end: l7, l4, distributed, colocated, cachecluster",
 		apply: setString(func(c *sim.Config) *string { return &c.FrontEnd })},
 	{flag: "admission", cli: true, usage: "admission: closed (saturation) or open (trace timestamps / speedup)",
 		apply: setString(func(c *sim.Config) *string { return &c.Admission })},
-	{flag: "speedup", cli: true, usage: "open admission: divide trace inter-arrival times by this", apply: func(c *sim.Config, v string) error {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || !(f > 0) || math.IsInf(f, 0) {
-			return fmt.Errorf("%q is not a positive number", v)
-		}
-		c.Speedup = f
-		return nil
-	}},
+	{flag: "speedup", cli: true, usage: "open admission: divide trace inter-arrival times by this (default 1)",
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Speedup })},
 	{flag: "low", cli: true, usage: "LBLC low threshold per node, in connections (default 30)",
-		apply: setInt(func(c *sim.Config) *int { return &c.Low }, true)},
+		apply: setInt(func(c *sim.Config) *int { return &c.Low })},
 	{flag: "high", cli: true, usage: "LBLC high threshold per node; closed admission admits nodes×high (default 60)",
-		apply: setInt(func(c *sim.Config) *int { return &c.High }, true)},
-	{flag: "keep-alive", cli: true, usage: "l4 front end: HTTP/1.1 keep-alive time (0: HTTP/1.0)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.KeepAlive }, true)},
+		apply: setInt(func(c *sim.Config) *int { return &c.High })},
+	{flag: "keep-alive", cli: true, usage: "l4 front end: HTTP/1.1 keep-alive time (default 0: HTTP/1.0)",
+		zero:  "HTTP/1.0, one request per connection",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.KeepAlive })},
 	{flag: "distributors", cli: true, usage: "distributed front end: number of L7 distributors",
-		apply: setInt(func(c *sim.Config) *int { return &c.Distributors }, true)},
+		apply: setInt(func(c *sim.Config) *int { return &c.Distributors })},
 	{flag: "cls-lookup", cli: true, usage: "distributed, colocated and cachecluster front ends: Content Location Service time per lookup message, e.g. 20us",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.CLSLookup }, false)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.CLSLookup })},
 	{flag: "cls-batch", cli: true, usage: "distributed, colocated and cachecluster front ends: CLS lookups per message",
-		apply: setInt(func(c *sim.Config) *int { return &c.CLSBatch }, false)},
+		apply: setInt(func(c *sim.Config) *int { return &c.CLSBatch })},
 	{flag: "origin-time", cli: true, usage: "cachecluster front end: the origin server's time per bypassed request (default 100ms)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.OriginTime }, false)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.OriginTime })},
 	{flag: "dflb-interval", cli: true, usage: "DFLB load-monitor period (default 5s)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.DFLBInterval }, true)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.DFLBInterval })},
 	{flag: "interval", cli: true, usage: "time-series bucket width in simulated time (default 10s)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Interval }, true)},
-	{flag: "seed", cli: true, usage: "random seed (workload sampling, scheduler ties)", apply: func(c *sim.Config, v string) error {
-		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a non-negative integer", v)
-		}
-		c.Seed = n
-		return nil
-	}},
-	{flag: "failure", key: "failures", cli: true, kind: failureKind,
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Interval })},
+	{flag: "seed", cli: true, usage: "random seed (workload sampling, scheduler ties; default 0)", zero: "a seed like any other",
+		apply: func(c *sim.Config, v string) (err error) {
+			c.Seed, err = parseUint(v)
+			return err
+		}},
+	{flag: "failure", key: "failures", cli: true, kind: failureKind, zero: "no failure",
 		usage: `node failure NODE@AT[-RECOVER], nodes numbered from 0: "1@30s-90s" takes node 1 down at 30 s and back up at 90 s, "1@30s" for good; "none" for no failure`,
 		apply: func(c *sim.Config, v string) (err error) {
 			c.Failures, err = parseFailures(v)
 			return err
 		}},
 	{flag: "health-check-delay", cli: true, usage: "how long the front end takes to notice a node failing or recovering (default 0: at once)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.HealthCheckDelay }, true)},
+		zero:  "the front end notices at once",
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.HealthCheckDelay })},
 	{flag: "connect-timeout", cli: true, usage: "how long a request sent to a crashed, not yet noticed node waits before it fails (default 3s)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.ConnectTimeout }, false)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.ConnectTimeout })},
 
 	// models.Costs (thesis §4.3): the service-time constants.
 	{flag: "costs.connect", usage: "CPU time of connection setup (default 140us)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.Connect }, false)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.Connect })},
 	{flag: "costs.teardown", usage: "CPU time of connection teardown (default 140us)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.Teardown }, false)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.Teardown })},
 	{flag: "costs.transmit", usage: "CPU time to send one transmit_block (default 40us)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.Transmit }, false)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.Transmit })},
 	{flag: "costs.transmit_block", usage: "unit of transmit, in bytes (default 512)",
-		apply: setBlock(func(c *sim.Config) *int64 { return &c.Costs.TransmitBlock })},
+		apply: setBytes(func(c *sim.Config) *int64 { return &c.Costs.TransmitBlock })},
 	{flag: "costs.disk_access", usage: "disk positioning time per read (default 28ms)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.DiskAccess }, false)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.DiskAccess })},
 	{flag: "costs.disk_transfer", usage: "disk time to transfer one disk_block (default 410us)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.DiskTransfer }, false)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Costs.DiskTransfer })},
 	{flag: "costs.disk_block", usage: "unit of disk_transfer, in bytes (default 4096)",
-		apply: setBlock(func(c *sim.Config) *int64 { return &c.Costs.DiskBlock })},
+		apply: setBytes(func(c *sim.Config) *int64 { return &c.Costs.DiskBlock })},
 	{flag: "costs.dynamic_factor", usage: "multiplier of every CPU and disk time of a dynamic request (default 2)",
-		apply: setFloat(func(c *sim.Config) *float64 { return &c.Costs.DynamicFactor }, false)},
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Costs.DynamicFactor })},
 
 	// algorithms.Options: the scheduler's parameters.
 	{flag: "threshold", key: "options.threshold", cli: true, usage: "lbll*: load threshold T (thesis §7.3.1; default 1)",
-		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.Threshold }, false)},
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.Threshold })},
 	{flag: "set-expiry", key: "options.set_expiry", cli: true, usage: "LBLC/R's set expiry K (lblcr and its relatives): an unmodified set sheds a member after this (thesis §6.3.5; default 60s)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Options.SetExpiry }, false)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Options.SetExpiry })},
 	{flag: "options.table_expiry", usage: "ipvs-lblc, ipvs-lblcr: table entry expiry (default 24h)",
-		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Options.TableExpiry }, false)},
+		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Options.TableExpiry })},
 	{flag: "epsilon", key: "options.epsilon", cli: true, usage: "chbl: consistent hashing with bounded loads, balance factor epsilon (default 0.25)",
-		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.Epsilon }, false)},
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.Epsilon })},
 	{flag: "options.replicas", usage: "chbl: virtual nodes per server on the ring (default 100)",
-		apply: setInt(func(c *sim.Config) *int { return &c.Options.Replicas }, false)},
+		apply: setInt(func(c *sim.Config) *int { return &c.Options.Replicas })},
 	{flag: "inner", key: "options.inner", cli: true, usage: "dflb: the scheduler DFLB adjusts weights for, wrr (default) or wlc", apply: func(c *sim.Config, v string) error {
 		v = strings.ToLower(strings.TrimSpace(v))
 		if _, ok := algorithms.Lookup(v); !ok || strings.HasPrefix(v, "dflb") {
@@ -281,31 +327,25 @@ var params = []param{
 		c.Options.Inner = v
 		return nil
 	}},
-	{flag: "options.fallback", usage: "sh, dh: probe other buckets when the hashed server is unusable (true/false)",
+	{flag: "options.fallback", usage: "sh, dh: probe other buckets when the hashed server is unusable (true/false; default false)",
+		zero:  "no probing",
 		apply: setBool(func(c *sim.Config) *bool { return &c.Options.Fallback })},
-	{flag: "options.port", usage: "sh, mh: hash the client port too (true/false)",
+	{flag: "options.port", usage: "sh, mh: hash the client port too (true/false; default false)", zero: "the address alone",
 		apply: setBool(func(c *sim.Config) *bool { return &c.Options.Port })},
 	{flag: "options.table_size", usage: "mh: Maglev lookup table size, a prime (default 4093)",
-		apply: setInt(func(c *sim.Config) *int { return &c.Options.TableSize }, false)},
-	{flag: "options.restart_cycle", usage: "wrr: restart the cycle when weights change (preset thesis: always true)",
+		apply: setInt(func(c *sim.Config) *int { return &c.Options.TableSize })},
+	{flag: "options.restart_cycle", usage: "wrr: restart the cycle when weights change (preset thesis: always true, so false is refused)",
 		apply: setBool(func(c *sim.Config) *bool { return &c.Options.RestartCycle })},
-	{flag: "options.seed", usage: "the scheduler's own seed (default: derived from seed)", apply: func(c *sim.Config, v string) error {
-		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a non-negative integer", v)
-		}
-		if n == 0 {
-			return errMin(v, false)
-		}
-		c.Options.Seed = n
-		return nil
+	{flag: "options.seed", usage: "the scheduler's own seed (default: derived from seed)", apply: func(c *sim.Config, v string) (err error) {
+		c.Options.Seed, err = parseUint(v)
+		return err
 	}},
-	{flag: "options.classes", kind: classKind, usage: "content, content-lblcr: class -> node list (thesis §6.3.6), e.g. {cgi: [0, 1]}",
+	{flag: "options.classes", kind: classKind, zero: "no class", usage: "content, content-lblcr: class -> node list (thesis §6.3.6), e.g. {cgi: [0, 1]}",
 		apply: func(c *sim.Config, v string) (err error) {
 			c.Options.Classes, err = parseClasses(v)
 			return err
 		}},
-	{flag: "options.near", kind: nearKind, usage: "global: client prefixes -> nearest nodes (thesis §4.1.5), e.g. [{prefix: 10.0.0.0/8, servers: [0, 1]}]",
+	{flag: "options.near", kind: nearKind, zero: "no prefix table", usage: "global: client prefixes -> nearest nodes (thesis §4.1.5), e.g. [{prefix: 10.0.0.0/8, servers: [0, 1]}]",
 		apply: func(c *sim.Config, v string) (err error) {
 			c.Options.Near, err = parseNear(v)
 			return err
@@ -316,13 +356,24 @@ var params = []param{
 			return err
 		}},
 	{flag: "options.dflb.a", usage: "DFLB step scale A (thesis §4.2.4; default 5)",
-		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.A }, false)},
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.A })},
 	{flag: "options.dflb.scale", usage: "DFLB weight bound SCALE (default 10)",
-		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.Scale }, false)},
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.Scale })},
 	{flag: "options.dflb.change_threshold", usage: "DFLB: write a weight only if it changes by more than this (default 0)",
-		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.ChangeThreshold }, true)},
+		zero:  "write every change",
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.ChangeThreshold })},
 	{flag: "options.dflb.target", usage: "DFLB target aggregate load (default 0.95)",
-		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.Target }, false)},
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.DFLB.Target })},
+}
+
+// paramByFlag finds a parameter by its flag name (param.flag).
+func paramByFlag(name string) (param, bool) {
+	for _, p := range params {
+		if p.flag == name {
+			return p, true
+		}
+	}
+	return param{}, false
 }
 
 // paramByKey finds a parameter by its YAML key.
@@ -404,18 +455,23 @@ func parseFailure(s string) (sim.Failure, error) {
 		return bad("no @")
 	}
 	var f sim.Failure
-	n, err := strconv.Atoi(strings.TrimSpace(node))
-	if err != nil || n < 0 {
-		return bad("the node is not a number >= 0")
+	var err error
+	if f.Node, err = parseInt(node); err != nil {
+		return bad("the node: " + err.Error())
 	}
-	f.Node = n
+	if f.Node < 0 {
+		return bad("the node must be >= 0")
+	}
 	at, rec, hasRec := strings.Cut(times, "-")
-	if f.At, err = time.ParseDuration(strings.TrimSpace(at)); err != nil || f.At < 0 {
-		return bad("the failure time is not a duration >= 0")
+	if f.At, err = parseDuration(at); err != nil {
+		return bad("the failure time: " + err.Error())
+	}
+	if f.At < 0 {
+		return bad("the failure time must be >= 0")
 	}
 	if hasRec {
-		if f.Recover, err = time.ParseDuration(strings.TrimSpace(rec)); err != nil {
-			return bad("the recovery time is not a duration")
+		if f.Recover, err = parseDuration(rec); err != nil {
+			return bad("the recovery time: " + err.Error())
 		}
 		if f.Recover <= f.At {
 			return bad("the recovery time must be after the failure time")
@@ -465,10 +521,13 @@ func checkFailures(fs []sim.Failure) error {
 // parseIDs parses a comma-separated list of node numbers.
 func parseIDs(v string) ([]algorithms.ServerID, error) {
 	var ids []algorithms.ServerID
+	if strings.TrimSpace(v) == "" {
+		return nil, nil // no node
+	}
 	for _, s := range strings.Split(v, ",") {
 		s = strings.TrimSpace(s)
 		if s == "" {
-			continue
+			return nil, fmt.Errorf("%q: %w", v, errEmpty)
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
@@ -600,6 +659,124 @@ type experiment struct {
 	File      string
 	lines     map[string][]value
 	nodesFrom string
+	// flags holds the names (param.flag, or trace, alg, nodes) given by
+	// flags, which replace the file's.
+	flags map[string]bool
+}
+
+// maxCells bounds a sweep: an experiment expanding to more cells (traces ×
+// swept values × schedulers × node counts) is refused before any of them
+// is built.
+const maxCells = 100_000
+
+// checkSize refuses an experiment of more than maxCells cells, naming the
+// factors.
+func (e *experiment) checkSize() error {
+	type factor struct {
+		name string
+		n    int
+	}
+	dedup := func(list []string, def int) int {
+		if len(list) == 0 {
+			return def
+		}
+		seen := map[string]bool{}
+		for _, v := range list {
+			seen[strings.ToLower(strings.TrimSpace(v))] = true
+		}
+		return len(seen)
+	}
+	fs := []factor{
+		{"trace", dedup(e.Traces, 1)},
+		{"alg", dedup(e.Algorithms, len(strings.Split(defaultAlgs, ",")))},
+		{"nodes", len(e.nodeCounts())},
+	}
+	for _, p := range params {
+		if vals := e.Values[p.flag]; len(vals) > 1 {
+			fs = append(fs, factor{p.flag, len(vals)})
+		}
+	}
+	cells := 1
+	for _, f := range fs {
+		cells *= f.n
+		if cells <= maxCells {
+			continue
+		}
+		var parts []string
+		for _, f := range fs {
+			if f.n > 1 {
+				part := fmt.Sprintf("%s %d", e.name(f.name), f.n)
+				if vals := e.lines[f.name]; !e.flags[f.name] && len(vals) > 0 {
+					part += fmt.Sprintf(" (line %d)", vals[0].line)
+				}
+				parts = append(parts, part)
+			}
+		}
+		msg := fmt.Sprintf("the sweep has more than %d cells (%s): split it into smaller experiments", maxCells, strings.Join(parts, " × "))
+		if e.File != "" {
+			return fmt.Errorf("%s: %s", e.File, msg)
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// name is how errors name parameter name (param.flag, trace, alg or nodes):
+// "--flag" if a flag gave it, else its file key.
+func (e *experiment) name(name string) string {
+	if e.flags[name] {
+		return "--" + name
+	}
+	if p, ok := paramByFlag(name); ok {
+		return p.yamlKey()
+	}
+	return name
+}
+
+// blame prefixes an error about configuration keys (a *sim.ConfigError,
+// from resolving or running a cell) with where the experiment set the
+// first of those keys it sets: "--flag: ..." or "file: line N: key: ...".
+// Other errors are returned as they are.
+func (e *experiment) blame(err error) error {
+	var ce *sim.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	for _, key := range ce.Keys {
+		key, _, _ = strings.Cut(key, "[") // failures[1].node
+		name := key
+		if p, ok := paramByKey(key); ok {
+			name = p.flag
+		} else if !slices.Contains(topKeys, key) {
+			continue
+		}
+		if e.flags[name] || len(e.lines[name]) > 0 {
+			return e.at(name, err)
+		}
+	}
+	return err
+}
+
+// at prefixes err with where the experiment sets name (param.flag, trace,
+// alg or nodes): "--flag: " or "file: line N: key: ", the line of the
+// value whose sweep label err shows, or else of the first value.
+func (e *experiment) at(name string, err error) error {
+	vals := e.lines[name]
+	if e.flags[name] || len(vals) == 0 {
+		return fmt.Errorf("--%s: %w", name, err)
+	}
+	line := vals[0].line
+	for _, v := range vals {
+		if msg := err.Error(); strings.Contains(msg, name+"="+v.v) || strings.Contains(msg, strconv.Quote(v.v)) {
+			line = v.line
+			break
+		}
+	}
+	key := name
+	if p, ok := paramByFlag(name); ok {
+		key = p.yamlKey()
+	}
+	return fmt.Errorf("%s: %w", e.File, fileError(line, "%s: %w", key, err))
 }
 
 // Where experiment.Nodes comes from, as error messages name it.
@@ -645,6 +822,9 @@ func scalar(n *yaml.Node, key string) (value, error) {
 	}
 	if isNull(n) {
 		return value{}, fileError(n.Line, "%s: no value", key)
+	}
+	if strings.TrimSpace(n.Value) == "" {
+		return value{}, fileError(n.Line, "%s: %w", key, errEmpty)
 	}
 	return value{v: n.Value, line: n.Line}, nil
 }
@@ -808,13 +988,13 @@ func failureText(n *yaml.Node, key string) (string, []int, error) {
 				switch k.Value {
 				case "node":
 					if f.Node, err = parseInt(x.v); err == nil && f.Node < 0 {
-						err = errMin(x.v, true)
+						err = errNegative(x.v)
 					}
 					have[0] = true
 					nodeLine = x.line
 				case "at":
 					if f.At, err = parseDuration(x.v); err == nil && f.At < 0 {
-						err = errMin(x.v, true)
+						err = errNegative(x.v)
 					}
 					have[1] = true
 				case "recover":
@@ -984,9 +1164,12 @@ func parseExperiment(name string, r io.Reader, dir string) (*experiment, error) 
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s: line %d: an experiment is a mapping of keys to values (alg: wrr, ...), got %s", name, root.Line, kindName(root))
 	}
-	e := &experiment{Dir: dir, Values: map[string][]string{}, File: name, lines: map[string][]value{}}
+	e := &experiment{Dir: dir, Values: map[string][]string{}, File: name, lines: map[string][]value{}, flags: map[string]bool{}}
 	if err := e.readSection(root, ""); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := e.checkSize(); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -1003,7 +1186,7 @@ func (e *experiment) readSection(n *yaml.Node, section string) error {
 			var texts []string
 			for _, x := range vals {
 				var probe sim.Config
-				if err := p.apply(&probe, x.v); err != nil {
+				if err := p.set(&probe, x.v); err != nil {
 					return fileError(x.line, "%s: %w", path, err)
 				}
 				texts = append(texts, x.v)
@@ -1038,6 +1221,7 @@ func (e *experiment) readSection(n *yaml.Node, section string) error {
 				} else {
 					e.Algorithms = list
 				}
+				e.lines[path] = vals
 				return nil
 			case "nodes":
 				vals, err := scalars(v, path)
@@ -1052,6 +1236,7 @@ func (e *experiment) readSection(n *yaml.Node, section string) error {
 					return fileError(v.Line, "nodes: %w", err)
 				}
 				e.nodesFrom = nodesFile
+				e.lines[path] = []value{{v: strings.Join(list, ","), line: v.Line}}
 				return nil
 			case "strict":
 				x, err := scalar(v, path)
@@ -1068,15 +1253,20 @@ func (e *experiment) readSection(n *yaml.Node, section string) error {
 	})
 }
 
+// maxNodes is the largest node count a cluster may have.
+const maxNodes = 4096
+
 // parseNodes parses node counts: numbers and ranges ("1-16"), each item
-// possibly a comma list.
+// possibly a comma list. An empty item and a count given twice are
+// errors, so at most maxNodes counts are ever allocated.
 func parseNodes(items []string) ([]int, error) {
 	var out []int
+	var seen [maxNodes + 1]bool
 	for _, item := range items {
 		for _, f := range strings.Split(item, ",") {
 			f = strings.TrimSpace(f)
 			if f == "" {
-				continue
+				return nil, fmt.Errorf("%q: %w", item, errEmpty)
 			}
 			lo, hi, isRange := strings.Cut(f, "-")
 			a, err := strconv.Atoi(strings.TrimSpace(lo))
@@ -1092,10 +1282,14 @@ func parseNodes(items []string) ([]int, error) {
 			if a < 1 {
 				return nil, fmt.Errorf("%d: a cluster needs at least 1 node", a)
 			}
-			if b > 4096 {
-				return nil, fmt.Errorf("%d: at most 4096 nodes", b)
+			if b > maxNodes {
+				return nil, fmt.Errorf("%d: at most %d nodes", b, maxNodes)
 			}
 			for n := a; n <= b; n++ {
+				if seen[n] {
+					return nil, fmt.Errorf("node count %d given twice", n)
+				}
+				seen[n] = true
 				out = append(out, n)
 			}
 		}
@@ -1121,13 +1315,27 @@ const (
 	defaultNodes = "1,4,7"
 )
 
+// listFlag is a list flag: comma-separated values, a repeated flag adding
+// to the list. Unlike pflag's string slices it keeps empty items (--alg ""
+// and --alg wrr,,wlc), for experimentFlags.experiment to refuse.
+type listFlag []string
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, strings.Split(v, ",")...)
+	return nil
+}
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Type() string { return "strings" }
+
 func addExperimentFlags(cmd *cobra.Command, ef *experimentFlags) {
 	fs := cmd.Flags()
 	fs.StringVarP(&ef.file, "file", "f", "", "experiment file (YAML); flags given too override its keys")
-	fs.StringSliceVar(&ef.traces, "trace", nil, `trace: a log file (CLF/Combined, plain or gzip), "a.log+b.log" to merge logs into one workload,
+	fs.Var((*listFlag)(&ef.traces), "trace", `trace: a log file (CLF/Combined, plain or gzip), "a.log+b.log" to merge logs into one workload,
 "default" for the embedded trace, or "synth:PRESET[:REQUESTS]" for a synthetic one; repeat or comma-separate to sweep traces (default "default")`)
-	fs.StringSliceVar(&ef.algs, "alg", nil, "schedulers, comma-separated (default "+defaultAlgs+")")
-	fs.StringSliceVar(&ef.nodes, "nodes", nil, "node counts: a list and/or ranges, e.g. 1,4,7 or 1-16 (default "+defaultNodes+")")
+	fs.Var((*listFlag)(&ef.algs), "alg", "schedulers, comma-separated (default "+defaultAlgs+")")
+	fs.Var((*listFlag)(&ef.nodes), "nodes", "node counts: a list and/or ranges, e.g. 1,4,7 or 1-16 (default "+defaultNodes+")")
 	fs.BoolVar(&ef.strict, "strict", false, "fail on the first trace line that does not parse (default: drop it and report the first few on stderr; file key strict)")
 	ef.values = map[string]*[]string{}
 	for _, p := range params {
@@ -1143,14 +1351,14 @@ func addExperimentFlags(cmd *cobra.Command, ef *experimentFlags) {
 		if k := p.yamlKey(); k != strings.ReplaceAll(p.flag, "-", "_") {
 			usage += " (file key " + k + ")"
 		}
-		fs.StringSliceVar(v, p.flag, nil, usage)
+		fs.Var((*listFlag)(v), p.flag, usage)
 	}
 }
 
 // experiment builds the experiment from -f and the flags given. A flag
 // replaces the file's values of its key.
 func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
-	e := &experiment{Values: map[string][]string{}}
+	e := &experiment{Values: map[string][]string{}, flags: map[string]bool{}}
 	if ef.file != "" {
 		f, err := os.Open(ef.file)
 		if err != nil {
@@ -1163,7 +1371,24 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 	}
 	e.Report = cmd.ErrOrStderr()
 	fs := cmd.Flags()
+	// given records a list flag: its values are not the file's.
+	given := func(name string, vals []string) error {
+		if len(vals) == 0 {
+			return fmt.Errorf("--%s: no value", name)
+		}
+		for i, v := range vals {
+			if strings.TrimSpace(v) == "" {
+				return fmt.Errorf("--%s: item %d of %d: %w", name, i+1, len(vals), errEmpty)
+			}
+		}
+		delete(e.lines, name)
+		e.flags[name] = true
+		return nil
+	}
 	if fs.Changed("trace") {
+		if err := given("trace", ef.traces); err != nil {
+			return nil, err
+		}
 		e.Traces = ef.traces
 		e.Dir = ""
 	}
@@ -1171,9 +1396,15 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 		e.Strict = ef.strict
 	}
 	if fs.Changed("alg") {
+		if err := given("alg", ef.algs); err != nil {
+			return nil, err
+		}
 		e.Algorithms = ef.algs
 	}
 	if fs.Changed("nodes") {
+		if err := given("nodes", ef.nodes); err != nil {
+			return nil, err
+		}
 		n, err := parseNodes(ef.nodes)
 		if err != nil {
 			return nil, fmt.Errorf("--nodes: %w", err)
@@ -1185,10 +1416,9 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 		if !p.cli || !fs.Changed(p.flag) {
 			continue
 		}
-		delete(e.lines, p.flag) // the flag's values are not the file's
 		vals := *ef.values[p.flag]
-		if len(vals) == 0 {
-			return nil, fmt.Errorf("--%s: no value", p.flag)
+		if err := given(p.flag, vals); err != nil {
+			return nil, err
 		}
 		if p.kind == failureKind {
 			// Repeated --failure flags are one schedule, not a sweep.
@@ -1196,11 +1426,14 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 		}
 		for _, v := range vals {
 			var c sim.Config
-			if err := p.apply(&c, v); err != nil {
+			if err := p.set(&c, v); err != nil {
 				return nil, fmt.Errorf("--%s: %w", p.flag, err)
 			}
 		}
 		e.Values[p.flag] = vals
+	}
+	if err := e.checkSize(); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -1261,15 +1494,15 @@ func (e *experiment) configs() (sim.Config, []workbench.Axis, error) {
 		switch len(vals) {
 		case 0:
 		case 1:
-			if err := p.apply(&base, vals[0]); err != nil {
-				return base, nil, fmt.Errorf("%s: %w", p.flag, err)
+			if err := p.set(&base, vals[0]); err != nil {
+				return base, nil, e.at(p.flag, err)
 			}
 		default:
 			axis := workbench.Axis{Name: p.flag}
 			for _, v := range vals {
 				var probe sim.Config
-				if err := p.apply(&probe, v); err != nil {
-					return base, nil, fmt.Errorf("%s: %w", p.flag, err)
+				if err := p.set(&probe, v); err != nil {
+					return base, nil, e.at(p.flag, err)
 				}
 				axis.Values = append(axis.Values, workbench.AxisValue{
 					Label: p.flag + "=" + v,
@@ -1279,7 +1512,7 @@ func (e *experiment) configs() (sim.Config, []workbench.Axis, error) {
 			axes = append(axes, axis)
 		}
 	}
-	return base, axes, e.checkOverridden()
+	return base, axes, nil
 }
 
 // checkFailureNodes rejects a failure of a node that does not exist at a
@@ -1328,37 +1561,14 @@ func (e *experiment) checkFailureNodes() error {
 	return nil
 }
 
-// checkOverridden rejects options.restart_cycle: false under a preset that
-// forces it on (the thesis preset restarts WRR's cycle when weights change,
-// reference-model.md), rather than run something else than was asked.
-func (e *experiment) checkOverridden() error {
-	if !slices.ContainsFunc(e.Values["options.restart_cycle"], func(v string) bool {
-		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		return err == nil && !b
-	}) {
-		return nil
-	}
-	presets := e.Values["preset"]
-	if len(presets) == 0 {
-		presets = []string{""}
-	}
-	for _, p := range presets {
-		c := sim.Config{Preset: p, Nodes: 1, Algorithm: "wrr"}
-		r, err := c.Resolve()
-		if err == nil && r.Options.RestartCycle {
-			return fmt.Errorf("options.restart_cycle: false has no effect under preset %s, which always restarts WRR's cycle when weights change", r.Preset)
-		}
-	}
-	return nil
-}
-
 // sweepCells expands the sweep and checks that every cell's scheduler can be
 // built with its options (a Maglev table size that is not one of the
-// primes, say), so that a bad option fails before any simulation runs.
-func sweepCells(s *workbench.Spec) ([]workbench.Cell, error) {
+// primes, say), so that a bad option fails before any simulation runs. An
+// error about a configuration key names the flag or file line that set it.
+func (e *experiment) sweepCells(s *workbench.Spec) ([]workbench.Cell, error) {
 	cs, err := s.Cells()
 	if err != nil {
-		return nil, err
+		return nil, e.blame(err)
 	}
 	for _, c := range cs {
 		if _, err := algorithms.New(c.Config.Algorithm, c.Config.Options); err != nil {
@@ -1366,6 +1576,45 @@ func sweepCells(s *workbench.Spec) ([]workbench.Cell, error) {
 		}
 	}
 	return cs, nil
+}
+
+// valuesHelp says which values the parameters refuse, and what the zero
+// values that some of them accept mean, for the commands' help.
+func valuesHelp() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `Numbers and durations must be >= 0 (a duration at most %v,
+the largest Go duration). A zero value (0, 0s, false) reads as "not set" and
+would select the default, so it is refused: leave the parameter out for the
+default. These parameters take their zero value as a value of its own:
+
+`, time.Duration(math.MaxInt64))
+	for _, p := range params {
+		if p.zero == "" {
+			continue
+		}
+		z := "0"
+		switch {
+		case p.kind == classKind:
+			z = "{}"
+		case p.kind == nearKind:
+			z = "[]"
+		case p.kind != scalarKind:
+			z = none
+		case strings.Contains(p.usage, "true/false"):
+			z = "false"
+		}
+		k := p.yamlKey() + ": " + z
+		if p.cli {
+			k += ", --" + p.flag + " " + z
+		}
+		fmt.Fprintf(&b, "  %-46s %s\n", k, p.zero)
+	}
+	fmt.Fprintf(&b, `
+An empty value or list item (--alg wrr,,wlc) is an error, as is a node count
+given twice; a sweep has at most %d cells (traces × swept values ×
+schedulers × node counts).
+`, maxCells)
+	return b.String()
 }
 
 // keysHelp lists the experiment-file keys that have no flag, for the
@@ -1401,6 +1650,9 @@ func loadWorkload(spec, dir string, o traceLoad) (*traces.Workload, error) {
 	default:
 		var paths []string
 		for _, p := range strings.Split(spec, "+") {
+			if strings.TrimSpace(p) == "" {
+				return nil, fmt.Errorf("trace %s: an empty file name in a+b", spec)
+			}
 			if dir != "" && !filepath.IsAbs(p) {
 				p = filepath.Join(dir, p)
 			}

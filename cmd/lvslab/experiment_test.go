@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,26 +157,7 @@ func TestExperimentKeysMatchFlags(t *testing.T) {
 	}
 	// Every field of sim.Config, models.Costs, algorithms.Options and
 	// algorithms.DFLBParams has a parameter, except those set otherwise.
-	covered := map[string]string{
-		"Preset": "preset", "Nodes": "nodes", "Algorithm": "alg", "CacheBytes": "cache", "CachePolicy": "cache_policy",
-		"FrontEnd": "front_end", "Admission": "admission", "Speedup": "speedup", "Low": "low", "High": "high",
-		"DFLBInterval": "dflb_interval", "KeepAlive": "keep_alive", "Distributors": "distributors",
-		"CLSLookup": "cls_lookup", "CLSBatch": "cls_batch", "OriginTime": "origin_time", "Failures": "failures",
-		"HealthCheckDelay": "health_check_delay", "ConnectTimeout": "connect_timeout", "Interval": "interval", "Seed": "seed",
-		"Costs.Connect": "costs.connect", "Costs.Teardown": "costs.teardown", "Costs.Transmit": "costs.transmit",
-		"Costs.TransmitBlock": "costs.transmit_block", "Costs.DiskAccess": "costs.disk_access",
-		"Costs.DiskTransfer": "costs.disk_transfer", "Costs.DiskBlock": "costs.disk_block",
-		"Costs.DynamicFactor": "costs.dynamic_factor",
-		"Options.Seed":        "options.seed", "Options.SetExpiry": "options.set_expiry", "Options.TableExpiry": "options.table_expiry",
-		"Options.Threshold": "options.threshold", "Options.Fallback": "options.fallback", "Options.Port": "options.port",
-		"Options.TableSize": "options.table_size", "Options.Epsilon": "options.epsilon", "Options.Replicas": "options.replicas",
-		"Options.Classes": "options.classes", "Options.Near": "options.near", "Options.RestartCycle": "options.restart_cycle",
-		"Options.Inner": "options.inner", "Options.DFLB.Coefficients": "options.dflb.coefficients", "Options.DFLB.A": "options.dflb.a",
-		"Options.DFLB.Scale": "options.dflb.scale", "Options.DFLB.ChangeThreshold": "options.dflb.change_threshold",
-		"Options.DFLB.Target": "options.dflb.target",
-		// Options.Low and Options.High are low and high (sim.Config.Resolve copies them).
-		"Options.Low": "low", "Options.High": "high",
-	}
+	covered := configFieldKeys
 	var fields func(typ reflect.Type, prefix string)
 	fields = func(typ reflect.Type, prefix string) {
 		for f := range typ.Fields() {
@@ -194,6 +177,29 @@ func TestExperimentKeysMatchFlags(t *testing.T) {
 		}
 	}
 	fields(reflect.TypeFor[sim.Config](), "")
+}
+
+// configFieldKeys maps every field of sim.Config (dotted through Costs,
+// Options and Options.DFLB) to the experiment key that sets it.
+var configFieldKeys = map[string]string{
+	"Preset": "preset", "Nodes": "nodes", "Algorithm": "alg", "CacheBytes": "cache", "CachePolicy": "cache_policy",
+	"FrontEnd": "front_end", "Admission": "admission", "Speedup": "speedup", "Low": "low", "High": "high",
+	"DFLBInterval": "dflb_interval", "KeepAlive": "keep_alive", "Distributors": "distributors",
+	"CLSLookup": "cls_lookup", "CLSBatch": "cls_batch", "OriginTime": "origin_time", "Failures": "failures",
+	"HealthCheckDelay": "health_check_delay", "ConnectTimeout": "connect_timeout", "Interval": "interval", "Seed": "seed",
+	"Costs.Connect": "costs.connect", "Costs.Teardown": "costs.teardown", "Costs.Transmit": "costs.transmit",
+	"Costs.TransmitBlock": "costs.transmit_block", "Costs.DiskAccess": "costs.disk_access",
+	"Costs.DiskTransfer": "costs.disk_transfer", "Costs.DiskBlock": "costs.disk_block",
+	"Costs.DynamicFactor": "costs.dynamic_factor",
+	"Options.Seed":        "options.seed", "Options.SetExpiry": "options.set_expiry", "Options.TableExpiry": "options.table_expiry",
+	"Options.Threshold": "options.threshold", "Options.Fallback": "options.fallback", "Options.Port": "options.port",
+	"Options.TableSize": "options.table_size", "Options.Epsilon": "options.epsilon", "Options.Replicas": "options.replicas",
+	"Options.Classes": "options.classes", "Options.Near": "options.near", "Options.RestartCycle": "options.restart_cycle",
+	"Options.Inner": "options.inner", "Options.DFLB.Coefficients": "options.dflb.coefficients", "Options.DFLB.A": "options.dflb.a",
+	"Options.DFLB.Scale": "options.dflb.scale", "Options.DFLB.ChangeThreshold": "options.dflb.change_threshold",
+	"Options.DFLB.Target": "options.dflb.target",
+	// Options.Low and Options.High are low and high (sim.Config.Resolve copies them).
+	"Options.Low": "low", "Options.High": "high",
 }
 
 // nestedYAML writes the dotted key k with value v as nested YAML.
@@ -488,7 +494,10 @@ func TestParseNodes(t *testing.T) {
 		{[]string{"4-2"}, nil, "range"},
 		{[]string{"-1"}, nil, "node count"},
 		{[]string{"a"}, nil, "node count"},
-		{[]string{""}, nil, "no node count"},
+		{[]string{""}, nil, "empty value"},
+		{[]string{"1,,2"}, nil, "empty value"},
+		{[]string{"1-3", "2"}, nil, "node count 2 given twice"},
+		{nil, nil, "no node count"},
 		{[]string{"1-5000"}, nil, "at most"},
 	}
 	for _, tc := range tests {
@@ -506,7 +515,10 @@ func TestParseNodes(t *testing.T) {
 }
 
 // FuzzParseExperiment checks that no input makes the experiment parser
-// panic, and that what it accepts has valid node counts.
+// panic or allocate beyond a bound linear in the input (an alias bomb, a
+// huge node range, a sweep of too many cells are refused before anything
+// is expanded), that its errors name the file, and that what it accepts has
+// distinct valid node counts, no empty value, and at most maxCells cells.
 func FuzzParseExperiment(f *testing.F) {
 	f.Add("alg: [wrr, lblc]\nnodes: 1-16\ncache: [8MiB, 32MiB]\n")
 	f.Add("trace: default\nseed: 1\nkeep_alive: 5s\n")
@@ -515,17 +527,69 @@ func FuzzParseExperiment(f *testing.F) {
 	f.Add("failures: [{node: 1, at: 30s, recover: 90s}, \"2@1s\"]\nhealth_check_delay: [0s, 1s]\n")
 	f.Add("costs:\n  disk_access: [1ms, 2ms]\noptions:\n  dflb: {coefficients: [0, 1, 0, 0, 0, 0]}\n  classes: {a: [1]}\n")
 	f.Add("options:\n  near: [[], [{prefix: 10.0.0.0/8, servers: [1]}]]\n")
+	// Zeros, empty items, out-of-range values.
+	f.Add("low: 0\nhigh: [0, 60]\ninterval: 0s\ndistributors: 0\ndflb_interval: 0s\n")
+	f.Add("alg: \"\"\nnodes: \"1,,2\"\ntrace: \"a.log+\"\n")
+	f.Add("failures: [\"0@999999999h\"]\ncls_lookup: 1000h\ncls_batch: 99999999999999999999\n")
+	// A billion laughs: nine aliases of nine aliases of ...
+	lol := "trace: &a [x, x, x, x, x, x, x, x, x]\n"
+	prev := "a"
+	for _, k := range []string{"alg", "nodes", "cache", "seed", "low", "high"} {
+		lol += k + ": &" + k + " [" + strings.Repeat("*"+prev+", ", 8) + "*" + prev + "]\n"
+		prev = k
+	}
+	f.Add(lol)
+	// Huge sweeps.
+	f.Add("nodes: 1-1000000000\n")
+	f.Add("nodes: [" + strings.Repeat("1-4096, ", 100) + "1]\n")
+	f.Add("nodes: 1-4096\nalg: [wrr, wlc, lblc]\ncache: [1MiB, 2MiB, 3MiB, 4MiB, 5MiB, 6MiB, 7MiB, 8MiB, 9MiB]\n")
+	f.Add("seed: [" + strings.Repeat("1, ", 5000) + "1]\ncache_policy: [" + strings.Repeat("lru, ", 5000) + "lru]\n")
+	f.Add("options:\n  classes: [" + strings.Repeat("{a: [0, 1]}, ", 2000) + "{}]\n")
+	f.Add("alg: " + strings.Repeat("[", 2000) + strings.Repeat("]", 2000) + "\n")
 	f.Fuzz(func(t *testing.T, s string) {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
 		e, err := parseExperiment("f.yaml", strings.NewReader(s), "")
+		runtime.ReadMemStats(&m1)
+		if alloc, bound := m1.TotalAlloc-m0.TotalAlloc, uint64(1<<20+2048*len(s)); alloc > bound {
+			t.Errorf("%d bytes of input allocated %d bytes, more than %d", len(s), alloc, bound)
+		}
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "f.yaml: ") {
 				t.Errorf("error %q does not name the file", err)
 			}
 			return
 		}
+		seen := map[int]bool{}
 		for _, n := range e.Nodes {
-			if n < 1 {
-				t.Errorf("accepted node count %d", n)
+			if n < 1 || n > maxNodes || seen[n] {
+				t.Errorf("accepted node count %d (one of %d)", n, len(e.Nodes))
+				break
+			}
+			seen[n] = true
+		}
+		distinct := func(list []string, def int) int {
+			m := map[string]bool{}
+			for _, v := range list {
+				m[strings.ToLower(strings.TrimSpace(v))] = true
+			}
+			return cmp.Or(len(m), def)
+		}
+		cells := distinct(e.Traces, 1) * distinct(e.Algorithms, 5) * len(e.nodeCounts())
+		for _, vals := range e.Values {
+			cells *= len(vals)
+			for _, v := range vals {
+				if strings.TrimSpace(v) == "" {
+					t.Errorf("accepted an empty value in %v", e.Values)
+				}
+			}
+		}
+		if cells > maxCells {
+			t.Errorf("accepted a sweep of %d cells", cells)
+		}
+		for _, v := range append(slices.Clone(e.Traces), e.Algorithms...) {
+			if strings.TrimSpace(v) == "" {
+				t.Errorf("accepted an empty trace or algorithm: %q, %q", e.Traces, e.Algorithms)
 			}
 		}
 	})

@@ -58,10 +58,10 @@ makes the first one an error instead.
 Every other configuration field has a file key; a dotted key is nested
 (costs.connect is connect: under costs:). A list of values sweeps;
 options.classes, options.near and options.dflb.coefficients take a
-structured value, and a list of those sweeps. A value of 0 that would only
-select the default is refused: leave the key out instead.
+structured value, and a list of those sweeps.
 
 ` + keysHelp() + `
+` + valuesHelp() + `
 Output (--format): "table" (readable), "csv" (one row per run, stable
 columns: sim.CSVHeader) or "json" (full results with time series and
 response-time CDFs). The default is a table on a terminal and CSV otherwise,
@@ -88,7 +88,7 @@ or the -o file's extension (.csv, .json).`,
 			if err != nil {
 				return err
 			}
-			cells, err := sweepCells(spec)
+			cells, err := e.sweepCells(spec)
 			if err != nil {
 				return err
 			}
@@ -98,7 +98,7 @@ or the -o file's extension (.csv, .json).`,
 			}
 			o, err := workbench.Run(cells, spec.Workloads, opts)
 			if err != nil {
-				return err
+				return e.blame(err)
 			}
 			var buf bytes.Buffer
 			if err := writeResults(&buf, f, o.Cells, o.Results); err != nil {

@@ -204,7 +204,7 @@ func TestSimTraces(t *testing.T) {
 		{"zero nodes", []string{"sim", "--nodes", "0"}, []string{"--nodes", "at least 1 node"}},
 		{"bad nodes", []string{"sim", "--nodes", "x"}, []string{"--nodes", `"x"`}},
 		{"bad cache", []string{"sim", "--cache", "abc"}, []string{"--cache", `"abc"`}},
-		{"negative cache", []string{"sim", "--cache", "0"}, []string{"--cache", "positive"}},
+		{"zero cache", []string{"sim", "--cache", "0"}, []string{"--cache", "> 0"}},
 		{"unknown algorithm", []string{"sim", "--alg", "nosuch"}, []string{"nosuch", "wrr"}},
 		{"unknown preset", []string{"sim", "--preset", "nosuch"}, []string{"preset", "nosuch"}},
 		{"bad speedup", []string{"sim", "--speedup", "-1"}, []string{"--speedup"}},
@@ -399,7 +399,7 @@ func TestSimNewFlagErrors(t *testing.T) {
 		{"failure outside the cluster", []string{"--nodes", "2", "--failure", "5@1s"},
 			[]string{"--failure: failures[0].node: node 5 does not exist with --nodes 2 (nodes are numbered 0..1)"}},
 		{"bad health check", []string{"--health-check-delay", "x"}, []string{"--health-check-delay", "duration"}},
-		{"negative origin time", []string{"--origin-time", "-1s"}, []string{"--origin-time", "> 0"}},
+		{"negative origin time", []string{"--origin-time", "-1s"}, []string{"--origin-time", ">= 0"}},
 		{"zero cls batch", []string{"--cls-batch", "0"}, []string{"--cls-batch", "> 0"}},
 		{"bad cls lookup", []string{"--cls-lookup", "20"}, []string{"--cls-lookup", "duration"}},
 		{"negative threshold", []string{"--threshold", "-1"}, []string{"--threshold"}},
@@ -409,7 +409,7 @@ func TestSimNewFlagErrors(t *testing.T) {
 		{"table size not prime", []string{"-f", writeFile(t, dir, "mh.yaml", "alg: mh\nnodes: 2\noptions: {table_size: 100}\n")},
 			[]string{"mh", "table size 100"}},
 		{"restart_cycle false", []string{"-f", writeFile(t, dir, "rc.yaml", "alg: wrr\noptions: {restart_cycle: false}\n")},
-			[]string{"options.restart_cycle", "thesis"}},
+			[]string{"rc.yaml: line 2: options.restart_cycle", "default"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

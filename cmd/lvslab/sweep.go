@@ -76,7 +76,7 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 			if err != nil {
 				return err
 			}
-			cells, err := sweepCells(spec)
+			cells, err := e.sweepCells(spec)
 			if err != nil {
 				return err
 			}
@@ -96,7 +96,7 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 				return fmt.Errorf("sweep: -o %s holds another sweep %s: %v; use another -o directory, or --force to replace it", dir, other.Other, other.Err)
 			}
 			if err != nil {
-				return err
+				return e.blame(err)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s: %d cells in this %s: %d run, %d already done\n",
