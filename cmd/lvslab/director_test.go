@@ -213,3 +213,26 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// The example services file of the README parses, and its rules resolve.
+func TestDirectorExample(t *testing.T) {
+	path := filepath.Join("..", "..", "examples", "l7", "services.yaml")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	svcs, err := readServices(path, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range svcs {
+		sw, err := svcs[i].build(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sw.Service().Scheduler(); got != "rules/lblc" {
+			t.Errorf("scheduler %q", got)
+		}
+	}
+}

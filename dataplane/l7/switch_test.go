@@ -95,14 +95,15 @@ func rawBackend(t *testing.T, f func(c net.Conn)) netip.AddrPort {
 	return netip.MustParseAddrPort(ln.Addr().String())
 }
 
-// readRequestHead reads one request head from br.
+// readRequestHead reads one request (or response) head from br, without
+// allocating.
 func readRequestHead(br *bufio.Reader) error {
 	for {
-		line, err := br.ReadString('\n')
+		line, err := br.ReadSlice('\n')
 		if err != nil {
 			return err
 		}
-		if line == "\r\n" {
+		if len(line) == 2 && line[0] == '\r' {
 			return nil
 		}
 	}
@@ -121,7 +122,7 @@ type testSwitch struct {
 }
 
 // startSwitch runs a switch with scheduler alg over addrs on loopback.
-func startSwitch(t *testing.T, alg string, cfg Config, addrs ...netip.AddrPort) *testSwitch {
+func startSwitch(t testing.TB, alg string, cfg Config, addrs ...netip.AddrPort) *testSwitch {
 	t.Helper()
 	sched, err := algorithms.New(alg, algorithms.Options{})
 	if err != nil {
@@ -130,7 +131,7 @@ func startSwitch(t *testing.T, alg string, cfg Config, addrs ...netip.AddrPort) 
 	return startSwitchWith(t, sched, cfg, addrs...)
 }
 
-func startSwitchWith(t *testing.T, sched algorithms.Scheduler, cfg Config, addrs ...netip.AddrPort) *testSwitch {
+func startSwitchWith(t testing.TB, sched algorithms.Scheduler, cfg Config, addrs ...netip.AddrPort) *testSwitch {
 	t.Helper()
 	svc, err := dataplane.NewService(dataplane.Config{Scheduler: sched})
 	if err != nil {
