@@ -86,6 +86,12 @@ func (cc *clientConn) readHead() bool {
 			cc.w = copy(cc.buf, cc.buf[cc.r:cc.w])
 			cc.r = 0
 		}
+		// The deadline is set before the idle flag, so that Shutdown's
+		// wake-up (a deadline in the past) cannot be overwritten.
+		if !deadlineSet {
+			cc.c.SetReadDeadline(deadline)
+			deadlineSet = true
+		}
 		idle := cc.r == cc.w
 		if idle {
 			cc.idle.Store(true)
@@ -93,10 +99,6 @@ func (cc *clientConn) readHead() bool {
 				cc.idle.Store(false)
 				return false
 			}
-		}
-		if !deadlineSet {
-			cc.c.SetReadDeadline(deadline)
-			deadlineSet = true
 		}
 		m, err := cc.c.Read(cc.buf[cc.w:])
 		cc.idle.Store(false)
@@ -248,23 +250,25 @@ func (cc *clientConn) handle() bool {
 		if replay && !retried {
 			retried = true
 			s.ev.add(Retried)
-			if stale {
-				// A pooled connection the back end had closed: same server, new connection.
-				if bc, err = cc.dial(&lease); err == nil {
-					switch cc.exchange(bc, &lease, end, complete) {
-					case done:
-						return true
-					case closeAfter:
-						return false
-					}
-					bc.close()
-					lease.Failed()
-				} else {
-					s.ev.add(ConnectFailed)
-					lease.Failed()
-				}
+			if !stale {
+				continue // schedule again: another back end may take it
 			}
-			continue
+			// A pooled connection the back end had closed: same server,
+			// new connection.
+			if bc, err = cc.dial(&lease); err != nil {
+				s.ev.add(ConnectFailed)
+				lease.Failed()
+				cc.reply(502)
+				return false
+			}
+			switch cc.exchange(bc, &lease, end, complete) {
+			case done:
+				return true
+			case closeAfter:
+				return false
+			}
+			bc.close()
+			lease.Failed()
 		}
 		cc.fail(BackendReset, 502)
 		return false

@@ -35,8 +35,9 @@
 // Config.ClientTimeout on a new connection 408 (an idle keep-alive
 // connection is closed silently), no usable back end 503, a refused or
 // timed-out connection or a back end that closes or resets before
-// answering 502, no answer within Config.BackendTimeout 504. Error
-// answers close the connection. A back end that fails after the response
+// answering 502, a response that does not parse or a 101 Switching
+// Protocols 502 (protocol upgrades are not relayed), no answer within
+// Config.BackendTimeout 504. Error answers close the connection. A back end that fails after the response
 // head was relayed cannot change the status any more: the client
 // connection is closed, so the client sees a truncated response.
 //

@@ -425,6 +425,12 @@ func TestErrors(t *testing.T) {
 		readRequestHead(bufio.NewReader(c))
 		io.WriteString(c, "SPDY/3 nonsense\r\n\r\n")
 	})
+	// A back end that switches protocols.
+	upgrade := rawBackend(t, func(c net.Conn) {
+		readRequestHead(bufio.NewReader(c))
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		time.Sleep(100 * time.Millisecond)
+	})
 	// A back end that never answers.
 	silent := rawBackend(t, func(c net.Conn) {
 		readRequestHead(bufio.NewReader(c))
@@ -458,6 +464,7 @@ func TestErrors(t *testing.T) {
 		{"back end resets mid-response", &midReset, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", 0, ResetAfterHead},
 		{"back end resets before answering", &earlyReset, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", 502, BackendReset},
 		{"back end answers garbage", &garbage, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", 502, BadResponse},
+		{"back end switches protocols", &upgrade, "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", 502, BadResponse},
 		{"back end silent", &silent, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", 504, BackendTimeout},
 		{"back end refuses connections", &refused, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", 502, ConnectFailed},
 		{"no back end", &netip.AddrPort{}, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", 503, NoServer},
