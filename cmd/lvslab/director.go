@@ -307,6 +307,7 @@ func parseBackendFlag(v string, id int) (dataplane.Server, error) {
 
 type directorFlags struct {
 	file          string
+	mode          string
 	listen        string
 	backends      []string
 	alg           string
@@ -318,7 +319,7 @@ type directorFlags struct {
 func newDirectorCmd() *cobra.Command {
 	var f directorFlags
 	cmd := &cobra.Command{
-		Use:   "director (-f services.yaml | --listen ADDR:PORT --backend ADDR:PORT[:WEIGHT]...)",
+		Use:   "director (-f services.yaml | [--mode l7] --listen ADDR:PORT --backend ADDR:PORT[:WEIGHT]...)",
 		Short: "Run a live director (mode l7: the layer-7 content switch)",
 		Long: `Run a live director in the foreground until SIGINT or SIGTERM, which stop it
 gracefully (no new connections; requests in flight finish, for at most 10 s).
@@ -352,7 +353,7 @@ Options keys: seed, low, high, set_expiry, table_expiry, threshold, epsilon,
 replicas, table_size, fallback, port, restart_cycle. Unknown keys are errors.
 In a rules file a server is named by its name, or by its address when it has
 none. Logs go to standard error; on exit the event counters are printed there.`,
-		Example: `  lvslab director --listen 127.0.0.1:8080 --backend 127.0.0.1:8081 --backend 127.0.0.1:8082:2 --alg wlc
+		Example: `  lvslab director --mode l7 --listen 127.0.0.1:8080 --backend 127.0.0.1:8081 --backend 127.0.0.1:8082:2 --alg wlc
   lvslab director -f services.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -367,6 +368,7 @@ none. Logs go to standard error; on exit the event counters are printed there.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.file, "file", "f", "", "services file (YAML)")
+	fl.StringVar(&f.mode, "mode", "l7", "forwarding mode of the --listen service: "+directorModes)
 	fl.StringVar(&f.listen, "listen", "", "listen address of a single l7 service, ADDRESS:PORT")
 	fl.StringArrayVar(&f.backends, "backend", nil, "a real server ADDRESS:PORT[:WEIGHT] (repeat for each)")
 	fl.StringVar(&f.alg, "alg", "wlc", "scheduler (see \"lvslab algorithms\")")
@@ -378,14 +380,21 @@ none. Logs go to standard error; on exit the event counters are printed there.`,
 
 // services resolves the flags into services.
 func (f *directorFlags) services(cmd *cobra.Command) ([]service, error) {
+	switch f.mode {
+	case "l7":
+	case "nat", "tun", "dr":
+		return nil, fmt.Errorf("--mode %s: not implemented yet (only l7)", f.mode)
+	default:
+		return nil, fmt.Errorf("--mode %q: unknown; want %s", f.mode, directorModes)
+	}
 	quick := f.listen != "" || len(f.backends) > 0 || f.rules != "" ||
-		cmd.Flags().Changed("alg") || cmd.Flags().Changed("client-timeout")
+		cmd.Flags().Changed("alg") || cmd.Flags().Changed("client-timeout") || cmd.Flags().Changed("mode")
 	if f.loops < 1 {
 		return nil, fmt.Errorf("--loops %d: must be at least 1", f.loops)
 	}
 	if f.file != "" {
 		if quick {
-			return nil, errors.New("-f and --listen/--backend/--alg/--rules/--client-timeout exclude each other: put the service in the file")
+			return nil, errors.New("-f and --mode/--listen/--backend/--alg/--rules/--client-timeout exclude each other: put the service in the file")
 		}
 		r, err := os.Open(f.file)
 		if err != nil {

@@ -89,7 +89,9 @@ func TestDirectorFlagErrors(t *testing.T) {
 		{[]string{"director", "--listen", "127.0.0.1:0"}, "give -f services.yaml, or --listen"},
 		{[]string{"director", "--listen", "127.0.0.1:0", "--backend", "nowhere"}, "--backend \"nowhere\""},
 		{[]string{"director", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--alg", "best"}, "--alg \"best\": unknown scheduler"},
-		{[]string{"director", "-f", "x.yaml", "--listen", "127.0.0.1:0"}, "-f and --listen"},
+		{[]string{"director", "-f", "x.yaml", "--listen", "127.0.0.1:0"}, "-f and --mode/--listen"},
+		{[]string{"director", "--mode", "dr", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1"}, "--mode dr: not implemented yet (only l7)"},
+		{[]string{"director", "--mode", "l4", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1"}, "--mode \"l4\": unknown"},
 		{[]string{"director", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--loops", "0"}, "--loops 0"},
 		{[]string{"director", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--rules", "/nonexistent/rules.conf"}, "rules: open /nonexistent/rules.conf"},
 	}
