@@ -1,0 +1,30 @@
+// Package dataplane is lvslab's live half: the same algorithms.Scheduler
+// values that the simulator drives in virtual time choose real servers for
+// real connections here.
+//
+// # The live host
+//
+// [Service] wraps one scheduler and its pool for concurrent use (style
+// rule 2: concurrency is a wrapper). Every front end calls it the same way:
+//
+//	svc, _ := dataplane.NewService(dataplane.Config{Scheduler: wlc})
+//	_ = svc.AddServer(dataplane.Server{ID: 1, Addr: netip.MustParseAddrPort("10.0.0.2:80"), Weight: 1})
+//	lease, err := svc.Pick(&algorithms.Request{Key: "/index.html"}) // Schedule + Begin, one critical section
+//	if err != nil { ... }                                           // errors.Is(err, algorithms.ErrNoServer): 503
+//	defer lease.Done()                                              // Pool.End, exactly once
+//
+// A layer-4 director counts as IPVS does ([CountConnections]: a new
+// connection is inactive until [Lease.Established]); the layer-7 switch
+// counts in-service requests in cost units ([CountRequests], thesis §6.3.5).
+// Health checks, the admin interface and load monitors use
+// [Service.SetDown], [Service.SetWeight], [Service.AddServer],
+// [Service.Feedback] and [Service.Stats].
+//
+// # Sub-packages
+//
+//   - httpx: zero-allocation HTTP/1.x request and response head parsing and
+//     chunked-body framing for a proxy.
+//   - rules: TCPHA-style content rules ("rule = <server> <regex>") and the
+//     scheduler that restricts a request to its rule's servers (§6.3.6).
+//   - l7: the layer-7 content switch (KTCPVS in user space, thesis §6.4-§6.5).
+package dataplane
