@@ -707,17 +707,27 @@ func (e *engine) sample() {
 
 // MaxSeries bounds the time series: a run whose makespan spans more
 // Config.Interval buckets than this fails with an error naming the
-// interval, instead of exhausting memory.
-const MaxSeries = 1 << 20
+// interval, instead of exhausting memory. A run whose scheduler reports
+// weights (DFLB) keeps one per node in every bucket, and its series holds
+// at most MaxSeriesWeights of them (fewer buckets with many nodes).
+const (
+	MaxSeries        = 1 << 20
+	MaxSeriesWeights = 1 << 24 // 128 MiB of weights
+)
 
 // seriesRoom reports whether bucket b fits in the time series, and fails
 // the run if it does not.
 func (e *engine) seriesRoom(b int) bool {
-	if b < MaxSeries {
+	limit, per := MaxSeries, ""
+	if e.weigher != nil {
+		limit = min(limit, MaxSeriesWeights/len(e.nodes))
+		per = fmt.Sprintf(" holding %d weights each", len(e.nodes))
+	}
+	if b < limit {
 		return true
 	}
-	e.fail(fmt.Errorf("sim: interval: %v makes more than %d time-series buckets by %v of simulated time; use a larger interval",
-		e.cfg.Interval, MaxSeries, e.now))
+	e.fail(fmt.Errorf("sim: interval: %v makes more than %d time-series buckets%s by %v of simulated time; use a larger interval",
+		e.cfg.Interval, limit, per, e.now))
 	e.nextSample = math.MaxInt64 // no more samples: the run stops at this event
 	return false
 }

@@ -21,6 +21,11 @@ func TestAbsurdParameters(t *testing.T) {
 		{"tiny interval", Config{Nodes: 1, Algorithm: "wrr", Interval: time.Nanosecond}, "interval: 1ns makes more than"},
 		{"tiny speedup", Config{Nodes: 1, Algorithm: "wrr", Admission: AdmissionOpen, Speedup: 1e-300}, "speedup: request 3's trace time 1h0m0s"},
 		{"tiny dflb interval", Config{Nodes: 1, Algorithm: "dflb", DFLBInterval: time.Nanosecond}, "dflb_interval: must be at least 1ms"},
+		{"huge distributors", Config{Nodes: 1, Algorithm: "wrr", FrontEnd: FrontEndDistributed, Distributors: 1 << 40}, "distributors: at most 65536"},
+		// 4096 nodes' weights in every bucket: the series stops at
+		// MaxSeriesWeights/4096 = 4096 buckets, not MaxSeries.
+		{"weights of many nodes", Config{Nodes: 4096, Algorithm: "dflb", Admission: AdmissionOpen, Interval: time.Millisecond},
+			"more than 4096 time-series buckets holding 4096 weights each"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Run(tc.cfg, w)
