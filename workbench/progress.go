@@ -12,13 +12,15 @@ import (
 // Progress reports a long run's progress. On a terminal it rewrites one
 // line in place ("\r"); elsewhere (a log file, a batch job) it prints a
 // plain line every Every of wall time or every EveryCells cells, whichever
-// comes first, and a last line when the run ends.
+// comes first, and a last line when the run ends. With Quiet, a run that
+// ends within Quiet prints no plain line at all.
 type Progress struct {
 	W          io.Writer
 	TTY        bool
 	Every      time.Duration // plain mode: at most one line per Every (default 10 s)
 	EveryCells int           // plain mode: a line every this many cells (0: time only)
 	Label      string        // prefix of every line ("sweep")
+	Quiet      time.Duration // plain mode: no line before the run has lasted this long
 
 	now       func() time.Time
 	start     time.Time
@@ -32,6 +34,17 @@ type Progress struct {
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Start records that the run starts now: elapsed time, the estimate of
+// the time left and Quiet count from here. Without Start they count from
+// the first Update.
+func (p *Progress) Start() {
+	if p.now == nil {
+		p.now = time.Now
+	}
+	p.start = p.now()
+	p.last = p.start
 }
 
 // Update records that done of total cells are finished, c the latest.
@@ -68,6 +81,9 @@ func (p *Progress) Update(done, total int, c Cell, skipped bool) {
 		if done == total {
 			fmt.Fprintln(p.W)
 		}
+		return
+	}
+	if elapsed < p.Quiet {
 		return
 	}
 	every := p.Every

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,6 +113,11 @@ func TestCellsErrors(t *testing.T) {
 		{"empty axis", Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr"}, Nodes: []int{1}, Axes: []Axis{{Name: "cache"}}}, "cache has no value"},
 		{"unknown algorithm", Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr", "nosuch"}, Nodes: []int{2}}, "alg nosuch, nodes 2"},
 		{"zero nodes", Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr"}, Nodes: []int{0}}, "nodes"},
+		// 4096 node counts × 100 values × 100 values × 2 schedulers:
+		// refused before a single cell is built.
+		{"too many cells", Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr", "wlc"}, Nodes: make([]int, 4096),
+			Axes: []Axis{{Name: "cache", Values: make([]AxisValue, 100)}, {Name: "low", Values: make([]AxisValue, 100)}}},
+			"sweep: 81920000 cells (1 traces × 100 cache values × 100 low values × 2 schedulers × 4096 node counts), at most 100000"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -302,6 +308,35 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress line lacks the estimate or the cell: %s", lines[0])
 	}
 
+	// Quiet: a run of 3 cells at 4 s each prints nothing before 10 s
+	// (cells 1 and 2), then every Every from the start (cell 3, at 12 s)
+	// and the last cell; a run that ends within Quiet prints nothing.
+	for _, tc := range []struct {
+		cells int
+		want  []string
+	}{
+		{2, nil},
+		{4, []string{"sim: 3/4 cells (75%), 12s elapsed, ~4s left", "sim: 4/4 cells (100%), 16s elapsed"}},
+	} {
+		var quiet bytes.Buffer
+		p = &Progress{W: &quiet, Label: "sim", Quiet: 10 * time.Second, now: func() time.Time { return clock }}
+		p.Start()
+		for done := 1; done <= tc.cells; done++ {
+			clock = clock.Add(4 * time.Second)
+			p.Update(done, tc.cells, cell, false)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(quiet.String()), "\n") {
+			if l != "" {
+				l, _, _ = strings.Cut(l, ", last")
+				got = append(got, l)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("quiet progress of %d cells: %q, want %q", tc.cells, got, tc.want)
+		}
+	}
+
 	var tty bytes.Buffer
 	p = &Progress{W: &tty, TTY: true, now: func() time.Time { return clock }}
 	for done := 1; done <= 3; done++ {
@@ -309,6 +344,14 @@ func TestProgress(t *testing.T) {
 	}
 	if strings.Count(tty.String(), "\r") != 3 || !strings.HasSuffix(tty.String(), "\n") {
 		t.Errorf("terminal progress: %q", tty.String())
+	}
+}
+
+func TestCountCellsSaturates(t *testing.T) {
+	huge := Axis{Name: "x", Values: make([]AxisValue, 1<<20)}
+	n, err := CountCells(1<<20, []Axis{huge, huge, huge}, 1<<20, 1<<20)
+	if n != math.MaxInt64 || err == nil {
+		t.Fatalf("CountCells = %d, %v; want MaxInt64 and an error", n, err)
 	}
 }
 
