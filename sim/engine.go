@@ -158,7 +158,7 @@ func checkWorkload(w *traces.Workload) error {
 	if len(w.Requests) == 0 {
 		return fmt.Errorf("sim: workload %q: no requests (after filters: %d lines read, dropped %v)", w.Name, w.Lines, w.Dropped)
 	}
-	if len(w.Requests) > 1<<31-1 || len(w.Objects) > 1<<31-1 {
+	if len(w.Requests) > MaxRequests || len(w.Objects) > MaxRequests {
 		return fmt.Errorf("sim: workload %q: too large (%d requests, %d objects)", w.Name, len(w.Requests), len(w.Objects))
 	}
 	for i, o := range w.Objects {

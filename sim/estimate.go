@@ -9,6 +9,10 @@ import (
 	"github.com/lvslab/lvslab/models"
 )
 
+// MaxRequests is the largest workload Run accepts: requests are numbered
+// with 32 bits.
+const MaxRequests = 1<<31 - 1
+
 // MemoryEstimate is an estimate of the memory one Run allocates, in bytes,
 // split by what it grows with. It does not count the workload itself
 // (traces.WorkloadBytes) nor the time series, which MaxSeries and

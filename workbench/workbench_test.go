@@ -347,6 +347,41 @@ func TestProgress(t *testing.T) {
 	}
 }
 
+// Report counts other units than cells: a terminal line at once, then at
+// most every 200 ms, and at the end; plain lines after Quiet, every Every, and at the
+// end, with an estimate of the time left.
+func TestProgressReport(t *testing.T) {
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	var tty bytes.Buffer
+	p := &Progress{W: &tty, TTY: true, Label: "trace synth", now: now}
+	p.Start()
+	for done := int64(1); done <= 10; done++ {
+		clock = clock.Add(100 * time.Millisecond)
+		p.Report(done, 10, "lines", "writing")
+	}
+	// at once (100 ms), then every 200 ms (300, 500, 700, 900) and the end
+	if n := strings.Count(tty.String(), "\r"); n != 6 || !strings.HasSuffix(tty.String(), "\n") {
+		t.Errorf("terminal report: %d lines: %q", n, tty.String())
+	}
+
+	var plain bytes.Buffer
+	p = &Progress{W: &plain, Label: "trace synth", Every: 10 * time.Second, Quiet: 10 * time.Second, now: now}
+	p.Start()
+	for done := int64(1); done <= 30; done++ {
+		clock = clock.Add(time.Second)
+		p.Report(done, 30, "lines", "writing")
+	}
+	want := []string{
+		"trace synth: 10/30 lines (33%), 10s elapsed, ~20s left, writing",
+		"trace synth: 20/30 lines (67%), 20s elapsed, ~10s left, writing",
+		"trace synth: 30/30 lines (100%), 30s elapsed, writing",
+	}
+	if got := strings.Split(strings.TrimSpace(plain.String()), "\n"); !slices.Equal(got, want) {
+		t.Errorf("plain report:\n%s\nwant\n%s", plain.String(), strings.Join(want, "\n"))
+	}
+}
+
 func TestCountCellsSaturates(t *testing.T) {
 	huge := Axis{Name: "x", Values: make([]AxisValue, 1<<20)}
 	n, err := CountCells(1<<20, []Axis{huge, huge, huge}, 1<<20, 1<<20)

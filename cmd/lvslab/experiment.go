@@ -213,8 +213,8 @@ var params = []param{
 		apply: setInt(func(c *sim.Config) *int { return &c.High }, true)},
 	{flag: "keep-alive", cli: true, usage: "l4 front end: HTTP/1.1 keep-alive time (0: HTTP/1.0)",
 		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.KeepAlive }, true)},
-	{flag: "distributors", cli: true, usage: "distributed front end: number of L7 distributors",
-		apply: setInt(func(c *sim.Config) *int { return &c.Distributors }, true)},
+	{flag: "distributors", cli: true, usage: "distributed front end: number of L7 distributors (at most " + strconv.Itoa(sim.MaxDistributors) + ")",
+		apply: setIntAtMost(func(c *sim.Config) *int { return &c.Distributors }, true, sim.MaxDistributors, "each distributor has its own queues")},
 	{flag: "cls-lookup", cli: true, usage: "distributed, colocated and cachecluster front ends: Content Location Service time per lookup message, e.g. 20us",
 		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.CLSLookup }, false)},
 	{flag: "cls-batch", cli: true, usage: "distributed, colocated and cachecluster front ends: CLS lookups per message",
@@ -271,8 +271,8 @@ var params = []param{
 		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Options.TableExpiry }, false)},
 	{flag: "epsilon", key: "options.epsilon", cli: true, usage: "chbl: consistent hashing with bounded loads, balance factor epsilon (default 0.25)",
 		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.Epsilon }, false)},
-	{flag: "options.replicas", usage: "chbl: virtual nodes per server on the ring (default 100)",
-		apply: setInt(func(c *sim.Config) *int { return &c.Options.Replicas }, false)},
+	{flag: "options.replicas", usage: "chbl: virtual nodes per server on the ring (default 100, at most " + strconv.Itoa(algorithms.MaxCHBLReplicas) + ")",
+		apply: setIntAtMost(func(c *sim.Config) *int { return &c.Options.Replicas }, false, algorithms.MaxCHBLReplicas, "the ring holds nodes × replicas points")},
 	{flag: "inner", key: "options.inner", cli: true, usage: "dflb: the scheduler DFLB adjusts weights for, wrr (default) or wlc", apply: func(c *sim.Config, v string) error {
 		v = strings.ToLower(strings.TrimSpace(v))
 		if _, ok := algorithms.Lookup(v); !ok || strings.HasPrefix(v, "dflb") {
@@ -598,6 +598,11 @@ type experiment struct {
 	File      string
 	lines     map[string][]value
 	nodesFrom string
+
+	// traceLines are the lines of Traces in File (nil when they come from
+	// --trace); mem is the memory limit (--memory-limit).
+	traceLines []int
+	mem        *memLimit
 }
 
 // Where experiment.Nodes comes from, as error messages name it.
@@ -1028,11 +1033,13 @@ func (e *experiment) readSection(n *yaml.Node, section string) error {
 					return err
 				}
 				var list []string
+				var lines []int
 				for _, x := range vals {
 					list = append(list, x.v)
+					lines = append(lines, x.line)
 				}
 				if path == "trace" {
-					e.Traces = list
+					e.Traces, e.traceLines = list, lines
 				} else {
 					e.Algorithms = list
 				}
@@ -1148,9 +1155,10 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 			return nil, err
 		}
 	}
+	e.mem = memoryLimit(cmd)
 	fs := cmd.Flags()
 	if fs.Changed("trace") {
-		e.Traces = ef.traces
+		e.Traces, e.traceLines = ef.traces, nil
 		e.Dir = ""
 	}
 	if fs.Changed("alg") {
@@ -1209,13 +1217,19 @@ func (e *experiment) spec() (*workbench.Spec, error) {
 	if len(specs) == 0 {
 		specs = []string{"default"}
 	}
+	if err := e.checkCells(specs, s); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
-	for _, t := range specs {
+	for i, t := range specs {
 		t = strings.TrimSpace(t)
 		if seen[t] {
 			continue
 		}
 		seen[t] = true
+		if err := checkSynthTrace(e.traceWhere(i)+t, t, e.mem); err != nil {
+			return nil, err
+		}
 		w, err := loadWorkload(t, e.Dir)
 		if err != nil {
 			return nil, err
@@ -1433,18 +1447,9 @@ func formatDropped(d map[string]int) string {
 // workload is named after the whole spec ("synth:thesis:200000"), so that
 // results name exactly what produced them.
 func synthWorkload(spec string) (*traces.Workload, error) {
-	name, count, hasCount := strings.Cut(spec, ":")
-	m, err := traces.SynthPreset(name)
+	m, err := synthModel(spec)
 	if err != nil {
 		return nil, err
 	}
-	if hasCount {
-		n, err := strconv.Atoi(count)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("request count %q: want a positive integer (synth:PRESET[:REQUESTS])", count)
-		}
-		m.Requests = n
-	}
-	m.Name = "synth:" + spec
 	return traces.SynthWorkload(m)
 }
