@@ -129,6 +129,19 @@ func TestBounds(t *testing.T) {
 			want: []string{"sim: running simulations 1 at a time instead of 2, to stay within the memory limit of 1.0 GiB (--memory-limit)"},
 		},
 		{
+			name: "time-series buckets",
+			args: []string{"sim", "--interval", "1ns", "--alg", "wrr", "--nodes", "1"},
+			code: 1,
+			want: []string{"sim: interval: 1ns makes more than 1048576 time-series buckets"},
+		},
+		{
+			// DFLB's series holds every node's weight in every bucket.
+			name: "time-series weights",
+			args: []string{"sim", "--interval", "1us", "--alg", "dflb", "--nodes", "4096", "--trace", "synth:small:5000", "--memory-limit", "2GiB"},
+			code: 1,
+			want: []string{"sim: interval: 1µs makes more than 4096 time-series buckets holding 4096 weights each"},
+		},
+		{
 			name: "distributors",
 			args: []string{"sim", "--front-end", "distributed", "--distributors", "100000000"},
 			code: 1,
