@@ -54,6 +54,9 @@ func TestBounds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory does not fit a limited address space")
+	}
 	sizes := func(n int, unit string) string {
 		var s []string
 		for i := 1; i <= n; i++ {
