@@ -78,9 +78,15 @@ const (
 	DefaultCHBLReplicas = 100
 )
 
+// MaxCHBLReplicas is the largest Options.Replicas NewCHBL accepts. The ring
+// holds usable servers × replicas points of 24 bytes, sorted again whenever
+// the pool changes: 10,000 replicas of 1,000 servers take 240 MB.
+const MaxCHBLReplicas = 10_000
+
 // NewCHBL returns a bounded-load consistent-hashing scheduler. epsilon 0
 // selects DefaultCHBLEpsilon and replicas 0 DefaultCHBLReplicas; a negative or
-// non-finite epsilon or a negative replica count is an error.
+// non-finite epsilon, or a replica count outside 0..MaxCHBLReplicas, is an
+// error.
 func NewCHBL(epsilon float64, replicas int) (*CHBL, error) {
 	if epsilon == 0 {
 		epsilon = DefaultCHBLEpsilon
@@ -91,8 +97,8 @@ func NewCHBL(epsilon float64, replicas int) (*CHBL, error) {
 	if replicas == 0 {
 		replicas = DefaultCHBLReplicas
 	}
-	if replicas < 0 {
-		return nil, fmt.Errorf("algorithms: chbl: Replicas must be > 0, got %d", replicas)
+	if replicas < 0 || replicas > MaxCHBLReplicas {
+		return nil, fmt.Errorf("algorithms: chbl: Replicas must be in 1..%d, got %d", MaxCHBLReplicas, replicas)
 	}
 	return &CHBL{epsilon: epsilon, replicas: replicas}, nil
 }

@@ -316,6 +316,9 @@ func TestCHBLOptions(t *testing.T) {
 		{"NaN epsilon", Options{Epsilon: math.NaN()}, true},
 		{"infinite epsilon", Options{Epsilon: math.Inf(1)}, true},
 		{"negative replicas", Options{Replicas: -1}, true},
+		{"most replicas", Options{Replicas: MaxCHBLReplicas}, false},
+		{"too many replicas", Options{Replicas: MaxCHBLReplicas + 1}, true},
+		{"absurd replicas", Options{Replicas: 100_000_000}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -50,7 +50,7 @@ type Options struct {
 	Epsilon float64 `json:"epsilon"`
 
 	// Replicas is the number of virtual nodes per server on the consistent
-	// hashing ring. Default 100.
+	// hashing ring. Default 100, at most MaxCHBLReplicas (10,000).
 	Replicas int `json:"replicas"`
 
 	// Classes maps a content class to its defined server set (thesis §6.3.6);

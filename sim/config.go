@@ -73,7 +73,7 @@ type Config struct {
 	KeepAlive time.Duration `json:"keep_alive_ns" yaml:"keep_alive"`
 
 	// Distributors is the number of L7 distributors of the "distributed"
-	// front end; CLSLookup is the Content Location Service's cost per
+	// front end (at most MaxDistributors); CLSLookup is the Content Location Service's cost per
 	// lookup message and CLSBatch the number of lookups per message.
 	Distributors int           `json:"distributors" yaml:"distributors"`
 	CLSLookup    time.Duration `json:"cls_lookup_ns" yaml:"cls_lookup"`
@@ -138,6 +138,10 @@ const (
 
 	// DefaultConnectTimeout is Config.ConnectTimeout's default.
 	DefaultConnectTimeout = 3 * time.Second
+
+	// MaxDistributors is the largest Distributors Resolve accepts: each
+	// distributor has its own queues, allocated when the run starts.
+	MaxDistributors = 1 << 16
 )
 
 // A ConfigError is a Config value that Resolve or Run rejects. Keys names
@@ -297,6 +301,9 @@ func (c Config) Resolve() (Config, error) {
 	}
 	if c.CLSBatch < 0 {
 		return c, configError("cls_batch", "must be >= 0 (got %d)", c.CLSBatch)
+	}
+	if c.Distributors > MaxDistributors {
+		return c, fmt.Errorf("sim: distributors: at most %d (got %d)", MaxDistributors, c.Distributors)
 	}
 	if c.FrontEnd == FrontEndDistributed || c.FrontEnd == FrontEndColocated || c.FrontEnd == FrontEndCacheCluster {
 		// The ch.7 front ends' defaults, written into the resolved config

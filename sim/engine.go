@@ -158,7 +158,7 @@ func checkWorkload(w *traces.Workload) error {
 	if len(w.Requests) == 0 {
 		return fmt.Errorf("sim: workload %q: no requests (after filters: %d lines read, dropped %v)", w.Name, w.Lines, w.Dropped)
 	}
-	if len(w.Requests) > 1<<31-1 || len(w.Objects) > 1<<31-1 {
+	if len(w.Requests) > MaxRequests || len(w.Objects) > MaxRequests {
 		return fmt.Errorf("sim: workload %q: too large (%d requests, %d objects)", w.Name, len(w.Requests), len(w.Objects))
 	}
 	for i, o := range w.Objects {
@@ -707,24 +707,34 @@ func (e *engine) sample() {
 
 // MaxSeries bounds the time series: a run whose makespan spans more
 // Config.Interval buckets than this fails with an error naming the
-// interval, instead of exhausting memory.
-const MaxSeries = 1 << 20
+// interval, instead of exhausting memory. A run whose scheduler reports
+// weights (DFLB) keeps one per node in every bucket, and its series holds
+// at most MaxSeriesWeights of them (fewer buckets with many nodes).
+const (
+	MaxSeries        = 1 << 20
+	MaxSeriesWeights = 1 << 24 // 128 MiB of weights
+)
 
 // seriesRoom reports whether bucket b fits in the time series, and fails
 // the run if it does not.
 func (e *engine) seriesRoom(b int) bool {
-	if b < MaxSeries {
+	limit, per := MaxSeries, ""
+	if e.weigher != nil {
+		limit = min(limit, MaxSeriesWeights/len(e.nodes))
+		per = fmt.Sprintf(" holding %d weights each", len(e.nodes))
+	}
+	if b < limit {
 		return true
 	}
 	if key, d, def, ok := e.cfg.longService(); ok {
 		// The run is long because a service time is: blame it, not the
 		// interval the user may not even have set.
 		e.fail(&ConfigError{Keys: []string{key, "interval"}, Err: fmt.Errorf(
-			"%v (default %v) makes the run pass %v of simulated time, more than %d time-series buckets of interval %v: lower it, or use a larger interval",
-			d, def, e.now, MaxSeries, e.cfg.Interval)})
+			"%v (default %v) makes the run pass %v of simulated time, more than %d time-series buckets%s of interval %v: lower it, or use a larger interval",
+			d, def, e.now, limit, per, e.cfg.Interval)})
 	} else {
-		e.fail(configError("interval", "%v makes more than %d time-series buckets by %v of simulated time; use a larger interval",
-			e.cfg.Interval, MaxSeries, e.now))
+		e.fail(configError("interval", "%v makes more than %d time-series buckets%s by %v of simulated time; use a larger interval",
+			e.cfg.Interval, limit, per, e.now))
 	}
 	e.nextSample = math.MaxInt64 // no more samples: the run stops at this event
 	return false

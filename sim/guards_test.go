@@ -29,6 +29,11 @@ func TestAbsurdParameters(t *testing.T) {
 		{"huge disk access", Config{Nodes: 1, Algorithm: "wrr", Costs: models.Costs{DiskAccess: 2000 * time.Hour}},
 			"sim: costs.disk_access/interval: 2000h0m0s (default 28ms)"},
 		{"tiny dflb interval", Config{Nodes: 1, Algorithm: "dflb", DFLBInterval: time.Nanosecond}, "dflb_interval: must be at least 1ms"},
+		{"huge distributors", Config{Nodes: 1, Algorithm: "wrr", FrontEnd: FrontEndDistributed, Distributors: 1 << 40}, "distributors: at most 65536"},
+		// 4096 nodes' weights in every bucket: the series stops at
+		// MaxSeriesWeights/4096 = 4096 buckets, not MaxSeries.
+		{"weights of many nodes", Config{Nodes: 4096, Algorithm: "dflb", Admission: AdmissionOpen, Interval: time.Millisecond},
+			"more than 4096 time-series buckets holding 4096 weights each"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Run(tc.cfg, w)

@@ -48,12 +48,18 @@ func DefaultHRCSizes(ws int64) []int64 {
 // hold them, and a Fenwick tree over recency slots, holding one partial sum
 // per class, gives those totals in O(K log U) per request (K capacities, U
 // objects); slots are compacted when exhausted, so memory is O(K·U).
+//
+// At most MaxHRCSizes distinct capacities are accepted; HRCBytes estimates
+// the memory.
 func HitRatioCurve(w *Workload, sizes []int64) ([]HRCPoint, error) {
 	caps := slices.Clone(sizes)
 	slices.Sort(caps)
 	caps = slices.Compact(caps)
 	if len(caps) == 0 {
 		return nil, fmt.Errorf("traces: hit-ratio curve: no cache size")
+	}
+	if len(caps) > MaxHRCSizes {
+		return nil, fmt.Errorf("traces: hit-ratio curve: %d cache sizes, at most %d", len(caps), MaxHRCSizes)
 	}
 	if caps[0] <= 0 {
 		return nil, fmt.Errorf("traces: hit-ratio curve: cache size %d is not positive", caps[0])
@@ -126,6 +132,19 @@ func HitRatioCurve(w *Workload, sizes []int64) ([]HRCPoint, error) {
 		}
 	}
 	return pts, nil
+}
+
+// MaxHRCSizes is the largest number of distinct cache sizes HitRatioCurve
+// takes: its time and memory grow linearly with them.
+const MaxHRCSizes = 256
+
+// HRCBytes estimates the memory HitRatioCurve takes for a workload of
+// objects objects and sizes distinct cache sizes: a Fenwick tree of two
+// slots per object holding one sum per size (16 bytes per object and
+// size), and 28 bytes of tables per object.
+func HRCBytes(objects, sizes int) int64 {
+	u, k := int64(max(objects, 0)), int64(max(sizes, 0))
+	return satSum(satMul(satMul(2*u+3, k), 8), satMul(u, 28), satMul(k, 32))
 }
 
 // classFenwick is a Fenwick tree over n recency slots whose nodes hold k

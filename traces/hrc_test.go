@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -138,12 +139,42 @@ func TestHitRatioCurveEdges(t *testing.T) {
 	if _, err := HitRatioCurve(w, []int64{0, 5}); err == nil {
 		t.Error("zero size accepted")
 	}
+	many := make([]int64, MaxHRCSizes+1)
+	for i := range many {
+		many[i] = int64(i + 1)
+	}
+	if _, err := HitRatioCurve(w, many); err == nil || !strings.Contains(err.Error(), "257 cache sizes, at most 256") {
+		t.Errorf("%d sizes: %v", len(many), err)
+	}
+	if _, err := HitRatioCurve(w, many[:MaxHRCSizes]); err != nil {
+		t.Errorf("%d sizes: %v", MaxHRCSizes, err)
+	}
 	bad := &Workload{Objects: w.Objects, Requests: []Request{{Object: 7}}}
 	if _, err := HitRatioCurve(bad, []int64{5}); err == nil {
 		t.Error("bad object index accepted")
 	}
 	if got := DefaultHRCSizes(300 << 10); fmt.Sprint(got) != fmt.Sprint([]int64{64 << 10, 128 << 10, 256 << 10, 512 << 10}) {
 		t.Errorf("default sizes %v", got)
+	}
+}
+
+// HRCBytes is the real cost: what HitRatioCurve allocates, within a
+// quarter, with few and many sizes.
+func TestHRCBytes(t *testing.T) {
+	w := randomWorkload(1, 50_000, 100_000)
+	for _, k := range []int{1, 8, 64} {
+		sizes := make([]int64, k)
+		for i := range sizes {
+			sizes[i] = int64(1+i) << 30 // every object fits: all are cacheable
+		}
+		var err error
+		got := allocated(func() { _, err = HitRatioCurve(w, sizes) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if est := float64(HRCBytes(len(w.Objects), k)); est < 0.75*got || est > 1.25*got {
+			t.Errorf("%d sizes: HRCBytes %.0f, HitRatioCurve allocated %.0f", k, est, got)
+		}
 	}
 }
 

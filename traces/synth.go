@@ -390,7 +390,7 @@ func (d *synthDraw) next() (target int32, dynamic bool, query int32) {
 	return target, dynamic, query
 }
 
-func newSynthGen(m SynthModel) (*synthGen, error) {
+func newSynthGen(m SynthModel, progress func(SynthProgress)) (*synthGen, error) {
 	m = m.Resolved()
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -409,7 +409,7 @@ func newSynthGen(m SynthModel) (*synthGen, error) {
 		startNsec: int64(m.Start.Nanosecond()),
 	}
 	if m.Cover {
-		if g.cover, err = synthPlaceCover(&g.m, z); err != nil {
+		if g.cover, err = synthPlaceCover(&g.m, z, progress); err != nil {
 			return nil, err
 		}
 	}
@@ -474,11 +474,12 @@ func synthSizes(m *SynthModel) []int64 {
 // replaced. If the end of the trace comes first, the placement restarts
 // greedily from the first request, which always succeeds when there are
 // at least as many static requests as targets.
-func synthPlaceCover(m *SynthModel, z *models.Zipf) ([]synthCover, error) {
+func synthPlaceCover(m *SynthModel, z *models.Zipf, progress func(SynthProgress)) ([]synthCover, error) {
 	counts := make([]int32, m.Targets)
 	static := 0
 	d := newSynthDraw(m, z)
-	for range m.Requests {
+	for i := range m.Requests {
+		reportSynth(progress, SynthCounting, i, m.Requests)
 		t, dyn, _ := d.next()
 		if !dyn {
 			counts[t]++
@@ -501,7 +502,9 @@ func synthPlaceCover(m *SynthModel, z *models.Zipf) ([]synthCover, error) {
 		left := slices.Clone(counts)
 		out := make([]synthCover, 0, len(missing))
 		d := newSynthDraw(m, z)
+		defer reportSynth(progress, SynthPlacing, m.Requests, m.Requests)
 		for i := range m.Requests {
+			reportSynth(progress, SynthPlacing, i, m.Requests)
 			t, dyn, _ := d.next()
 			j := len(out)
 			if j == len(missing) {
@@ -596,7 +599,14 @@ func synthHost(dst []byte, c int32) []byte {
 // model gives the same bytes. Every request for a target logs the target's
 // size; a dynamic request adds "?q=N" to the path.
 func Synthesize(w io.Writer, m SynthModel) error {
-	g, err := newSynthGen(m)
+	return SynthesizeProgress(w, m, nil)
+}
+
+// SynthesizeProgress is Synthesize calling progress (if not nil) as it
+// goes: every SynthProgressEvery requests of each pass over the request
+// process, and when a pass ends.
+func SynthesizeProgress(w io.Writer, m SynthModel, progress func(SynthProgress)) error {
+	g, err := newSynthGen(m, progress)
 	if err != nil {
 		return err
 	}
@@ -605,6 +615,7 @@ func Synthesize(w io.Writer, m SynthModel) error {
 	var line, stamp []byte
 	lastSec := int64(math.MinInt64)
 	for {
+		reportSynth(progress, SynthWriting, g.i, g.m.Requests)
 		r, ok := g.next()
 		if !ok {
 			break
@@ -644,7 +655,7 @@ func Synthesize(w io.Writer, m SynthModel) error {
 // Synthesize writes (dynamic requests dropped and counted under
 // Dropped["dynamic"]), except that Name is the model's name.
 func SynthWorkload(m SynthModel) (*Workload, error) {
-	g, err := newSynthGen(m)
+	g, err := newSynthGen(m, nil)
 	if err != nil {
 		return nil, err
 	}

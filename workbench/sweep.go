@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/lvslab/lvslab/internal/version"
@@ -67,6 +68,9 @@ func (s *Spec) Cells() ([]Cell, error) {
 			return nil, fmt.Errorf("sweep: parameter %s has no value", a.Name)
 		}
 	}
+	if _, err := CountCells(len(s.Workloads), s.Axes, len(s.Algorithms), len(s.Nodes)); err != nil {
+		return nil, err
+	}
 	var cells []Cell
 	for wi, w := range s.Workloads {
 		if w == nil || len(w.Requests) == 0 {
@@ -122,6 +126,38 @@ func (s *Spec) Cells() ([]Cell, error) {
 		}
 	}
 	return cells, nil
+}
+
+// MaxCells bounds the cells of a sweep: every cell's configuration and
+// result stay in memory until the sweep ends (a few KiB each, more with
+// long time series), and each is a simulation to run.
+const MaxCells = 100_000
+
+// CountCells returns the number of cells of a sweep over workloads
+// traces, the axes, algorithms schedulers and nodes node counts; above
+// MaxCells it is an error that names the factors. The count saturates at
+// math.MaxInt64.
+func CountCells(workloads int, axes []Axis, algorithms, nodes int) (int64, error) {
+	factors := []string{fmt.Sprintf("%d traces", workloads)}
+	n := int64(max(workloads, 0))
+	mul := func(k int, what string) {
+		factors = append(factors, fmt.Sprintf("%d %s", k, what))
+		if k := int64(max(k, 0)); k != 0 && n > math.MaxInt64/k {
+			n = math.MaxInt64
+		} else {
+			n *= k
+		}
+	}
+	for _, a := range axes {
+		mul(len(a.Values), a.Name+" values")
+	}
+	mul(algorithms, "schedulers")
+	mul(nodes, "node counts")
+	if n > MaxCells {
+		return n, fmt.Errorf("sweep: %d cells (%s), at most %d: sweep fewer values at once, or split the study into several sweeps",
+			n, strings.Join(factors, " × "), MaxCells)
+	}
+	return n, nil
 }
 
 func describeCell(trace, alg string, n int, axes []Axis, labels []string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,6 +113,11 @@ func TestCellsErrors(t *testing.T) {
 		{"empty axis", Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr"}, Nodes: []int{1}, Axes: []Axis{{Name: "cache"}}}, "cache has no value"},
 		{"unknown algorithm", Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr", "nosuch"}, Nodes: []int{2}}, "alg nosuch, nodes 2"},
 		{"zero nodes", Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr"}, Nodes: []int{0}}, "nodes"},
+		// 4096 node counts × 100 values × 100 values × 2 schedulers:
+		// refused before a single cell is built.
+		{"too many cells", Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr", "wlc"}, Nodes: make([]int, 4096),
+			Axes: []Axis{{Name: "cache", Values: make([]AxisValue, 100)}, {Name: "low", Values: make([]AxisValue, 100)}}},
+			"sweep: 81920000 cells (1 traces × 100 cache values × 100 low values × 2 schedulers × 4096 node counts), at most 100000"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -302,6 +308,35 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress line lacks the estimate or the cell: %s", lines[0])
 	}
 
+	// Quiet: a run of 3 cells at 4 s each prints nothing before 10 s
+	// (cells 1 and 2), then every Every from the start (cell 3, at 12 s)
+	// and the last cell; a run that ends within Quiet prints nothing.
+	for _, tc := range []struct {
+		cells int
+		want  []string
+	}{
+		{2, nil},
+		{4, []string{"sim: 3/4 cells (75%), 12s elapsed, ~4s left", "sim: 4/4 cells (100%), 16s elapsed"}},
+	} {
+		var quiet bytes.Buffer
+		p = &Progress{W: &quiet, Label: "sim", Quiet: 10 * time.Second, now: func() time.Time { return clock }}
+		p.Start()
+		for done := 1; done <= tc.cells; done++ {
+			clock = clock.Add(4 * time.Second)
+			p.Update(done, tc.cells, cell, false)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(quiet.String()), "\n") {
+			if l != "" {
+				l, _, _ = strings.Cut(l, ", last")
+				got = append(got, l)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("quiet progress of %d cells: %q, want %q", tc.cells, got, tc.want)
+		}
+	}
+
 	var tty bytes.Buffer
 	p = &Progress{W: &tty, TTY: true, now: func() time.Time { return clock }}
 	for done := 1; done <= 3; done++ {
@@ -309,6 +344,49 @@ func TestProgress(t *testing.T) {
 	}
 	if strings.Count(tty.String(), "\r") != 3 || !strings.HasSuffix(tty.String(), "\n") {
 		t.Errorf("terminal progress: %q", tty.String())
+	}
+}
+
+// Report counts other units than cells: a terminal line at once, then at
+// most every 200 ms, and at the end; plain lines after Quiet, every Every, and at the
+// end, with an estimate of the time left.
+func TestProgressReport(t *testing.T) {
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	var tty bytes.Buffer
+	p := &Progress{W: &tty, TTY: true, Label: "trace synth", now: now}
+	p.Start()
+	for done := int64(1); done <= 10; done++ {
+		clock = clock.Add(100 * time.Millisecond)
+		p.Report(done, 10, "lines", "writing")
+	}
+	// at once (100 ms), then every 200 ms (300, 500, 700, 900) and the end
+	if n := strings.Count(tty.String(), "\r"); n != 6 || !strings.HasSuffix(tty.String(), "\n") {
+		t.Errorf("terminal report: %d lines: %q", n, tty.String())
+	}
+
+	var plain bytes.Buffer
+	p = &Progress{W: &plain, Label: "trace synth", Every: 10 * time.Second, Quiet: 10 * time.Second, now: now}
+	p.Start()
+	for done := int64(1); done <= 30; done++ {
+		clock = clock.Add(time.Second)
+		p.Report(done, 30, "lines", "writing")
+	}
+	want := []string{
+		"trace synth: 10/30 lines (33%), 10s elapsed, ~20s left, writing",
+		"trace synth: 20/30 lines (67%), 20s elapsed, ~10s left, writing",
+		"trace synth: 30/30 lines (100%), 30s elapsed, writing",
+	}
+	if got := strings.Split(strings.TrimSpace(plain.String()), "\n"); !slices.Equal(got, want) {
+		t.Errorf("plain report:\n%s\nwant\n%s", plain.String(), strings.Join(want, "\n"))
+	}
+}
+
+func TestCountCellsSaturates(t *testing.T) {
+	huge := Axis{Name: "x", Values: make([]AxisValue, 1<<20)}
+	n, err := CountCells(1<<20, []Axis{huge, huge, huge}, 1<<20, 1<<20)
+	if n != math.MaxInt64 || err == nil {
+		t.Fatalf("CountCells = %d, %v; want MaxInt64 and an error", n, err)
 	}
 }
 

@@ -3,35 +3,12 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 )
-
-// snapshot reads every file under dir (following symbolic links to
-// files), so that a test can tell that nothing was written.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files[path] = string(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
 
 // dataLossLog writes a small CLF log.
 func dataLossLog(t *testing.T, dir, name string) string {

@@ -261,8 +261,8 @@ var params = []param{
 	{flag: "keep-alive", cli: true, usage: "l4 front end: HTTP/1.1 keep-alive time (default 0: HTTP/1.0)",
 		zero:  "HTTP/1.0, one request per connection",
 		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.KeepAlive })},
-	{flag: "distributors", cli: true, usage: "distributed front end: number of L7 distributors",
-		apply: setInt(func(c *sim.Config) *int { return &c.Distributors })},
+	{flag: "distributors", cli: true, usage: "distributed front end: number of L7 distributors (at most " + strconv.Itoa(sim.MaxDistributors) + ")",
+		apply: setIntAtMost(func(c *sim.Config) *int { return &c.Distributors }, sim.MaxDistributors, "each distributor has its own queues")},
 	{flag: "cls-lookup", cli: true, usage: "distributed, colocated and cachecluster front ends: Content Location Service time per lookup message, e.g. 20us",
 		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.CLSLookup })},
 	{flag: "cls-batch", cli: true, usage: "distributed, colocated and cachecluster front ends: CLS lookups per message",
@@ -317,8 +317,8 @@ var params = []param{
 		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.Options.TableExpiry })},
 	{flag: "epsilon", key: "options.epsilon", cli: true, usage: "chbl: consistent hashing with bounded loads, balance factor epsilon (default 0.25)",
 		apply: setFloat(func(c *sim.Config) *float64 { return &c.Options.Epsilon })},
-	{flag: "options.replicas", usage: "chbl: virtual nodes per server on the ring (default 100)",
-		apply: setInt(func(c *sim.Config) *int { return &c.Options.Replicas })},
+	{flag: "options.replicas", usage: "chbl: virtual nodes per server on the ring (default 100, at most " + strconv.Itoa(algorithms.MaxCHBLReplicas) + ")",
+		apply: setIntAtMost(func(c *sim.Config) *int { return &c.Options.Replicas }, algorithms.MaxCHBLReplicas, "the ring holds nodes × replicas points")},
 	{flag: "inner", key: "options.inner", cli: true, usage: "dflb: the scheduler DFLB adjusts weights for, wrr (default) or wlc", apply: func(c *sim.Config, v string) error {
 		v = strings.ToLower(strings.TrimSpace(v))
 		if _, ok := algorithms.Lookup(v); !ok || strings.HasPrefix(v, "dflb") {
@@ -662,12 +662,17 @@ type experiment struct {
 	// flags holds the names (param.flag, or trace, alg, nodes) given by
 	// flags, which replace the file's.
 	flags map[string]bool
+
+	// traceLines are the lines of Traces in File (nil when they come from
+	// --trace); mem is the memory limit (--memory-limit).
+	traceLines []int
+	mem        *memLimit
 }
 
 // maxCells bounds a sweep: an experiment expanding to more cells (traces ×
 // swept values × schedulers × node counts) is refused before any of them
 // is built.
-const maxCells = 100_000
+const maxCells = workbench.MaxCells
 
 // checkSize refuses an experiment of more than maxCells cells, naming the
 // factors.
@@ -1213,11 +1218,13 @@ func (e *experiment) readSection(n *yaml.Node, section string) error {
 					return err
 				}
 				var list []string
+				var lines []int
 				for _, x := range vals {
 					list = append(list, x.v)
+					lines = append(lines, x.line)
 				}
 				if path == "trace" {
-					e.Traces = list
+					e.Traces, e.traceLines = list, lines
 				} else {
 					e.Algorithms = list
 				}
@@ -1370,6 +1377,7 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 		}
 	}
 	e.Report = cmd.ErrOrStderr()
+	e.mem = memoryLimit(cmd)
 	fs := cmd.Flags()
 	// given records a list flag: its values are not the file's.
 	given := func(name string, vals []string) error {
@@ -1389,7 +1397,7 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment, error) {
 		if err := given("trace", ef.traces); err != nil {
 			return nil, err
 		}
-		e.Traces = ef.traces
+		e.Traces, e.traceLines = ef.traces, nil
 		e.Dir = ""
 	}
 	if fs.Changed("strict") {
@@ -1460,12 +1468,15 @@ func (e *experiment) spec() (*workbench.Spec, error) {
 		specs = []string{"default"}
 	}
 	seen := map[string]bool{}
-	for _, t := range specs {
+	for i, t := range specs {
 		t = strings.TrimSpace(t)
 		if seen[t] {
 			continue
 		}
 		seen[t] = true
+		if err := checkSynthTrace(e.traceWhere(i)+t, t, e.mem); err != nil {
+			return nil, err
+		}
 		w, err := loadWorkload(t, e.Dir, traceLoad{strict: e.Strict, report: e.Report})
 		if err != nil {
 			return nil, err
@@ -1725,18 +1736,9 @@ func formatDropped(d map[string]int) string {
 // workload is named after the whole spec ("synth:thesis:200000"), so that
 // results name exactly what produced them.
 func synthWorkload(spec string) (*traces.Workload, error) {
-	name, count, hasCount := strings.Cut(spec, ":")
-	m, err := traces.SynthPreset(name)
+	m, err := synthModel(spec)
 	if err != nil {
 		return nil, err
 	}
-	if hasCount {
-		n, err := strconv.Atoi(count)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("request count %q: want a positive integer (synth:PRESET[:REQUESTS])", count)
-		}
-		m.Requests = n
-	}
-	m.Name = "synth:" + spec
 	return traces.SynthWorkload(m)
 }

@@ -52,6 +52,7 @@ type reproduceOptions struct {
 	formats []string  // image formats
 	log     io.Writer // progress and timings
 	tty     bool
+	mem     *memLimit // --memory-limit
 }
 
 func newReproduceCmd() *cobra.Command {
@@ -87,6 +88,7 @@ Everything is deterministic: two runs write identical files.`,
 				return fmt.Errorf("--nodes: %w", err)
 			}
 			o.scaled = !noScal
+			o.mem = memoryLimit(cmd)
 			o.log = cmd.ErrOrStderr()
 			o.tty = workbench.IsTerminal(o.log)
 			return reproduce(cmd.OutOrStdout(), o)
@@ -115,6 +117,11 @@ type study struct {
 }
 
 func reproduce(stdout io.Writer, o reproduceOptions) error {
+	for _, spec := range o.traces {
+		if err := checkSynthTrace("--trace "+spec, spec, o.mem); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	var studies []*study
 	used := map[string]bool{}
@@ -285,8 +292,14 @@ func (st *study) run(o reproduceOptions) error {
 	if st.cells, err = s.Cells(); err != nil {
 		return err
 	}
-	prog := &workbench.Progress{W: o.log, TTY: o.tty, Label: "reproduce " + st.spec, Every: 10 * time.Second}
-	out, err := workbench.Run(st.cells, s.Workloads, workbench.RunOptions{Workers: o.workers, Progress: prog.Update})
+	label := "reproduce " + st.spec
+	run, want, err := checkRunMemory(st.cells, s.Workloads, o.workers, o.mem, runBlame{nodes: "--nodes ", trace: "--trace "})
+	if err != nil {
+		return err
+	}
+	noteWorkers(o.log, label, run, want, o.mem)
+	prog := &workbench.Progress{W: o.log, TTY: o.tty, Label: label, Every: 10 * time.Second}
+	out, err := workbench.Run(st.cells, s.Workloads, workbench.RunOptions{Workers: run, Progress: prog.Update})
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ playground, on real web logs.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	addMemoryLimitFlag(root)
 	root.AddCommand(newVersionCmd())
 	for _, f := range subcommands {
 		root.AddCommand(f())

@@ -320,7 +320,9 @@ func playSchedule(s algorithms.Scheduler, weights []int, n int, req func(int) al
 		cost int // 0: nothing to end
 	}
 	// ring[i % len] is request i's work until it ends, hold requests later.
-	ring := make([]work, hold+1)
+	// A request held past the last one never ends: the ring needs no more
+	// than n+1 slots, whatever hold is.
+	ring := make([]work, min(hold, n)+1)
 	for i := range n {
 		slot := &ring[i%len(ring)]
 		if hold > 0 && slot.cost > 0 {

@@ -62,6 +62,9 @@ structured value, and a list of those sweeps.
 
 ` + keysHelp() + `
 ` + valuesHelp() + `
+Progress goes to standard error: on a terminal a line rewritten after each
+run; otherwise, when the simulations last more than 10 s, a plain line
+every 10 s and one at the end.
 Output (--format): "table" (readable), "csv" (one row per run, stable
 columns: sim.CSVHeader) or "json" (full results with time series and
 response-time CDFs). The default is a table on a terminal and CSV otherwise,
@@ -92,9 +95,16 @@ or the -o file's extension (.csv, .json).`,
 			if err != nil {
 				return err
 			}
-			opts := workbench.RunOptions{Workers: workers}
-			if errw := cmd.ErrOrStderr(); workbench.IsTerminal(errw) && len(cells) > 1 {
-				opts.Progress = (&workbench.Progress{W: errw, TTY: true, Label: "sim"}).Update
+			errw := cmd.ErrOrStderr()
+			run, want, err := checkRunMemory(cells, spec.Workloads, workers, e.mem, e.memBlame())
+			if err != nil {
+				return err
+			}
+			noteWorkers(errw, "sim", run, want, e.mem)
+			opts := workbench.RunOptions{Workers: run}
+			if p := simProgress(errw, len(cells)); p != nil {
+				p.Start()
+				opts.Progress = p.Update
 			}
 			o, err := workbench.Run(cells, spec.Workloads, opts)
 			if err != nil {
@@ -116,6 +126,19 @@ or the -o file's extension (.csv, .json).`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the results to this file instead of standard output")
 	cmd.Flags().IntVar(&workers, "workers", 0, "simulations run at once (default: all cores)")
 	return cmd
+}
+
+// simProgress is sim's progress on w (standard error): on a terminal the
+// line rewritten after every cell of a run of several; elsewhere a plain
+// line every 10 s, for runs that last more than 10 s only.
+func simProgress(w io.Writer, cells int) *workbench.Progress {
+	if workbench.IsTerminal(w) {
+		if cells < 2 {
+			return nil
+		}
+		return &workbench.Progress{W: w, TTY: true, Label: "sim"}
+	}
+	return &workbench.Progress{W: w, Label: "sim", Every: 10 * time.Second, Quiet: 10 * time.Second}
 }
 
 // outputFormat picks the format from --format, the output file's extension

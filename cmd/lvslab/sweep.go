@@ -85,10 +85,20 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 			if n > 1 {
 				label = fmt.Sprintf("sweep shard %d/%d", i, n)
 			}
+			mine, err := workbench.Shard(cells, i, n)
+			if err != nil {
+				return err
+			}
+			run, want, err := checkRunMemory(mine, spec.Workloads, workers, e.mem, e.memBlame())
+			if err != nil {
+				return err
+			}
+			noteWorkers(errw, label, run, want, e.mem)
 			p := &workbench.Progress{W: errw, TTY: workbench.IsTerminal(errw), Label: label,
 				Every: progressEvery, EveryCells: progressCells}
+			p.Start()
 			o, err := workbench.Run(cells, spec.Workloads, workbench.RunOptions{
-				Workers: workers, Dir: dir, Shard: i, Shards: n, Progress: p.Update,
+				Workers: run, Dir: dir, Shard: i, Shards: n, Progress: p.Update,
 				Name: e.Name, Experiment: e.File, Force: force,
 			})
 			var other *workbench.OtherSweepError

@@ -307,7 +307,9 @@ stack distances over byte-sized objects. The cache is the reference model's:
 whole objects (one size per target, the largest logged), LRU by bytes, an
 object larger than the cache never cached.
 
-Sizes default to 64KiB, 128KiB, ... doubling up to the working set.
+Sizes default to 64KiB, 128KiB, ... doubling up to the working set; at most
+256 distinct sizes, whose memory (16 bytes per object and size) must fit
+--memory-limit.
 ` + traceFileHelp,
 		Example: `  lvslab trace hrc access.log.gz --sizes 1MiB,4MiB,16MiB,32MiB
   lvslab trace hrc access.log --csv > hrc.csv`,
@@ -331,6 +333,9 @@ Sizes default to 64KiB, 128KiB, ... doubling up to the working set.
 					}
 					caps = append(caps, n)
 				}
+				if err := checkHRCSizes(caps); err != nil {
+					return err
+				}
 			}
 			in := traceInput{args}
 			w, err := in.load(f)
@@ -340,6 +345,9 @@ Sizes default to 64KiB, 128KiB, ... doubling up to the working set.
 			}
 			if caps == nil {
 				caps = traces.DefaultHRCSizes(w.WorkingSet())
+			}
+			if err := checkHRCMemory(w, caps, memoryLimit(cmd)); err != nil {
+				return err
 			}
 			pts, err := traces.HitRatioCurve(w, caps)
 			if err != nil {

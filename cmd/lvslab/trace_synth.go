@@ -58,7 +58,14 @@ look-alike of any length can be generated (--requests). Flags given explicitly
 override both. --print-model prints the resolved model (YAML, or
 --print-model=json) instead of the log.
 
-Output goes to standard output, or to -o OUT (gzip when OUT ends in .gz).`,
+Output goes to standard output, or to -o OUT (gzip when OUT ends in .gz).
+The log streams: memory grows with --targets (about 76 bytes a target with
+cover, checked against --memory-limit), not with --requests. Before writing
+to a file, the log's size is estimated from a sample of its lines and
+refused if the file system has not that much free space. Progress goes to
+standard error (each pass over the requests: two for cover, then writing):
+on a terminal a line rewritten in place, otherwise a plain line every 10 s
+after the first 10 s.`,
 		Example: `  lvslab trace synth --preset thesis -o thesis.log.gz
   lvslab trace synth --preset small --requests 5000 --alpha 1.1 --seed 7
   lvslab trace synth --fit access.log --requests 10000000 -o lookalike.log.gz
@@ -77,7 +84,10 @@ Output goes to standard output, or to -o OUT (gzip when OUT ends in .gz).`,
 			if sf.printModel != "" {
 				return printSynthModel(cmd.OutOrStdout(), sf.printModel, m)
 			}
-			return writeSynth(cmd, m, sf.out)
+			if err := sf.checkSynthMemory(cmd, m); err != nil {
+				return err
+			}
+			return sf.writeSynth(cmd, m, sf.out)
 		},
 	}
 	fs := cmd.Flags()
@@ -317,11 +327,16 @@ func writeFitSummary(w io.Writer, f traces.SynthFit) {
 
 // writeSynth writes the log of m to out (standard output for "" or "-");
 // a failed write leaves out as it was.
-func writeSynth(cmd *cobra.Command, m traces.SynthModel, out string) error {
+func (sf *synthFlags) writeSynth(cmd *cobra.Command, m traces.SynthModel, out string) error {
 	if out == "" || out == "-" {
-		return traces.Synthesize(cmd.OutOrStdout(), m)
+		return traces.SynthesizeProgress(cmd.OutOrStdout(), m, synthProgress(cmd, m, true))
 	}
-	if err := writeLogOutput(nil, out, func(w io.Writer) error { return traces.Synthesize(w, m) }); err != nil {
+	if err := sf.checkSynthDisk(cmd, m, out, strings.HasSuffix(out, ".gz")); err != nil {
+		return err
+	}
+	if err := writeLogOutput(nil, out, func(w io.Writer) error {
+		return traces.SynthesizeProgress(w, m, synthProgress(cmd, m, false))
+	}); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d lines (model %s, seed %d) to %s\n", m.Requests, m.Name, m.Seed, out)
