@@ -17,7 +17,6 @@ type Mem struct {
 	in     []Frame
 	out    []Frame
 	closed bool
-	recv   []Frame // the batch handed out by the last Recv
 }
 
 var _ Link = (*Mem)(nil)
