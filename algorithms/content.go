@@ -156,7 +156,6 @@ type contentGroups struct {
 	classes map[string]map[ServerID]bool // non-empty defined sets
 	named   map[ServerID]bool            // servers named by some class
 
-	pool  *Pool
 	gen   uint64
 	valid bool
 	stamp uint64                   // counts refreshes: a cache entry is current if it has this stamp
@@ -204,8 +203,8 @@ func (g *contentGroups) resolve(class string) (contentGroup, map[ServerID]bool) 
 // usable returns the static set of class and the positions of its usable
 // servers in pool order (owned by g, valid until the pool changes).
 func (g *contentGroups) usable(p *Pool, class string) (contentGroup, []int) {
-	if !g.valid || g.pool != p || g.gen != p.Generation() {
-		g.pool, g.gen, g.valid = p, p.Generation(), true
+	if !g.valid || g.gen != p.Generation() {
+		g.gen, g.valid = p.Generation(), true
 		g.stamp++
 		g.dflt = locPositions(g.dflt, p)
 		all := true

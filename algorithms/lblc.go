@@ -118,7 +118,6 @@ func locKey(r *Request) string {
 // locView caches the pool positions of the usable servers, in pool order,
 // for one pool generation.
 type locView struct {
-	pool  *Pool
 	gen   uint64
 	valid bool
 	pos   []int
@@ -127,10 +126,10 @@ type locView struct {
 // usable returns the positions of p's usable servers in pool order. The
 // slice is owned by the view and valid until the next call.
 func (v *locView) usable(p *Pool) []int {
-	if v.valid && v.pool == p && v.gen == p.Generation() {
+	if v.valid && v.gen == p.Generation() {
 		return v.pos
 	}
-	v.pool, v.gen, v.valid = p, p.Generation(), true
+	v.gen, v.valid = p.Generation(), true
 	v.pos = locPositions(v.pos, p)
 	for i := range p.Servers() {
 		if p.At(i).Usable() {

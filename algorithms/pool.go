@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 )
 
 // ServerID identifies a real server. IDs are chosen by the host and stay
@@ -80,12 +81,18 @@ func Letters(i int) string {
 // servers were added (removal keeps the order of the rest), and schedulers
 // that walk servers "in index order" walk this slice.
 //
-// Generation changes whenever membership, a weight, availability or a
-// threshold changes, so schedulers that cache derived state can tell when
-// to rebuild it. Counter updates (Begin, End, Adjust) and SetLoad do not
-// change it.
+// Generation identifies the pool's content as schedulers see it:
+// membership and order, weights, availability (Down, OVERLOAD) and
+// thresholds. Every change of that content gives the pool a new generation
+// that no pool in the process has had before, and Clone keeps it (the
+// copy's content is the same), so a scheduler that caches derived state
+// keyed on the generation alone rebuilds it exactly when the content
+// changed, whichever of several clones the host passes. Counter updates
+// (Begin, End, Adjust) and SetLoad do not change it, except that a counter
+// update that flips the OVERLOAD flag does.
 //
-// A Pool is not safe for concurrent use.
+// A Pool is not safe for concurrent use; see [Scheduler] for how a
+// concurrent host serialises its use.
 type Pool struct {
 	servers []Server
 	index   map[ServerID]int
@@ -99,6 +106,20 @@ var (
 	ErrBadWeight       = errors.New("algorithms: weight must be between 0 and 2147483647")
 )
 
+// generations hands out pool generations. Values are unique in the
+// process: two pools share one only when one is an unchanged Clone of the
+// other. It is atomic because pools in different goroutines (parallel
+// tests, one pool per service in a live host) draw from it at the same
+// time; the values never reach any output, so the order in which
+// goroutines draw them does not affect determinism.
+var generations atomic.Uint64
+
+// nextGeneration returns a generation no pool has had yet.
+func nextGeneration() uint64 { return generations.Add(1) }
+
+// touch records a change of the pool's content.
+func (p *Pool) touch() { p.gen = nextGeneration() }
+
 // MaxWeight is the largest server weight, that of IPVS's 32-bit weight
 // field; it keeps every product a scheduler forms from weights (WLC's
 // cross-multiplication, DFLB's Scale × weight) far from overflow.
@@ -106,13 +127,13 @@ const MaxWeight = 1<<31 - 1
 
 // NewPool returns a pool holding servers, in order.
 func NewPool(servers ...Server) (*Pool, error) {
-	p := &Pool{index: make(map[ServerID]int, len(servers)), gen: 1}
+	p := &Pool{index: make(map[ServerID]int, len(servers))}
 	for _, s := range servers {
 		if err := p.Add(s); err != nil {
 			return nil, err
 		}
 	}
-	p.gen = 1
+	p.touch()
 	return p, nil
 }
 
@@ -152,8 +173,10 @@ func (p *Pool) Get(id ServerID) *Server {
 	return &p.servers[i]
 }
 
-// Generation returns a number that changes whenever membership, weights,
-// availability or thresholds change.
+// Generation returns the identity of the pool's content (see [Pool]): it
+// changes whenever membership, weights, availability or thresholds change,
+// to a value no other pool has had, and a Clone has its original's. The
+// zero Pool has generation 0; every other value is positive.
 func (p *Pool) Generation() uint64 { return p.gen }
 
 // Add appends s to the pool.
@@ -169,7 +192,7 @@ func (p *Pool) Add(s Server) error {
 	}
 	p.index[s.ID] = len(p.servers)
 	p.servers = append(p.servers, s)
-	p.gen++
+	p.touch()
 	return nil
 }
 
@@ -184,7 +207,7 @@ func (p *Pool) Remove(id ServerID) error {
 	for j := i; j < len(p.servers); j++ {
 		p.index[p.servers[j].ID] = j
 	}
-	p.gen++
+	p.touch()
 	return nil
 }
 
@@ -207,7 +230,7 @@ func (p *Pool) SetWeight(id ServerID, w int) error {
 	}
 	if s.Weight != w {
 		s.Weight = w
-		p.gen++
+		p.touch()
 	}
 	return nil
 }
@@ -220,7 +243,7 @@ func (p *Pool) SetDown(id ServerID, down bool) error {
 	}
 	if s.Down != down {
 		s.Down = down
-		p.gen++
+		p.touch()
 	}
 	return nil
 }
@@ -238,7 +261,7 @@ func (p *Pool) SetThresholds(id ServerID, upper, lower int) error {
 	s.UpperThreshold, s.LowerThreshold = upper, lower
 	s.Overloaded = false
 	p.updateOverload(s, true)
-	p.gen++
+	p.touch()
 	return nil
 }
 
@@ -278,7 +301,7 @@ func (p *Pool) Adjust(id ServerID, dActive, dInactive int) error {
 	before := s.Overloaded
 	p.updateOverload(s, dActive+dInactive > 0)
 	if s.Overloaded != before {
-		p.gen++
+		p.touch()
 	}
 	return nil
 }
@@ -308,7 +331,9 @@ func (p *Pool) updateOverload(s *Server, grow bool) {
 	}
 }
 
-// Clone returns a deep copy of the pool (same generation).
+// Clone returns a deep copy of the pool. It has the same generation: its
+// content is the same, so a scheduler's state derived from one stays valid
+// for the other. A later change to either gives that one a new generation.
 func (p *Pool) Clone() *Pool {
 	q := &Pool{servers: append([]Server(nil), p.servers...), index: make(map[ServerID]int, len(p.index)), gen: p.gen}
 	for id, i := range p.index {
