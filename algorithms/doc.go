@@ -13,6 +13,17 @@
 // [ErrBypass]. Schedulers never read clocks, start goroutines or use global
 // randomness, and they are not safe for concurrent use.
 //
+// # Concurrent hosts
+//
+// A live host serves many connections at once. It guards its scheduler and
+// pool with one mutex and holds it across Schedule and the Pool.Begin that
+// records the answer, so that the next decision sees the connection just
+// placed; released in between, least-connection schedulers herd concurrent
+// connections onto one server. End, Adjust, every pool change and
+// Feedback take the same lock. [Scheduler] states the contract, and
+// algotest.RunConcurrent checks it with many goroutines, a ticker for load
+// feedback under testing/synctest, and the race detector.
+//
 // # Registry
 //
 // Schedulers register by name in init functions; [New] builds one from
