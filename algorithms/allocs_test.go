@@ -146,9 +146,9 @@ func (a *allocRun) growSets() bool {
 		return false
 	}
 	for _, t := range tables {
-		for _, set := range t.sets {
+		t.tab.all(func(_ string, set *locSet) {
 			set.members = slices.Grow(set.members, a.p.Len()-len(set.members))
-		}
+		})
 	}
 	return true
 }

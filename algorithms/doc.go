@@ -24,6 +24,16 @@
 // algotest.RunConcurrent checks it with many goroutines, a ticker for load
 // feedback under testing/synctest, and the race detector.
 //
+// # Tables keyed by request
+//
+// The locality-based schedulers (lblc, lblcr, content-lblcr, the lbll
+// family, ipvs-lblc, ipvs-lblcr) keep a table keyed by the request's URL
+// target or destination. A live switch sees arbitrary URLs, so every such
+// table is bounded as ip_vs_lblc.c bounds its own: by Options.MaxEntries
+// entries (the least recently used goes first) and by age (an entry
+// unused for Options.TableExpiry goes). The defaults, 262,144 entries and
+// 24 h, are far beyond the thesis's workloads.
+//
 // # Registry
 //
 // Schedulers register by name in init functions; [New] builds one from
