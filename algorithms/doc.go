@@ -47,8 +47,9 @@
 //
 // Write one file with a type implementing [Scheduler], register it in the
 // file's init function with [Register], and make it pass the conformance
-// suite in package algotest (algotest.Run); the registry test runs the
-// suite over every registered scheduler automatically.
+// suites in package algotest (algotest.Run, and algotest.RunConcurrent for
+// concurrent hosts); the registry tests run both over every registered
+// scheduler automatically.
 //
 // Sources are cited per scheduler: the thesis's sections (§4.1 IPVS
 // schedulers, §4.2 DFLB, §6.3 LBLC and LBLC/R, §7.3 LBLL) and the Linux
