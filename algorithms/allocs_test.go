@@ -146,9 +146,9 @@ func (a *allocRun) growSets() bool {
 		return false
 	}
 	for _, t := range tables {
-		for _, set := range t.sets {
+		t.tab.all(func(_ string, set *locSet) {
 			set.members = slices.Grow(set.members, a.p.Len()-len(set.members))
-		}
+		})
 	}
 	return true
 }
@@ -298,6 +298,43 @@ func TestScheduleAllocs(t *testing.T) {
 			}
 			if tc.upper > 0 && b.p.Generation() == gen {
 				t.Errorf("%s: no server crossed its upper threshold during the measured calls", tc.name)
+			}
+		})
+	}
+}
+
+// TestSwapPoolsAllocs pins that a host alternating between a pool and an
+// unchanged Clone of it costs a scheduler no rebuild: a Schedule call on
+// either allocates nothing once both have been seen. A scheduler that
+// keyed its derived state on the pool's address would rebuild on every
+// call (Maglev's table, DFLB's shadow pool allocate then).
+func TestSwapPoolsAllocs(t *testing.T) {
+	for _, name := range Names() {
+		if name == "chbl" {
+			continue // keys its ring on the pool's address too; see chbl.go
+		}
+		t.Run(name, func(t *testing.T) {
+			a := newAllocRun(t, name, Options{}, 16, 50*time.Millisecond, 0)
+			for range 50 * allocTargets {
+				a.next(t)
+			}
+			a.growSets()
+			pools := [2]*Pool{a.p, a.p.Clone()}
+			targets, _ := allocRequests()
+			i := 0
+			call := func() {
+				for range 2 * allocTargets {
+					r := &targets[i%len(targets)]
+					p := pools[i%2]
+					i++
+					if _, err := a.s.Schedule(a.now, r, p); err != nil && !errors.Is(err, ErrNoServer) && !errors.Is(err, ErrBypass) {
+						t.Fatal(err)
+					}
+				}
+			}
+			call() // both pools seen once
+			if got := testing.AllocsPerRun(5, call); got != 0 {
+				t.Errorf("%s: %v allocations per %d Schedule calls alternating a pool and its clone, want 0", name, got, 2*allocTargets)
 			}
 		})
 	}

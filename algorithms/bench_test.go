@@ -118,3 +118,73 @@ type benchWork struct {
 	id   algorithms.ServerID
 	cost int
 }
+
+// BenchmarkSwapPools measures Schedule when the host alternates two
+// clones of one pool (a copy-on-write host that swaps in an updated copy,
+// or two services sharing a scheduler's configuration) against the same
+// host with one pool, for the schedulers that cache state derived from the
+// pool. A clone has the same content, so the derived state stays valid and
+// the two must cost the same. 64 servers, weights 1-4, Begin and End
+// around each call; the time is always 0.
+func BenchmarkSwapPools(b *testing.B) {
+	reqs := benchRequests()
+	for _, name := range []string{"rr", "wrr", "sh", "dh", "mh", "p2c", "lblc", "content", "dflb", "dflb-wlc"} {
+		b.Run(name, func(b *testing.B) {
+			for _, swap := range []bool{false, true} {
+				mode := "one-pool"
+				if swap {
+					mode = "two-clones"
+				}
+				b.Run(mode, func(b *testing.B) { benchSwap(b, name, 64, swap, reqs) })
+			}
+		})
+	}
+}
+
+func benchSwap(b *testing.B, name string, n int, swap bool, reqs []algorithms.Request) {
+	s, err := algorithms.New(name, algorithms.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	servers := make([]algorithms.Server, n)
+	for i := range servers {
+		servers[i] = algorithms.Server{
+			ID:     algorithms.ServerID(i),
+			Weight: 1 + i%4,
+			Addr:   netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}),
+		}
+	}
+	p, err := algorithms.NewPool(servers...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pools := [2]*algorithms.Pool{p, p}
+	if swap {
+		pools[1] = p.Clone()
+	}
+	step := func(i int) {
+		q := pools[i%2]
+		r := &reqs[i%len(reqs)]
+		id, err := s.Schedule(0, r, q)
+		switch {
+		case err == nil:
+			if err := q.Begin(id, r.Units()); err != nil {
+				b.Fatal(err)
+			}
+			if err := q.End(id, r.Units()); err != nil {
+				b.Fatal(err)
+			}
+		case errors.Is(err, algorithms.ErrNoServer), errors.Is(err, algorithms.ErrBypass):
+		default:
+			b.Fatal(err)
+		}
+	}
+	// Two untimed calls build what is built lazily, on both pools.
+	step(0)
+	step(1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		step(i)
+	}
+}

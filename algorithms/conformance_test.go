@@ -109,3 +109,46 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// spreads are the schedulers that give simultaneous new requests on idle
+// servers of equal weight one server each (algotest.NoHerding): the
+// least-connection family, which sees each Begin through the counters
+// (global too, for clients outside its near table, as the suite's are),
+// and the round-robin family, which walks the servers in turn. Hashing
+// (sh, dh, mh, chbl), sampling (p2c), the failover schedulers (fo, ovf:
+// the heaviest server first) and LBLL (measured load, which new
+// connections do not move) do not.
+var spreads = map[string]bool{
+	"rr": true, "wrr": true, "lc": true, "wlc": true, "sed": true, "nq": true, "global": true,
+	"dflb": true, "dflb-wlc": true,
+	"lblc": true, "lblcr": true, "content-lblcr": true, "ipvs-lblc": true, "ipvs-lblcr": true,
+}
+
+// TestConcurrent runs algotest.RunConcurrent on every registered
+// scheduler, with the option variants of TestConformance (Reference: the
+// concurrency contract of scheduler.go). Run it with -race.
+func TestConcurrent(t *testing.T) {
+	for _, name := range algorithms.Names() {
+		t.Run(name, func(t *testing.T) {
+			variants := map[string]algorithms.Options{"defaults": {}, "tuned": tunedOptions}
+			for v, o := range extraVariants[name] {
+				variants[v] = o
+			}
+			keys := make([]string, 0, len(variants))
+			for v := range variants {
+				keys = append(keys, v)
+			}
+			slices.Sort(keys)
+			for _, v := range keys {
+				opts := variants[v]
+				t.Run(v, func(t *testing.T) {
+					var with []algotest.Option
+					if spreads[name] {
+						with = append(with, algotest.NoHerding())
+					}
+					algotest.RunConcurrent(t, func() (algorithms.Scheduler, error) { return algorithms.New(name, opts) }, with...)
+				})
+			}
+		})
+	}
+}

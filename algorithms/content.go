@@ -30,10 +30,12 @@ type Content struct {
 // static set has its own serverSet table keyed by Request.Key; the
 // imbalance test's "some node with conns < low" and the least-connection
 // node added on imbalance range over the static set's usable servers.
+// Each table is bounded as [LBLCR]'s is (Options.MaxEntries targets,
+// Options.TableExpiry), and ages only when its class is scheduled.
 type ContentLBLCR struct {
 	th     locThresholds
 	groups contentGroups
-	k      time.Duration
+	opts   Options // for the tables of classes, made on first use
 	dflt   locSets
 	class  map[string]*locSets
 }
@@ -65,21 +67,22 @@ func (c *Content) Schedule(_ time.Duration, r *Request, p *Pool) (ServerID, erro
 }
 
 // NewContentLBLCR returns the improved content-based scheduler. It reads
-// Options.Classes, Options.Low, Options.High and Options.SetExpiry.
+// Options.Classes, Options.Low, Options.High, Options.SetExpiry,
+// Options.MaxEntries and Options.TableExpiry.
 func NewContentLBLCR(opts Options) (*ContentLBLCR, error) {
 	th, err := newLocThresholds("content-lblcr", opts)
 	if err != nil {
 		return nil, err
 	}
-	k, err := locSetExpiry("content-lblcr", opts)
+	dflt, err := newLocSets("content-lblcr", opts)
 	if err != nil {
 		return nil, err
 	}
 	return &ContentLBLCR{
 		th:     th,
 		groups: newContentGroups(opts.Classes),
-		k:      k,
-		dflt:   newLocSets(k),
+		opts:   Options{SetExpiry: opts.SetExpiry, MaxEntries: opts.MaxEntries, TableExpiry: opts.TableExpiry},
+		dflt:   dflt,
 		class:  make(map[string]*locSets),
 	}, nil
 }
@@ -115,7 +118,7 @@ func (c *ContentLBLCR) table(class contentGroup, create bool) *locSets {
 	}
 	t := c.class[class.name]
 	if t == nil && create {
-		s := newLocSets(c.k)
+		s, _ := newLocSets("content-lblcr", c.opts) // validated by NewContentLBLCR
 		t = &s
 		c.class[class.name] = t
 	}
@@ -156,7 +159,6 @@ type contentGroups struct {
 	classes map[string]map[ServerID]bool // non-empty defined sets
 	named   map[ServerID]bool            // servers named by some class
 
-	pool  *Pool
 	gen   uint64
 	valid bool
 	stamp uint64                   // counts refreshes: a cache entry is current if it has this stamp
@@ -204,8 +206,8 @@ func (g *contentGroups) resolve(class string) (contentGroup, map[ServerID]bool) 
 // usable returns the static set of class and the positions of its usable
 // servers in pool order (owned by g, valid until the pool changes).
 func (g *contentGroups) usable(p *Pool, class string) (contentGroup, []int) {
-	if !g.valid || g.pool != p || g.gen != p.Generation() {
-		g.pool, g.gen, g.valid = p, p.Generation(), true
+	if !g.valid || g.gen != p.Generation() {
+		g.gen, g.valid = p.Generation(), true
 		g.stamp++
 		g.dflt = locPositions(g.dflt, p)
 		all := true

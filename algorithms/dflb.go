@@ -58,7 +58,9 @@ import (
 // Schedule. The host pool's weights stay the administrator's, so a server
 // of host weight 0 is never chosen. The shadow has its own generation,
 // which changes whenever its membership, flags or weights change, so a
-// WRR inner scheduler restarts its cycle when DFLB changes weights.
+// WRR inner scheduler restarts its cycle when DFLB changes weights. DFLB
+// follows the host pool by its generation alone, so a host that passes an
+// unchanged Clone of the pool costs no resynchronisation.
 //
 // # No positive weight
 //
@@ -74,11 +76,9 @@ type DFLB struct {
 	params DFLBParams // resolved: no zero defaults left
 	inner  Scheduler
 
-	host    *Pool
-	hostGen uint64
+	hostGen uint64 // host Pool.Generation state and shadow were synced with
 	state   map[ServerID]*dflbServer
 	shadow  *Pool // host copy with DFLB's weights; nil until first sync
-	sgen    uint64
 }
 
 // dflbServer is DFLB's view of one server.
@@ -205,9 +205,9 @@ func (st *dflbServer) rounded() int {
 }
 
 // sync brings DFLB's state and shadow pool up to date with the host pool p
-// when p or its generation changed.
+// when its generation changed (a Clone of the pool last seen needs nothing).
 func (d *DFLB) sync(p *Pool) {
-	if d.shadow != nil && d.host == p && d.hostGen == p.Generation() {
+	if d.shadow != nil && d.hostGen == p.Generation() {
 		return
 	}
 	next := make(map[ServerID]*dflbServer, p.Len())
@@ -225,7 +225,7 @@ func (d *DFLB) sync(p *Pool) {
 		next[s.ID] = st
 	}
 	d.state = next
-	d.host, d.hostGen = p, p.Generation()
+	d.hostGen = p.Generation()
 	d.shadow = p.Clone()
 	for i := range d.shadow.Servers() {
 		s := d.shadow.At(i)
@@ -234,12 +234,9 @@ func (d *DFLB) sync(p *Pool) {
 	d.bumpShadow()
 }
 
-// bumpShadow gives the shadow pool a generation it never had before, so
-// the inner scheduler rebuilds its derived state.
-func (d *DFLB) bumpShadow() {
-	d.sgen++
-	d.shadow.gen = d.sgen
-}
+// bumpShadow gives the shadow pool a generation no pool has had before,
+// so the inner scheduler rebuilds its derived state.
+func (d *DFLB) bumpShadow() { d.shadow.touch() }
 
 // Feedback applies one interval's load reports to the weights (§4.2.4).
 // A report for a server not in p, a duplicate report or a non-finite

@@ -11,7 +11,7 @@ import (
 //
 // The table is built as ip_vs_dh_reassign builds it: bucket i holds the
 // (i mod n)-th server of the pool, weights ignored. It is rebuilt whenever
-// Pool.Generation changes (or another Pool is passed). The bucket of a
+// Pool.Generation changes. The bucket of a
 // request is hash_32(fold(Dest), 8); when Dest is not a valid address the
 // 32-bit FNV-1a hash of Request.Key replaces fold(Dest), so a layer-7
 // switch can hash URL targets.

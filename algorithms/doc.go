@@ -13,6 +13,27 @@
 // [ErrBypass]. Schedulers never read clocks, start goroutines or use global
 // randomness, and they are not safe for concurrent use.
 //
+// # Concurrent hosts
+//
+// A live host serves many connections at once. It guards its scheduler and
+// pool with one mutex and holds it across Schedule and the Pool.Begin that
+// records the answer, so that the next decision sees the connection just
+// placed; released in between, least-connection schedulers herd concurrent
+// connections onto one server. End, Adjust, every pool change and
+// Feedback take the same lock. [Scheduler] states the contract, and
+// algotest.RunConcurrent checks it with many goroutines, a ticker for load
+// feedback under testing/synctest, and the race detector.
+//
+// # Tables keyed by request
+//
+// The locality-based schedulers (lblc, lblcr, content-lblcr, the lbll
+// family, ipvs-lblc, ipvs-lblcr) keep a table keyed by the request's URL
+// target or destination. A live switch sees arbitrary URLs, so every such
+// table is bounded as ip_vs_lblc.c bounds its own: by Options.MaxEntries
+// entries (the least recently used goes first) and by age (an entry
+// unused for Options.TableExpiry goes). The defaults, 262,144 entries and
+// 24 h, are far beyond the thesis's workloads.
+//
 // # Registry
 //
 // Schedulers register by name in init functions; [New] builds one from
@@ -26,8 +47,9 @@
 //
 // Write one file with a type implementing [Scheduler], register it in the
 // file's init function with [Register], and make it pass the conformance
-// suite in package algotest (algotest.Run); the registry test runs the
-// suite over every registered scheduler automatically.
+// suites in package algotest (algotest.Run, and algotest.RunConcurrent for
+// concurrent hosts); the registry tests run both over every registered
+// scheduler automatically.
 //
 // Sources are cited per scheduler: the thesis's sections (§4.1 IPVS
 // schedulers, §4.2 DFLB, §6.3 LBLC and LBLC/R, §7.3 LBLL) and the Linux

@@ -119,16 +119,16 @@ func gcd(a, b int) int {
 
 // bucketTable is the 256-bucket server table of ip_vs_sh.c and
 // ip_vs_dh.c. Each bucket holds a position in the pool's server slice (-1:
-// empty). Positions are valid for the pool and generation the table was
-// built for.
+// empty). Positions are valid for the pool generation the table was built
+// for (any pool with that generation: a Clone has the same content).
 type bucketTable struct {
-	pool    *Pool
 	gen     uint64
+	built   bool
 	buckets [hashTabSize]int32
 }
 
 // stale reports whether the table must be rebuilt for p.
-func (t *bucketTable) stale(p *Pool) bool { return t.pool != p || t.gen != p.Generation() }
+func (t *bucketTable) stale(p *Pool) bool { return !t.built || t.gen != p.Generation() }
 
 // fill assigns the buckets in order, walking the pool's servers
 // round-robin and giving each server per(s) consecutive buckets (at least
@@ -136,7 +136,7 @@ func (t *bucketTable) stale(p *Pool) bool { return t.pool != p || t.gen != p.Gen
 // do. An empty pool leaves every bucket empty.
 func (t *bucketTable) fill(p *Pool, per func(*Server) int) {
 	servers := p.Servers()
-	t.pool, t.gen = p, p.Generation()
+	t.gen, t.built = p.Generation(), true
 	if len(servers) == 0 {
 		for i := range t.buckets {
 			t.buckets[i] = -1

@@ -6,11 +6,6 @@ import (
 	"time"
 )
 
-// DefaultTableExpiry is how long an unused entry stays in the IPVS-style
-// lblc and lblcr tables (ip_vs_lblc.c DEFAULT_EXPIRATION, the
-// lblc_expiration and lblcr_expiration sysctls).
-const DefaultTableExpiry = 24 * time.Hour
-
 // Constants of the expiry machinery of ip_vs_lblc.c and ip_vs_lblcr.c.
 const (
 	ipvsLocCheckInterval = 60 * time.Second // CHECK_EXPIRE_INTERVAL: timer period
@@ -50,6 +45,13 @@ const (
 // at most 4/3 of the excess and at most 8,192. The kernel walks its hash
 // buckets from a rover in that case; this implementation removes the least
 // recently used entries first, which keeps it deterministic and O(removed).
+//
+// Those checks let the table grow without bound between them (a flood of
+// new destinations, or of URL keys in layer-7 use, within six minutes).
+// Beyond the kernel, the table never holds more than Options.MaxEntries
+// entries (default 262,144, sixteen times the kernel's max_size): a new
+// destination arriving at a full table first removes the least recently
+// used entry.
 type IPVSLBLC struct {
 	tab ipvsLocTable
 }
@@ -58,13 +60,14 @@ var _ Scheduler = (*IPVSLBLC)(nil)
 
 var errIPVSLBLCNoServer = fmt.Errorf("ipvs-lblc: %w", ErrNoServer)
 
-// NewIPVSLBLC returns an IPVS lblc scheduler. It reads Options.TableExpiry.
+// NewIPVSLBLC returns an IPVS lblc scheduler. It reads Options.TableExpiry
+// and Options.MaxEntries.
 func NewIPVSLBLC(opts Options) (*IPVSLBLC, error) {
-	exp, err := ipvsLocTableExpiry("ipvs-lblc", opts)
+	limit, exp, err := resolveTableBounds("ipvs-lblc", opts)
 	if err != nil {
 		return nil, err
 	}
-	return &IPVSLBLC{tab: newIPVSLocTable(exp)}, nil
+	return &IPVSLBLC{tab: newIPVSLocTable(exp, limit)}, nil
 }
 
 // Name returns "ipvs-lblc".
@@ -114,16 +117,6 @@ func init() {
 		Source:      "ip_vs_lblc.c; thesis §6.3.5",
 		New:         func(o Options) (Scheduler, error) { return NewIPVSLBLC(o) },
 	})
-}
-
-func ipvsLocTableExpiry(name string, o Options) (time.Duration, error) {
-	switch {
-	case o.TableExpiry < 0:
-		return 0, fmt.Errorf("algorithms: %s: table expiry must be >= 0, got %v", name, o.TableExpiry)
-	case o.TableExpiry == 0:
-		return DefaultTableExpiry, nil
-	}
-	return o.TableExpiry, nil
 }
 
 // ipvsLocKey is the table key: the destination address, or the request key.
@@ -192,7 +185,8 @@ type ipvsLocEntry struct {
 // run from Schedule's now.
 type ipvsLocTable struct {
 	expire     time.Duration
-	maxSize    int
+	maxSize    int // the kernel's max_size: over it, unused entries go sooner
+	limit      int // hard bound (Options.MaxEntries): LRU eviction on insert
 	entries    map[ipvsLocKey]*ipvsLocEntry
 	head, tail *ipvsLocEntry // least and most recently used
 
@@ -201,10 +195,11 @@ type ipvsLocTable struct {
 	counter   int           // tbl->counter, 1..ipvsLocFullEvery
 }
 
-func newIPVSLocTable(expire time.Duration) ipvsLocTable {
+func newIPVSLocTable(expire time.Duration, limit int) ipvsLocTable {
 	return ipvsLocTable{
 		expire:    expire,
 		maxSize:   ipvsLocMaxEntries,
+		limit:     limit,
 		entries:   make(map[ipvsLocKey]*ipvsLocEntry),
 		nextCheck: ipvsLocCheckInterval,
 		counter:   1,
@@ -246,9 +241,19 @@ func (t *ipvsLocTable) touch(e *ipvsLocEntry, now time.Duration) {
 	}
 }
 
-// insert adds an entry for k, used at now.
+// insert adds an entry for k, used at now. A full table (limit entries)
+// first removes its least recently used entry, whose memory, and set
+// array, the new entry reuses.
 func (t *ipvsLocTable) insert(k ipvsLocKey, now time.Duration) *ipvsLocEntry {
-	e := &ipvsLocEntry{key: k, lastUse: now}
+	var e *ipvsLocEntry
+	if len(t.entries) >= t.limit && t.head != nil {
+		e = t.head
+		t.del(e)
+		*e = ipvsLocEntry{set: e.set[:0]}
+	} else {
+		e = &ipvsLocEntry{}
+	}
+	e.key, e.lastUse = k, now
 	t.entries[k] = e
 	t.pushBack(e)
 	return e

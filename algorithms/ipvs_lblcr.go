@@ -28,9 +28,9 @@ import (
 //
 // Keys, the weighted least-connection pick, the overload test, tie-breaking
 // by pool position, the refusal of overloaded servers and the table's
-// entry expiry are as in [IPVSLBLC]. Members that have left the pool are
-// dropped silently when their destination is next scheduled (the kernel
-// keeps them in the trash until the shrink removes them).
+// entry expiry and size bound are as in [IPVSLBLC]. Members that have left
+// the pool are dropped silently when their destination is next scheduled
+// (the kernel keeps them in the trash until the shrink removes them).
 type IPVSLBLCR struct {
 	tab       ipvsLocTable
 	setExpiry time.Duration
@@ -40,10 +40,10 @@ var _ Scheduler = (*IPVSLBLCR)(nil)
 
 var errIPVSLBLCRNoServer = fmt.Errorf("ipvs-lblcr: %w", ErrNoServer)
 
-// NewIPVSLBLCR returns an IPVS lblcr scheduler. It reads Options.TableExpiry
-// and Options.SetExpiry.
+// NewIPVSLBLCR returns an IPVS lblcr scheduler. It reads Options.TableExpiry,
+// Options.MaxEntries and Options.SetExpiry.
 func NewIPVSLBLCR(opts Options) (*IPVSLBLCR, error) {
-	exp, err := ipvsLocTableExpiry("ipvs-lblcr", opts)
+	limit, exp, err := resolveTableBounds("ipvs-lblcr", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func NewIPVSLBLCR(opts Options) (*IPVSLBLCR, error) {
 	if setExp == 0 {
 		setExp = exp
 	}
-	return &IPVSLBLCR{tab: newIPVSLocTable(exp), setExpiry: setExp}, nil
+	return &IPVSLBLCR{tab: newIPVSLocTable(exp, limit), setExpiry: setExp}, nil
 }
 
 // Name returns "ipvs-lblcr".
@@ -73,7 +73,7 @@ func (s *IPVSLBLCR) Schedule(now time.Duration, r *Request, p *Pool) (ServerID, 
 			return 0, errIPVSLBLCRNoServer
 		}
 		e = s.tab.insert(k, now)
-		e.set = []ServerID{p.At(i).ID}
+		e.set = append(e.set, p.At(i).ID)
 		e.lastMod = now
 		return e.set[0], nil
 	}

@@ -40,26 +40,39 @@ const (
 // The thesis is silent on a mapped server that fails or leaves the pool.
 // LBLC then reassigns the target as if the imbalance test had fired, as
 // IPVS's ip_vs_lblc.c does for a destination that is unavailable or has
-// weight 0. The map is never pruned: the thesis keeps one entry per target
-// ever seen (37,804 in its trace); the IPVS form with expiry is [IPVSLBLC].
+// weight 0.
+//
+// The thesis keeps an entry for every target ever seen (37,804 in its
+// trace). A live switch sees arbitrary URLs, so the map is bounded as
+// ip_vs_lblc.c bounds its table: at most Options.MaxEntries targets
+// (default 262,144; when full, the least recently used target is
+// dropped), and a target not requested for Options.TableExpiry (default
+// 24 h) is dropped. A dropped target is scheduled as a new one when it
+// comes back. Neither bound is reached by the thesis's workloads. The
+// layer-4 IPVS form is [IPVSLBLC].
 type LBLC struct {
 	th    locThresholds
 	view  locView
-	table map[string]ServerID
+	table keyTable[ServerID]
 }
 
 var _ Scheduler = (*LBLC)(nil)
 
 var errLBLCNoServer = fmt.Errorf("lblc: %w", ErrNoServer)
 
-// NewLBLC returns an LBLC scheduler. It reads Options.Low and Options.High
-// and fails if they are negative or the resolved low exceeds high.
+// NewLBLC returns an LBLC scheduler. It reads Options.Low, Options.High,
+// Options.MaxEntries and Options.TableExpiry and fails if they are
+// negative or the resolved low exceeds high.
 func NewLBLC(opts Options) (*LBLC, error) {
 	th, err := newLocThresholds("lblc", opts)
 	if err != nil {
 		return nil, err
 	}
-	return &LBLC{th: th, table: make(map[string]ServerID)}, nil
+	size, expire, err := resolveTableBounds("lblc", opts)
+	if err != nil {
+		return nil, err
+	}
+	return &LBLC{th: th, table: newKeyTable[ServerID](size, expire)}, nil
 }
 
 // Name returns "lblc".
@@ -68,13 +81,15 @@ func (*LBLC) Name() string { return "lblc" }
 // Schedule returns the server r.Key is mapped to, remapping the key to the
 // least-connection usable server when it is new, when its server is no
 // longer usable, or when the imbalance rule of thesis §6.3.5 fires.
-func (s *LBLC) Schedule(_ time.Duration, r *Request, p *Pool) (ServerID, error) {
+func (s *LBLC) Schedule(now time.Duration, r *Request, p *Pool) (ServerID, error) {
+	s.table.advance(now)
 	key := locKey(r)
 	cands := s.view.usable(p)
-	if id, ok := s.table[key]; ok {
-		if i, ok := p.Index(id); ok {
+	mapped := s.table.use(key)
+	if mapped != nil {
+		if i, ok := p.Index(*mapped); ok {
 			if n := p.At(i); n.Usable() && !s.th.imbalanced(n, p, cands) {
-				return id, nil
+				return *mapped, nil
 			}
 		}
 	}
@@ -82,19 +97,23 @@ func (s *LBLC) Schedule(_ time.Duration, r *Request, p *Pool) (ServerID, error) 
 	if !ok {
 		return 0, errLBLCNoServer
 	}
-	id := p.At(i).ID
-	s.table[key] = id
-	return id, nil
+	if mapped == nil {
+		mapped = s.table.insert(key)
+	}
+	*mapped = p.At(i).ID
+	return *mapped, nil
 }
 
 // Lookup returns the server the target key is mapped to, if any.
 func (s *LBLC) Lookup(key string) (ServerID, bool) {
-	id, ok := s.table[key]
-	return id, ok
+	if id := s.table.peek(key); id != nil {
+		return *id, true
+	}
+	return 0, false
 }
 
 // Len returns the number of mapped targets.
-func (s *LBLC) Len() int { return len(s.table) }
+func (s *LBLC) Len() int { return s.table.Len() }
 
 func init() {
 	Register(Info{
@@ -118,7 +137,6 @@ func locKey(r *Request) string {
 // locView caches the pool positions of the usable servers, in pool order,
 // for one pool generation.
 type locView struct {
-	pool  *Pool
 	gen   uint64
 	valid bool
 	pos   []int
@@ -127,10 +145,10 @@ type locView struct {
 // usable returns the positions of p's usable servers in pool order. The
 // slice is owned by the view and valid until the next call.
 func (v *locView) usable(p *Pool) []int {
-	if v.valid && v.pool == p && v.gen == p.Generation() {
+	if v.valid && v.gen == p.Generation() {
 		return v.pos
 	}
-	v.pool, v.gen, v.valid = p, p.Generation(), true
+	v.gen, v.valid = p.Generation(), true
 	v.pos = locPositions(v.pos, p)
 	for i := range p.Servers() {
 		if p.At(i).Usable() {

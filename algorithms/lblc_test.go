@@ -197,7 +197,7 @@ func TestLBLCMovesOnlyOnImbalance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.table["/a"] = A
+			*s.table.insert("/a") = A
 			ref := newLocNaiveLBLC(tc.opts)
 			ref.server["/a"] = A
 			before := slices.Clone(p.Servers())

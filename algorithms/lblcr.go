@@ -32,6 +32,11 @@ import (
 // added); the most-connection node is chosen among all members still in
 // the pool. Members that have left the pool are dropped when their target
 // is next scheduled, which counts as a change of the set.
+//
+// The table of server sets is bounded as [LBLC]'s map is: at most
+// Options.MaxEntries targets (the least recently used goes first) and none
+// unused for Options.TableExpiry. A dropped target starts again from an
+// empty set.
 type LBLCR struct {
 	th   locThresholds
 	view locView
@@ -42,18 +47,18 @@ var _ Scheduler = (*LBLCR)(nil)
 
 var errLBLCRNoServer = fmt.Errorf("lblcr: %w", ErrNoServer)
 
-// NewLBLCR returns an LBLC/R scheduler. It reads Options.Low, Options.High
-// and Options.SetExpiry.
+// NewLBLCR returns an LBLC/R scheduler. It reads Options.Low, Options.High,
+// Options.SetExpiry, Options.MaxEntries and Options.TableExpiry.
 func NewLBLCR(opts Options) (*LBLCR, error) {
 	th, err := newLocThresholds("lblcr", opts)
 	if err != nil {
 		return nil, err
 	}
-	k, err := locSetExpiry("lblcr", opts)
+	sets, err := newLocSets("lblcr", opts)
 	if err != nil {
 		return nil, err
 	}
-	return &LBLCR{th: th, sets: newLocSets(k)}, nil
+	return &LBLCR{th: th, sets: sets}, nil
 }
 
 // Name returns "lblcr".
@@ -74,7 +79,7 @@ func (s *LBLCR) Schedule(now time.Duration, r *Request, p *Pool) (ServerID, erro
 func (s *LBLCR) Set(key string) []ServerID { return s.sets.members(key) }
 
 // Len returns the number of targets with a server set.
-func (s *LBLCR) Len() int { return len(s.sets.sets) }
+func (s *LBLCR) Len() int { return s.sets.tab.Len() }
 
 func init() {
 	Register(Info{
@@ -167,51 +172,60 @@ func locSetMost[M locMetric](s *locSet, p *Pool, m M) (int, bool) {
 }
 
 // locSets is the serverSet table of LBLC/R and its relatives (content-based
-// LBLC/R, LBLL).
+// LBLC/R, LBLL), bounded by Options.MaxEntries and Options.TableExpiry (see
+// [LBLC]). Sets live in the table's blocks (64 at a time), so that a run
+// with many targets allocates them in blocks rather than one by one, and
+// the set of a dropped target is reused, with its member array, by the
+// next new one.
 type locSets struct {
-	k    time.Duration
-	sets map[string]*locSet
-	// slab holds preallocated sets that create hands out one at a time,
-	// so that a run with many targets allocates sets in blocks rather
-	// than one by one. Sets are never removed from the table, so a block
-	// lives as long as the table does either way.
-	slab []locSet
+	k   time.Duration
+	tab keyTable[locSet]
 }
 
-// locSlabSize is the number of sets locSets allocates at once.
-const locSlabSize = 64
-
-func newLocSets(k time.Duration) locSets {
-	return locSets{k: k, sets: make(map[string]*locSet)}
+// newLocSets returns the table of scheduler name, reading
+// Options.SetExpiry, Options.MaxEntries and Options.TableExpiry.
+func newLocSets(name string, o Options) (locSets, error) {
+	k, err := locSetExpiry(name, o)
+	if err != nil {
+		return locSets{}, err
+	}
+	size, expire, err := resolveTableBounds(name, o)
+	if err != nil {
+		return locSets{}, err
+	}
+	return locSets{k: k, tab: newKeyTable[locSet](size, expire)}, nil
 }
 
 func (t *locSets) members(key string) []ServerID {
-	if s := t.sets[key]; s != nil {
+	if s := t.tab.peek(key); s != nil {
 		return slices.Clone(s.members)
 	}
 	return nil
 }
 
-// open returns key's set after dropping members that left p, and whether
-// it dropped any; nil if key has no set.
-func (t *locSets) open(key string, p *Pool) (*locSet, bool) {
-	s := t.sets[key]
+// open drops the sets unused for the table expiry by now and returns
+// key's set after dropping members that left p, and whether it dropped
+// any; nil if key has no set.
+func (t *locSets) open(key string, now time.Duration, p *Pool) (*locSet, bool) {
+	t.tab.advance(now)
+	s := t.tab.use(key)
 	if s == nil {
 		return nil, false
 	}
 	return s, s.prune(p)
 }
 
-// create gives key the set {id}, modified at now.
+// create gives key the set {id}, modified at now. The table may drop its
+// least recently used set to make room; that set's storage is reused.
 func (t *locSets) create(key string, id ServerID, now time.Duration) {
-	if len(t.slab) == 0 {
-		t.slab = make([]locSet, locSlabSize)
+	s := t.tab.insert(key)
+	if cap(s.members) > len(s.first) {
+		s.members = append(s.members[:0], id) // a dropped set's own array
+	} else {
+		s.first[0] = id
+		s.members = s.first[:]
 	}
-	s := &t.slab[0]
-	t.slab = t.slab[1:]
-	s.first[0] = id
-	s.members, s.lastMod = s.first[:], now
-	t.sets[key] = s
+	s.lastMod = now
 }
 
 // shrink removes the most-loaded member of s if s has more than one member
@@ -235,7 +249,7 @@ func locShrink[M locMetric](t *locSets, s *locSet, now time.Duration, p *Pool, m
 // locMetric interface, so that the metric is not boxed (a heap allocation)
 // on every call.
 func locSchedule[M locMetric](t *locSets, now time.Duration, key string, p *Pool, cands []int, m M) (ServerID, bool) {
-	s, changed := t.open(key, p)
+	s, changed := t.open(key, now, p)
 	if s == nil || len(s.members) == 0 {
 		i, ok := locLeast(p, cands, m)
 		if !ok {

@@ -27,8 +27,9 @@ const DefaultThreshold = 1.0
 //	}
 //	if the set changed { lastMod = now }
 //
-// K is Options.SetExpiry (default 60 s). Usability, ties and the handling
-// of departed or unusable members are as in [LBLCR].
+// K is Options.SetExpiry (default 60 s). Usability, ties, the handling
+// of departed or unusable members and the bounds of the table
+// (Options.MaxEntries, Options.TableExpiry) are as in [LBLCR].
 type LBLL struct {
 	m    locLoad
 	view locView
@@ -103,12 +104,13 @@ var (
 	errLBLLCacheOverload = fmt.Errorf("lbll-cache: cache nodes overloaded: %w", ErrBypass)
 )
 
-// NewLBLL returns an LBLL scheduler. It reads Options.Threshold and
-// Options.SetExpiry.
+// NewLBLL returns an LBLL scheduler. It reads Options.Threshold,
+// Options.SetExpiry, Options.MaxEntries and Options.TableExpiry.
 func NewLBLL(opts Options) (*LBLL, error) { return newLBLL("lbll", opts) }
 
 // NewLBLLLocal returns the co-located LBLL scheduler. It reads
-// Options.Threshold and Options.SetExpiry.
+// Options.Threshold, Options.SetExpiry, Options.MaxEntries and
+// Options.TableExpiry.
 func NewLBLLLocal(opts Options) (*LBLLLocal, error) {
 	l, err := newLBLL("lbll-local", opts)
 	if err != nil {
@@ -118,7 +120,8 @@ func NewLBLLLocal(opts Options) (*LBLLLocal, error) {
 }
 
 // NewLBLLCache returns the cache-oriented LBLL scheduler. It reads
-// Options.Threshold and Options.SetExpiry.
+// Options.Threshold, Options.SetExpiry, Options.MaxEntries and
+// Options.TableExpiry.
 func NewLBLLCache(opts Options) (*LBLLCache, error) {
 	l, err := newLBLL("lbll-cache", opts)
 	if err != nil {
@@ -135,11 +138,11 @@ func newLBLL(name string, opts Options) (*LBLL, error) {
 	case t == 0:
 		t = DefaultThreshold
 	}
-	k, err := locSetExpiry(name, opts)
+	sets, err := newLocSets(name, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &LBLL{m: locLoad{t: t}, sets: newLocSets(k)}, nil
+	return &LBLL{m: locLoad{t: t}, sets: sets}, nil
 }
 
 // Name returns "lbll".
@@ -192,7 +195,7 @@ func (s *LBLLLocal) Schedule(now time.Duration, r *Request, p *Pool) (ServerID, 
 		return locLeast(p, cands, s.m)
 	}
 
-	set, changed := s.sets.open(r.Key, p)
+	set, changed := s.sets.open(r.Key, now, p)
 	if set == nil || len(set.members) == 0 {
 		n, ok := pick()
 		if !ok {
@@ -245,7 +248,7 @@ func (s *LBLLCache) Schedule(now time.Duration, r *Request, p *Pool) (ServerID, 
 	}
 	key := locKey(r)
 	cands := s.view.usable(p)
-	set, changed := s.sets.open(key, p)
+	set, changed := s.sets.open(key, now, p)
 	if set == nil || len(set.members) == 0 {
 		n, ok := locLeast(p, cands, s.m)
 		if !ok {

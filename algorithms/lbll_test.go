@@ -51,7 +51,7 @@ func runLBLLCases(t *testing.T, build func() lbllSets, cases []lbllCase) {
 			}
 			s := build()
 			if tc.set != nil {
-				s.lbllTable().sets["/a"] = &locSet{members: slices.Clone(tc.set)}
+				*s.lbllTable().tab.insert("/a") = locSet{members: slices.Clone(tc.set)}
 			}
 			r := tc.req
 			r.Key = "/a"

@@ -23,8 +23,8 @@ import (
 // IP_VS_MH_TAB_BITS bits, as ip_vs_mh_permutate and ip_vs_mh_populate do.
 // Servers whose last weight is 0 get no slots. Down servers keep their
 // slots and are treated as unavailable at lookup. On a Pool.Generation
-// change (or another Pool) the table is rebuilt only if membership, an
-// identity or a last weight changed.
+// change the table is rebuilt only if membership, an identity or a last
+// weight changed.
 //
 // A request's slot is hash(port + fold(Client)) mod M, port being
 // Request.ClientPort with Options.Port and 0 otherwise; without a valid
@@ -42,8 +42,7 @@ type MH struct {
 	size           int // M
 	tabBits        int // IP_VS_MH_TAB_BITS for this M
 
-	pool       *Pool // the pool gen belongs to
-	gen        uint64
+	gen        uint64 // Pool.Generation the table was last checked against
 	built      bool
 	lastWeight map[ServerID]int
 	sig        []mhMember
@@ -111,8 +110,8 @@ func (m *MH) TableSize() int { return m.size }
 
 // Schedule returns the server that the client's address hashes to.
 func (m *MH) Schedule(_ time.Duration, r *Request, p *Pool) (ServerID, error) {
-	if g := p.Generation(); g != m.gen || p != m.pool || !m.built {
-		m.pool, m.gen = p, g
+	if g := p.Generation(); g != m.gen || !m.built {
+		m.gen = g
 		m.sync(p)
 	}
 	servers := p.Servers()

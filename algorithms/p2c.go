@@ -30,13 +30,12 @@ import (
 //     choices. Each Schedule with two or more usable servers draws exactly
 //     two numbers.
 //
-// The list of usable servers is cached per (pool, Generation); every change
+// The list of usable servers is cached per Pool.Generation; every change
 // of usability (weight, Down, OVERLOAD) changes the generation.
 type P2C struct {
 	rng    *rand.Rand
-	pool   *Pool
-	gen    uint64
-	usable []int // positions of usable servers in p.Servers()
+	gen    uint64 // Pool.Generation usable was computed for
+	usable []int  // positions of usable servers in p.Servers()
 }
 
 var _ Scheduler = (*P2C)(nil)
@@ -55,14 +54,14 @@ func (c *P2C) Name() string { return "p2c" }
 
 // Schedule samples two distinct usable servers and returns the less loaded.
 func (c *P2C) Schedule(_ time.Duration, _ *Request, p *Pool) (ServerID, error) {
-	if c.pool != p || c.gen != p.Generation() || c.usable == nil {
+	if c.gen != p.Generation() || c.usable == nil {
 		c.usable = c.usable[:0]
 		for i := range p.Servers() {
 			if p.At(i).Usable() {
 				c.usable = append(c.usable, i)
 			}
 		}
-		c.pool, c.gen = p, p.Generation()
+		c.gen = p.Generation()
 	}
 	switch k := len(c.usable); k {
 	case 0:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 )
 
 // ServerID identifies a real server. IDs are chosen by the host and stay
@@ -32,13 +33,21 @@ type Server struct {
 	// Down is set by the host when a health check fails.
 	Down bool
 
-	// Overloaded is IPVS's OVERLOAD flag. The pool sets it when
-	// Active+Inactive reaches UpperThreshold and clears it when the total
-	// falls below LowerThreshold (or below 3/4 of UpperThreshold when
-	// LowerThreshold is 0), as ip_vs_bind_dest/ip_vs_unbind_dest do.
-	Overloaded     bool
-	UpperThreshold int // 0: no upper threshold
-	LowerThreshold int // 0: 3/4 of UpperThreshold
+	// Overloaded is IPVS's OVERLOAD flag. The pool sets it when a counter
+	// update grows Active+Inactive to UpperThreshold or beyond, and clears
+	// it when an update shrinks the total below LowerThreshold (or below
+	// 3/4 of UpperThreshold when LowerThreshold is 0, or at once when
+	// there is no threshold), as ip_vs_bind_dest and ip_vs_unbind_dest do.
+	// An update that leaves the total unchanged (a connection moving
+	// between Inactive and Active) leaves the flag alone, as IPVS's
+	// set_tcp_state does. SetThresholds re-evaluates it.
+	Overloaded bool
+	// UpperThreshold and LowerThreshold are IPVS's connection thresholds
+	// (ipvsadm -x and -y): 0 means no upper threshold, and a lower
+	// threshold of 0 means 3/4 of the upper one. Lower may not exceed
+	// upper (ip_vs_add_dest refuses it with ERANGE).
+	UpperThreshold int
+	LowerThreshold int
 
 	// Low and High are the locality thresholds of thesis §6.3.5 in
 	// connection units (an ordinary node: 30 and 60). 0 means the
@@ -80,12 +89,18 @@ func Letters(i int) string {
 // servers were added (removal keeps the order of the rest), and schedulers
 // that walk servers "in index order" walk this slice.
 //
-// Generation changes whenever membership, a weight, availability or a
-// threshold changes, so schedulers that cache derived state can tell when
-// to rebuild it. Counter updates (Begin, End, Adjust) and SetLoad do not
-// change it.
+// Generation identifies the pool's content as schedulers see it:
+// membership and order, weights, availability (Down, OVERLOAD) and
+// thresholds. Every change of that content gives the pool a new generation
+// that no pool in the process has had before, and Clone keeps it (the
+// copy's content is the same), so a scheduler that caches derived state
+// keyed on the generation alone rebuilds it exactly when the content
+// changed, whichever of several clones the host passes. Counter updates
+// (Begin, End, Adjust) and SetLoad do not change it, except that a counter
+// update that flips the OVERLOAD flag does.
 //
-// A Pool is not safe for concurrent use.
+// A Pool is not safe for concurrent use; see [Scheduler] for how a
+// concurrent host serialises its use.
 type Pool struct {
 	servers []Server
 	index   map[ServerID]int
@@ -99,6 +114,20 @@ var (
 	ErrBadWeight       = errors.New("algorithms: weight must be between 0 and 2147483647")
 )
 
+// generations hands out pool generations. Values are unique in the
+// process: two pools share one only when one is an unchanged Clone of the
+// other. It is atomic because pools in different goroutines (parallel
+// tests, one pool per service in a live host) draw from it at the same
+// time; the values never reach any output, so the order in which
+// goroutines draw them does not affect determinism.
+var generations atomic.Uint64
+
+// nextGeneration returns a generation no pool has had yet.
+func nextGeneration() uint64 { return generations.Add(1) }
+
+// touch records a change of the pool's content.
+func (p *Pool) touch() { p.gen = nextGeneration() }
+
 // MaxWeight is the largest server weight, that of IPVS's 32-bit weight
 // field; it keeps every product a scheduler forms from weights (WLC's
 // cross-multiplication, DFLB's Scale × weight) far from overflow.
@@ -106,13 +135,13 @@ const MaxWeight = 1<<31 - 1
 
 // NewPool returns a pool holding servers, in order.
 func NewPool(servers ...Server) (*Pool, error) {
-	p := &Pool{index: make(map[ServerID]int, len(servers)), gen: 1}
+	p := &Pool{index: make(map[ServerID]int, len(servers))}
 	for _, s := range servers {
 		if err := p.Add(s); err != nil {
 			return nil, err
 		}
 	}
-	p.gen = 1
+	p.touch()
 	return p, nil
 }
 
@@ -152,11 +181,15 @@ func (p *Pool) Get(id ServerID) *Server {
 	return &p.servers[i]
 }
 
-// Generation returns a number that changes whenever membership, weights,
-// availability or thresholds change.
+// Generation returns the identity of the pool's content (see [Pool]): it
+// changes whenever membership, weights, availability or thresholds change,
+// to a value no other pool has had, and a Clone has its original's. The
+// zero Pool has generation 0; every other value is positive.
 func (p *Pool) Generation() uint64 { return p.gen }
 
-// Add appends s to the pool.
+// Add appends s to the pool. Its fields are taken as given (a host may
+// restore a server with connections in flight), but counters must not be
+// negative and thresholds must be valid (see SetThresholds).
 func (p *Pool) Add(s Server) error {
 	if _, ok := p.index[s.ID]; ok {
 		return fmt.Errorf("%w: %d", ErrDuplicateServer, s.ID)
@@ -164,12 +197,18 @@ func (p *Pool) Add(s Server) error {
 	if s.Weight < 0 || s.Weight > MaxWeight {
 		return fmt.Errorf("%w: server %d has weight %d", ErrBadWeight, s.ID, s.Weight)
 	}
+	if s.Active < 0 || s.Inactive < 0 {
+		return fmt.Errorf("algorithms: server %d: counters must be >= 0 (active %d, inactive %d)", s.ID, s.Active, s.Inactive)
+	}
+	if err := checkThresholds(s.ID, s.UpperThreshold, s.LowerThreshold); err != nil {
+		return err
+	}
 	if p.index == nil {
 		p.index = make(map[ServerID]int)
 	}
 	p.index[s.ID] = len(p.servers)
 	p.servers = append(p.servers, s)
-	p.gen++
+	p.touch()
 	return nil
 }
 
@@ -184,7 +223,7 @@ func (p *Pool) Remove(id ServerID) error {
 	for j := i; j < len(p.servers); j++ {
 		p.index[p.servers[j].ID] = j
 	}
-	p.gen++
+	p.touch()
 	return nil
 }
 
@@ -207,7 +246,7 @@ func (p *Pool) SetWeight(id ServerID, w int) error {
 	}
 	if s.Weight != w {
 		s.Weight = w
-		p.gen++
+		p.touch()
 	}
 	return nil
 }
@@ -220,25 +259,38 @@ func (p *Pool) SetDown(id ServerID, down bool) error {
 	}
 	if s.Down != down {
 		s.Down = down
-		p.gen++
+		p.touch()
 	}
 	return nil
 }
 
 // SetThresholds sets a server's IPVS upper and lower connection thresholds
-// (0 = none) and re-evaluates its OVERLOAD flag.
+// (0 = none) and re-evaluates its OVERLOAD flag: it is set exactly when
+// there is an upper threshold and Active+Inactive has reached it. Negative
+// thresholds, and a lower threshold above the upper one, are refused, as
+// ip_vs_add_dest and ip_vs_edit_dest refuse them.
 func (p *Pool) SetThresholds(id ServerID, upper, lower int) error {
 	s, err := p.get(id)
 	if err != nil {
 		return err
 	}
-	if upper < 0 || lower < 0 {
-		return fmt.Errorf("algorithms: server %d: thresholds must be >= 0", id)
+	if err := checkThresholds(id, upper, lower); err != nil {
+		return err
 	}
 	s.UpperThreshold, s.LowerThreshold = upper, lower
 	s.Overloaded = false
-	p.updateOverload(s, true)
-	p.gen++
+	bindOverload(s)
+	p.touch()
+	return nil
+}
+
+func checkThresholds(id ServerID, upper, lower int) error {
+	if upper < 0 || lower < 0 {
+		return fmt.Errorf("algorithms: server %d: thresholds must be >= 0 (upper %d, lower %d)", id, upper, lower)
+	}
+	if lower > upper {
+		return fmt.Errorf("algorithms: server %d: lower threshold %d is above upper threshold %d", id, lower, upper)
+	}
 	return nil
 }
 
@@ -260,10 +312,13 @@ func (p *Pool) Begin(id ServerID, cost int) error { return p.Adjust(id, cost, 0)
 // (Active -= cost), and clears OVERLOAD below the lower threshold.
 func (p *Pool) End(id ServerID, cost int) error { return p.Adjust(id, -cost, 0) }
 
-// Adjust adds dActive and dInactive to a server's counters (a layer-4 host
-// moves a connection from inactive to active with Adjust(id, 1, -1)) and
-// maintains the OVERLOAD flag. Counters never go below zero; an update that
-// would make one negative is an error and changes nothing.
+// Adjust adds dActive and dInactive to a server's counters and maintains
+// the OVERLOAD flag: a net increase applies the upper threshold, a net
+// decrease the lower one, and no net change (a layer-4 host moving a
+// connection from inactive to active with Adjust(id, 1, -1) when it is
+// ESTABLISHED) leaves the flag alone. Counters never go below zero; an
+// update that would make one negative is an error and changes nothing.
+// A change of the flag changes the pool's generation.
 func (p *Pool) Adjust(id ServerID, dActive, dInactive int) error {
 	s, err := p.get(id)
 	if err != nil {
@@ -276,24 +331,31 @@ func (p *Pool) Adjust(id ServerID, dActive, dInactive int) error {
 	s.Active += dActive
 	s.Inactive += dInactive
 	before := s.Overloaded
-	p.updateOverload(s, dActive+dInactive > 0)
+	switch net := dActive + dInactive; {
+	case net > 0:
+		bindOverload(s)
+	case net < 0:
+		unbindOverload(s)
+	}
 	if s.Overloaded != before {
-		p.gen++
+		p.touch()
 	}
 	return nil
 }
 
-// updateOverload applies IPVS's threshold rules: on bind (grow) set the
-// flag at UpperThreshold; on unbind clear it below LowerThreshold, or below
-// 3/4 of UpperThreshold when there is no lower threshold.
-func (p *Pool) updateOverload(s *Server, grow bool) {
-	total := s.Active + s.Inactive
-	if grow {
-		if s.UpperThreshold != 0 && total >= s.UpperThreshold {
-			s.Overloaded = true
-		}
-		return
+// bindOverload is the threshold rule of ip_vs_bind_dest: set the flag when
+// the total reaches the upper threshold.
+func bindOverload(s *Server) {
+	if s.UpperThreshold != 0 && s.Active+s.Inactive >= s.UpperThreshold {
+		s.Overloaded = true
 	}
+}
+
+// unbindOverload is the threshold rule of ip_vs_unbind_dest: clear the
+// flag below the lower threshold, below 3/4 of the upper one when there is
+// no lower threshold, and at once when there is neither.
+func unbindOverload(s *Server) {
+	total := s.Active + s.Inactive
 	switch {
 	case s.LowerThreshold != 0:
 		if total < s.LowerThreshold {
@@ -308,7 +370,9 @@ func (p *Pool) updateOverload(s *Server, grow bool) {
 	}
 }
 
-// Clone returns a deep copy of the pool (same generation).
+// Clone returns a deep copy of the pool. It has the same generation: its
+// content is the same, so a scheduler's state derived from one stays valid
+// for the other. A later change to either gives that one a new generation.
 func (p *Pool) Clone() *Pool {
 	q := &Pool{servers: append([]Server(nil), p.servers...), index: make(map[ServerID]int, len(p.index)), gen: p.gen}
 	for id, i := range p.index {

@@ -15,9 +15,8 @@ import (
 // does, so the removed server's successor is next in turn. Added servers
 // join the walk where they stand in pool order.
 type RR struct {
-	pool *Pool // the pool gen belongs to
-	gen  uint64
-	pos  int // position of the last chosen server; -1: before the first
+	gen  uint64 // Pool.Generation pos was last checked against
+	pos  int    // position of the last chosen server; -1: before the first
 	last ServerID
 	has  bool // last is set
 }
@@ -36,8 +35,8 @@ func (*RR) Name() string { return "rr" }
 func (rr *RR) Schedule(_ time.Duration, _ *Request, p *Pool) (ServerID, error) {
 	servers := p.Servers()
 	n := len(servers)
-	if g := p.Generation(); g != rr.gen || p != rr.pool {
-		rr.pool, rr.gen = p, g
+	if g := p.Generation(); g != rr.gen {
+		rr.gen = g
 		rr.revalidate(p, n)
 	}
 	for k := 1; k <= n; k++ {

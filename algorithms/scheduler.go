@@ -70,19 +70,51 @@ func (r *Request) Units() int {
 // construction. Given the same sequence of calls with the same arguments,
 // it returns the same answers.
 //
-// Schedulers are not safe for concurrent use; a host that calls one from
-// several goroutines must serialise the calls.
+// # Ownership
 //
 // The host owns the Pool and updates its counters when work starts and ends
-// (Pool.Begin, Pool.End), as IPVS does for dest->activeconns. Schedule only
-// reads the pool; it must not modify it. A scheduler that keeps derived
-// state (a WRR cycle position, a hash table) rebuilds it when
-// Pool.Generation changes.
+// (Pool.Begin, Pool.End, Pool.Adjust), as IPVS does for dest->activeconns.
+// Schedule and Feedback only read the pool; they must not modify it, nor
+// keep pointers into it across calls. A scheduler that keeps derived state
+// (a WRR cycle position, a hash table) keys it on Pool.Generation alone,
+// never on the *Pool's address: the generation identifies the pool's
+// content, so the host may pass a changed pool, another pool or an
+// unchanged Clone (a copy-on-write update) and the scheduler rebuilds
+// exactly when the content differs from what it last saw.
+//
+// # Concurrency
+//
+// Schedulers are not safe for concurrent use, and neither is Pool. A host
+// that serves connections from several goroutines (a live director)
+// guards the scheduler and its pool with one lock, and holds it across
+// the decision and its bookkeeping:
+//
+//	mu.Lock()
+//	id, err := sched.Schedule(now, req, pool)
+//	if err == nil {
+//		err = pool.Begin(id, req.Units())
+//	}
+//	mu.Unlock()
+//
+// Schedule and the Begin that records its answer form one critical
+// section. If the lock were released between them, two goroutines could
+// both see the same least-loaded server before either had counted its new
+// connection, and least-connection schedulers (LC, WLC, SED, NQ, LBLC)
+// would send every concurrent connection to that one server: the herd
+// that the counters exist to prevent. Every other use of the pool (End,
+// Adjust, SetDown, SetWeight, Add, Remove, SetThresholds, SetLoad) and
+// every call of Feedback (LoadFeedback) happens under the same lock.
+// algotest.RunConcurrent checks a scheduler under such a host.
+//
+// # Errors
 //
 // Schedule returns the chosen server's ID, ErrNoServer when no server
-// qualifies, or ErrBypass when the request should go to the origin. It never
-// returns a server that is Down, Overloaded or has Weight 0, except where a
-// scheduler's documentation says otherwise.
+// qualifies, or ErrBypass when the request should go to the origin; check
+// them with errors.Is (the error may be wrapped to name the scheduler). It
+// returns no other error. It never returns a server that is Down,
+// Overloaded or has Weight 0, except where a scheduler's documentation says
+// otherwise, and never one that is not in the pool passed in. An error
+// leaves the pool as it was; the host counts nothing.
 type Scheduler interface {
 	// Name returns the registered name of the scheduler ("wrr", "lblc", ...).
 	Name() string
@@ -109,7 +141,9 @@ type Load struct {
 
 // LoadFeedback is implemented by schedulers that adapt to measured load
 // (DFLB, thesis §4.2). The host calls Feedback periodically (every 2-10 s of
-// real or simulated time) with one Load per server.
+// real or simulated time) with one Load per server, under the same lock as
+// Schedule (see [Scheduler]). An error (an unknown or duplicate server, a
+// non-finite metric) names the offending entry and changes no weight.
 type LoadFeedback interface {
 	Feedback(now time.Duration, loads []Load, p *Pool) error
 }

@@ -12,7 +12,7 @@ import (
 // order, each server fills as many consecutive buckets as its weight (at
 // least one, so a weight-0 server keeps one bucket), wrapping around the
 // pool until all 256 buckets are assigned. It is rebuilt whenever
-// Pool.Generation changes (or another Pool is passed). The bucket of a
+// Pool.Generation changes. The bucket of a
 // request is hash_32(port + fold(Client), 8), where port is
 // Request.ClientPort with Options.Port and 0 otherwise; when Client is not
 // a valid address the 32-bit FNV-1a hash of Request.Key replaces

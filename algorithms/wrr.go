@@ -28,9 +28,8 @@ import (
 // reading of "WRR restarts its cycle when weights change" that
 // reference-model.md's thesis preset uses for DFLB.
 type WRR struct {
-	restart bool  // full cycle restart on change (Options.RestartCycle)
-	pool    *Pool // the pool gen belongs to
-	gen     uint64
+	restart bool   // full cycle restart on change (Options.RestartCycle)
+	gen     uint64 // Pool.Generation the state was last checked against
 	inited  bool
 	sig     []wrrEntry // membership and weights the state was computed for
 	cur     int        // position of the last chosen server; -1: the list head
@@ -60,8 +59,8 @@ func (*WRR) Name() string { return "wrr" }
 
 // Schedule returns the next server of the weighted cycle.
 func (w *WRR) Schedule(_ time.Duration, _ *Request, p *Pool) (ServerID, error) {
-	if g := p.Generation(); g != w.gen || p != w.pool || !w.inited {
-		w.pool, w.gen = p, g
+	if g := p.Generation(); g != w.gen || !w.inited {
+		w.gen = g
 		w.sync(p)
 	}
 	if w.mw == 0 {

@@ -31,6 +31,8 @@ type config struct {
 	scenarios int
 	static    bool
 	coprime   bool
+	noHerding bool // RunConcurrent: check the spread of simultaneous requests
+	split     bool // RunConcurrent: a broken host (tests of the suite)
 }
 
 // Seed sets the seed of the random pools and request streams, overriding
@@ -727,70 +729,84 @@ const (
 // structural change, applied at once to every lane, then often a new load
 // measurement for one server.
 func (g *gen) changes(p *algorithms.Pool, apply func(change)) {
-	n := p.Len()
 	if !g.static && g.rng.IntN(100) < 8 {
-		c := change{kind: g.rng.IntN(chLoad)}
-		if n > 0 {
-			c.idx = g.rng.IntN(n)
-		}
-		switch c.kind {
-		case chAdd:
-			c.server = g.server(g.nextID)
-			g.nextID++
-		case chReAdd:
-			if len(g.removed) == 0 {
-				c.kind = chAdd
-				c.server = g.server(g.nextID)
-				g.nextID++
-				break
-			}
-			j := g.rng.IntN(len(g.removed))
-			c.server = g.server(g.removed[j])
-			g.removed = slices.Delete(g.removed, j, j+1)
-		case chRemove:
-			if n == 0 || (n == 1 && g.rng.IntN(3) != 0) {
-				c.kind = chAdd
-				c.server = g.server(g.nextID)
-				g.nextID++
-				break
-			}
-			g.removed = append(g.removed, p.At(c.idx).ID)
-		case chWeight:
-			c.a = g.weight()
-		case chThresholds:
-			if g.rng.IntN(3) == 0 {
-				c.a, c.b = 0, 0
-			} else {
-				c.a = 1 + g.rng.IntN(8)
-				c.b = g.rng.IntN(c.a)
-			}
-		}
-		if n == 0 && c.kind != chAdd && c.kind != chReAdd {
-			c.kind = chAdd
-			c.server = g.server(g.nextID)
-			g.nextID++
-		}
-		apply(c)
-		if c, ok := g.coprimeFix(p); ok {
-			apply(c)
-		}
+		g.structural(p, apply)
 	}
 	if n := p.Len(); n > 0 && g.rng.IntN(100) < 30 {
 		apply(change{kind: chLoad, idx: g.rng.IntN(n), load: float64(g.rng.IntN(26)) / 10})
 	}
 }
 
+// structural draws one change of membership, weight, availability or
+// thresholds and applies it (then, with g.coprime, the weight change that
+// keeps the gcd 1).
+func (g *gen) structural(p *algorithms.Pool, apply func(change)) {
+	n := p.Len()
+	c := change{kind: g.rng.IntN(chLoad)}
+	if n > 0 {
+		c.idx = g.rng.IntN(n)
+	}
+	switch c.kind {
+	case chAdd:
+		c.server = g.server(g.nextID)
+		g.nextID++
+	case chReAdd:
+		if len(g.removed) == 0 {
+			c.kind = chAdd
+			c.server = g.server(g.nextID)
+			g.nextID++
+			break
+		}
+		j := g.rng.IntN(len(g.removed))
+		c.server = g.server(g.removed[j])
+		g.removed = slices.Delete(g.removed, j, j+1)
+	case chRemove:
+		if n == 0 || (n == 1 && g.rng.IntN(3) != 0) {
+			c.kind = chAdd
+			c.server = g.server(g.nextID)
+			g.nextID++
+			break
+		}
+		g.removed = append(g.removed, p.At(c.idx).ID)
+	case chWeight:
+		c.a = g.weight()
+	case chThresholds:
+		if g.rng.IntN(3) == 0 {
+			c.a, c.b = 0, 0
+		} else {
+			c.a = 1 + g.rng.IntN(8)
+			c.b = g.rng.IntN(c.a)
+		}
+	}
+	if n == 0 && c.kind != chAdd && c.kind != chReAdd {
+		c.kind = chAdd
+		c.server = g.server(g.nextID)
+		g.nextID++
+	}
+	apply(c)
+	if c, ok := g.coprimeFix(p); ok {
+		apply(c)
+	}
+}
+
 func (l *lane) apply(t testing.TB, c change) {
 	t.Helper()
-	p := l.pool
+	if c.kind == chRemove {
+		l.forget(l.pool.At(c.idx).ID)
+	}
+	if err := applyChange(l.pool, c); err != nil {
+		t.Fatalf("host: %v", err)
+	}
+}
+
+// applyChange makes change c to p.
+func applyChange(p *algorithms.Pool, c change) error {
 	var err error
 	switch c.kind {
 	case chAdd, chReAdd:
 		err = p.Add(c.server)
 	case chRemove:
-		id := p.At(c.idx).ID
-		err = p.Remove(id)
-		l.forget(id)
+		err = p.Remove(p.At(c.idx).ID)
 	case chWeight:
 		err = p.SetWeight(p.At(c.idx).ID, c.a)
 	case chDown:
@@ -803,8 +819,9 @@ func (l *lane) apply(t testing.TB, c change) {
 		err = p.SetLoad(p.At(c.idx).ID, c.load)
 	}
 	if err != nil {
-		t.Fatalf("host: pool change %d: %v", c.kind, err)
+		return fmt.Errorf("pool change %d: %w", c.kind, err)
 	}
+	return nil
 }
 
 // feedback draws one load report per server, every 5 s of stream time.

@@ -68,6 +68,64 @@ func TestRunCatchesBrokenSchedulers(t *testing.T) {
 	}
 }
 
+// RunConcurrent must pass correct schedulers, with the herding check
+// where it applies.
+func TestRunConcurrentReferences(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		new       func() algorithms.Scheduler
+		noHerding bool
+	}{
+		{"ref-rr", func() algorithms.Scheduler { return &algotest.RefRR{} }, true},
+		{"ref-wrr", func() algorithms.Scheduler { return &algotest.RefWRR{} }, true},
+		{"ref-lc", func() algorithms.Scheduler { return algotest.RefLC{} }, true},
+		{"ref-wlc", func() algorithms.Scheduler { return algotest.RefWLC{} }, true},
+		{"ref-lblc", func() algorithms.Scheduler { return &algotest.RefLBLC{} }, true},
+		{"first-usable", func() algorithms.Scheduler { return &firstUsable{} }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []algotest.Option
+			if tc.noHerding {
+				opts = append(opts, algotest.NoHerding())
+			}
+			algotest.RunConcurrent(t, func() (algorithms.Scheduler, error) { return tc.new(), nil }, opts...)
+		})
+	}
+}
+
+// brokenHosts are RunConcurrent runs that must fail: a correct scheduler
+// under a host that releases its lock between Schedule and Begin herds
+// (every simultaneous request sees the same least-loaded server), and a
+// scheduler that herds by itself, under a correct host.
+var brokenHosts = map[string]struct {
+	sched func() algorithms.Scheduler
+	opts  []algotest.Option
+	want  string
+}{
+	"split-host-wlc":    {func() algorithms.Scheduler { return algotest.RefWLC{} }, []algotest.Option{algotest.NoHerding(), algotest.SplitHost()}, "herding"},
+	"split-host-lblc":   {func() algorithms.Scheduler { return &algotest.RefLBLC{} }, []algotest.Option{algotest.NoHerding(), algotest.SplitHost()}, "herding"},
+	"first-usable":      {func() algorithms.Scheduler { return &firstUsable{} }, []algotest.Option{algotest.NoHerding()}, "herding"},
+	"ignores-usability": {func() algorithms.Scheduler { return &firstMember{} }, nil, "unusable"},
+	"foreign-error":     {func() algorithms.Scheduler { return &firstUsable{err: errors.New("boom")} }, nil, "neither ErrNoServer nor ErrBypass"},
+}
+
+func TestRunConcurrentCatchesBrokenHosts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	for name, b := range brokenHosts {
+		t.Run(name, func(t *testing.T) {
+			out, err := child(t, "CONCURRENT:"+name)
+			if err == nil {
+				t.Fatalf("algotest.RunConcurrent passed %s; output:\n%s", name, out)
+			}
+			if !strings.Contains(out, b.want) {
+				t.Fatalf("algotest.RunConcurrent failed on %s, but without %q; output:\n%s", name, b.want, out)
+			}
+		})
+	}
+}
+
 // Compare must notice two schedulers that differ: LC ignores weights, WLC
 // does not, so they part ways on a pool with unequal weights.
 func TestCompareCatchesDifference(t *testing.T) {
@@ -120,6 +178,12 @@ func TestBrokenChild(t *testing.T) {
 			}
 			return b.sched, nil
 		})
+	case strings.HasPrefix(what, "CONCURRENT:"):
+		b, ok := brokenHosts[strings.TrimPrefix(what, "CONCURRENT:")]
+		if !ok {
+			t.Fatalf("unknown broken host %q", what)
+		}
+		algotest.RunConcurrent(t, func() (algorithms.Scheduler, error) { return b.sched(), nil }, b.opts...)
 	case what == "COMPARE:lc-wlc":
 		algotest.Compare(t,
 			func() (algorithms.Scheduler, error) { return algotest.RefLC{}, nil },

@@ -32,6 +32,19 @@
 //		})
 //	}
 //
+// # Concurrent hosts
+//
+// [RunConcurrent] drives a scheduler as a live director does: goroutines
+// share it and one pool behind one mutex, each holding the lock across
+// Schedule and the Begin that records the answer, while a control
+// goroutine changes the pool and, for [algorithms.LoadFeedback], a monitor
+// goroutine calls Feedback on a ticker. It runs in a testing/synctest
+// bubble, so time is fake; run it with -race. It checks that every pick is
+// usable at the moment of the decision, that the counters return to zero,
+// and, with [NoHerding], that simultaneous new requests on idle servers of
+// equal weight go one to each server (a host that released the lock
+// between Schedule and Begin would herd them onto one).
+//
 // Streams are random but seeded: a fixed default seed, overridden by the
 // -algotest.seed flag or the [Seed] option. A non-default seed is logged so
 // that a failure can be replayed.

@@ -191,7 +191,7 @@ var configFieldKeys = map[string]string{
 	"Costs.TransmitBlock": "costs.transmit_block", "Costs.DiskAccess": "costs.disk_access",
 	"Costs.DiskTransfer": "costs.disk_transfer", "Costs.DiskBlock": "costs.disk_block",
 	"Costs.DynamicFactor": "costs.dynamic_factor",
-	"Options.Seed":        "options.seed", "Options.SetExpiry": "options.set_expiry", "Options.TableExpiry": "options.table_expiry",
+	"Options.Seed":        "options.seed", "Options.SetExpiry": "options.set_expiry", "Options.TableExpiry": "options.table_expiry", "Options.MaxEntries": "options.max_entries",
 	"Options.Threshold": "options.threshold", "Options.Fallback": "options.fallback", "Options.Port": "options.port",
 	"Options.TableSize": "options.table_size", "Options.Epsilon": "options.epsilon", "Options.Replicas": "options.replicas",
 	"Options.Classes": "options.classes", "Options.Near": "options.near", "Options.RestartCycle": "options.restart_cycle",
