@@ -84,7 +84,10 @@
 // the thesis's n.conns. A monitor event every DFLBInterval (first at
 // DFLBInterval) updates each node's load = load×11/12 + conns/12 (load
 // starts at 0), passes Load{CPU: 0.95·load/mean} (0.95 when the mean is
-// 0; Responsive unless the node is down) to a LoadFeedback scheduler, and
+// 0; Responsive unless the node is down; CPU is the only metric measured,
+// so DFLB's AGGREGATE is the CPU load whatever options.dflb.coefficients
+// say, and coefficients that give CPU no weight are refused) to a
+// LoadFeedback scheduler, and
 // sets every node's Server.Load to conns/High at that instant, the
 // normalisation under which LBLL's T = 1 plays the role of LBLC's high
 // threshold. The monitor stops once nothing is left to do.

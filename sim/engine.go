@@ -182,6 +182,13 @@ func newEngine(cfg Config, w *traces.Workload) (*engine, error) {
 	}
 	e.sched = sched
 	e.feedback, _ = sched.(algorithms.LoadFeedback)
+	if d, ok := sched.(*algorithms.DFLB); ok && d.Params().Coefficients[1] == 0 {
+		// Coefficients[1] weighs algorithms.MetricCPU, the only metric the
+		// monitor measures: DFLB would find nothing to weigh.
+		return nil, configError("options.dflb.coefficients",
+			"%v gives the CPU load (the second coefficient) no weight, but the simulator measures only the CPU load: DFLB would never change a weight",
+			d.Params().Coefficients)
+	}
 	if wg, ok := sched.(interface {
 		Weights() map[algorithms.ServerID]float64
 	}); ok {
@@ -669,7 +676,7 @@ func (e *engine) monitor() {
 			if mean != 0 {
 				cpu = 0.95 * (e.nodes[i].load / mean) // exactly 0.95 for a node at the mean
 			}
-			e.loads[i] = algorithms.Load{ID: algorithms.ServerID(i), CPU: cpu, Responsive: !e.nodes[i].down}
+			e.loads[i] = algorithms.Load{ID: algorithms.ServerID(i), Measured: algorithms.MetricCPU, CPU: cpu, Responsive: !e.nodes[i].down}
 		}
 		if err := e.feedback.Feedback(e.now, e.loads, e.pool); err != nil {
 			e.fail(fmt.Errorf("sim: load feedback at %v: %w", e.now, err))

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/models"
 )
 
@@ -29,6 +30,11 @@ func TestAbsurdParameters(t *testing.T) {
 		{"huge disk access", Config{Nodes: 1, Algorithm: "wrr", Costs: models.Costs{DiskAccess: 2000 * time.Hour}},
 			"sim: costs.disk_access/interval: 2000h0m0s (default 28ms)"},
 		{"tiny dflb interval", Config{Nodes: 1, Algorithm: "dflb", DFLBInterval: time.Nanosecond}, "dflb_interval: must be at least 1ms"},
+		// The monitor measures only CPU: DFLB coefficients that ignore it
+		// would leave every weight alone (an unmeasured metric is absent).
+		{"dflb blind to cpu", Config{Nodes: 1, Algorithm: "dflb", Options: algorithms.Options{DFLB: algorithms.DFLBParams{Coefficients: [6]float64{1}}}},
+			"sim: options.dflb.coefficients: [1 0 0 0 0 0] gives the CPU load"},
+		{"dflb web coefficients", Config{Nodes: 2, Algorithm: "dflb", Options: algorithms.Options{DFLB: algorithms.DefaultDFLBParams()}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Run(tc.cfg, w)
