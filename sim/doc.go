@@ -82,8 +82,9 @@
 // algorithms.LoadFeedback. Pool.Begin(node, units) runs at dispatch and
 // Pool.End at completion (units: 1 static, 2 dynamic), so Server.Active is
 // the thesis's n.conns. A monitor event every DFLBInterval (first at
-// DFLBInterval) updates each node's load = load×11/12 + conns/12 (load
-// starts at 0), passes Load{CPU: 0.95·load/mean} (0.95 when the mean is
+// DFLBInterval) runs the shared load monitor (algorithms.Monitor, the code
+// a live director's ticker runs) on each node's conns: it updates each
+// node's load = load×11/12 + conns/12 (load starts at 0), passes Load{CPU: 0.95·load/mean} (0.95 when the mean is
 // 0; Responsive unless the node is down; CPU is the only metric measured,
 // so DFLB's AGGREGATE is the CPU load whatever options.dflb.coefficients
 // say, and coefficients that give CPU no weight are refused) to a
