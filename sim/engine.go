@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lvslab/lvslab/algorithms"
+	"github.com/lvslab/lvslab/internal/target"
 	"github.com/lvslab/lvslab/models"
 	"github.com/lvslab/lvslab/traces"
 )
@@ -388,10 +389,7 @@ func (e *engine) admit() {
 		s := e.free[len(e.free)-1]
 		e.free = e.free[:len(e.free)-1]
 		r := &e.w.Requests[k]
-		units := int32(1)
-		if r.Dynamic {
-			units = 2
-		}
+		units := int32(target.Cost(r.Dynamic))
 		e.flights[s] = flight{admitted: admitted, req: int32(k), node: -1, units: units}
 		e.inCluster++
 		err := e.fe.dispatch(e, s)
