@@ -119,7 +119,9 @@
 // function (frontend_*.go). "l7" (frontend.go) is the content-aware switch
 // of reference-model.md: infinitely fast, one Schedule call per request
 // with the target as the locality key. The other names of FrontEnds ("l4"
-// keep-alive director, "distributed" ch.7 distributors and CLS,
+// keep-alive director, which sees addresses and no URL: the scheduler gets
+// the virtual service 192.0.2.1:80 as destination and the client's address,
+// with no key; "distributed" ch.7 distributors and CLS,
 // "colocated", "cachecluster" with origin bypass, §7.5) are built on the
 // same seam; a name in FrontEnds without a registered constructor is
 // rejected by Resolve with ErrNotImplemented, never silently replaced by
