@@ -19,18 +19,25 @@ import (
 
 const module = "github.com/lvslab/lvslab"
 
-// allowed lists, for each top-level folder, the module folders and
-// third-party import prefixes its non-test code may import. Standard
-// library imports are always allowed.
+// allowed lists, for each top-level folder (or a folder one level down,
+// such as internal/target, which then has a rule of its own), the module
+// folders and third-party import prefixes its non-test code may import.
+// Standard library imports are always allowed.
+//
+// internal/target is the one definition of a request target's locality key
+// and cost, shared by the trace readers, the simulator and a live layer-7
+// switch so that both worlds weigh a request alike; it imports only the
+// standard library and is pure, so importing it keeps each folder's rule.
 var allowed = map[string]struct {
 	local      []string
 	thirdParty []string
 }{
-	"algorithms": {},
-	"models":     {thirdParty: []string{"gonum.org/v1/gonum"}},
-	"traces":     {local: []string{"models"}, thirdParty: []string{"gonum.org/v1/gonum"}},
-	"sim":        {local: []string{"algorithms", "models", "traces"}, thirdParty: []string{"gonum.org/v1/gonum"}},
-	"dataplane": {local: []string{"algorithms"}, thirdParty: []string{
+	"algorithms":      {},
+	"internal/target": {},
+	"models":          {thirdParty: []string{"gonum.org/v1/gonum"}},
+	"traces":          {local: []string{"models", "internal/target"}, thirdParty: []string{"gonum.org/v1/gonum"}},
+	"sim":             {local: []string{"algorithms", "models", "traces", "internal/target"}, thirdParty: []string{"gonum.org/v1/gonum"}},
+	"dataplane": {local: []string{"algorithms", "internal/target"}, thirdParty: []string{
 		"github.com/gopacket/gopacket", "github.com/vishvananda/netlink", "github.com/vishvananda/netns",
 		"golang.org/x/sys", "golang.org/x/net"}},
 	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "internal/atomicfile"}, thirdParty: []string{
@@ -41,7 +48,7 @@ var allowed = map[string]struct {
 }
 
 // pure folders must not read a wall clock, use global randomness or start goroutines.
-var pure = map[string]bool{"algorithms": true, "models": true, "sim": true}
+var pure = map[string]bool{"algorithms": true, "models": true, "sim": true, "internal/target": true}
 
 // Test-helper packages (named *test, like net/http/httptest: algotest) are
 // test code kept out of _test.go files so that other packages' tests can
@@ -81,7 +88,7 @@ func TestDependencyRule(t *testing.T) {
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
-		top := strings.Split(filepath.ToSlash(path), "/")[0]
+		top := ruleFolder(path)
 		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
 		if err != nil {
 			return err
@@ -111,8 +118,20 @@ func TestDependencyRule(t *testing.T) {
 	}
 }
 
+// ruleFolder returns the folder whose rule governs path: its first two
+// folders if allowed has a rule for them, else its top-level folder.
+func ruleFolder(path string) string {
+	parts := strings.Split(filepath.ToSlash(path), "/")
+	if len(parts) > 2 {
+		if _, ok := allowed[parts[0]+"/"+parts[1]]; ok {
+			return parts[0] + "/" + parts[1]
+		}
+	}
+	return parts[0]
+}
+
 // checkImport returns the dependency-rule violations of file (in the
-// top-level folder top) importing imp.
+// folder top, see ruleFolder) importing imp.
 func checkImport(file, top, imp string) []string {
 	if strings.HasPrefix(imp, module+"/cmd") {
 		return []string{fmt.Sprintf("%s imports %s: nothing imports cmd/", file, imp)}
@@ -132,7 +151,7 @@ func checkImport(file, top, imp string) []string {
 	}
 	if rest, ok := strings.CutPrefix(imp, module+"/"); ok {
 		dep := strings.Split(rest, "/")[0]
-		if dep == top || rest == "internal/version" {
+		if dep == top || rest == top || strings.HasPrefix(rest, top+"/") || rest == "internal/version" {
 			return nil // internal/version is a stdlib-only constant every package may use
 		}
 		for _, l := range rule.local {
@@ -307,6 +326,21 @@ func TestDependencyRuleCatches(t *testing.T) {
 		{"cmd", module + "/algorithms/algotest", true},
 		{"algorithms", module + "/algorithms/algotest", true},
 		{"algorithms", module + "/algorithms", false},
+		{"traces", module + "/internal/target", false},
+		{"sim", module + "/internal/target", false},
+		{"dataplane", module + "/internal/target", false},
+		{"algorithms", module + "/internal/target", true},
+		{"internal/target", "strings", false},
+		{"internal/target", module + "/algorithms", true},
+		{"internal/target", "golang.org/x/sys/unix", true},
+	}
+	for path, want := range map[string]string{
+		"internal/target/target.go": "internal/target", "internal/atomicfile/f.go": "internal",
+		"sim/engine.go": "sim", "algorithms/algotest/script.go": "algorithms", "deps_test.go": "deps_test.go",
+	} {
+		if got := ruleFolder(path); got != want {
+			t.Errorf("ruleFolder(%q) = %q, want %q", path, got, want)
+		}
 	}
 	for _, c := range imports {
 		if got := len(checkImport("x.go", c.top, c.imp)) > 0; got != c.bad {

@@ -31,6 +31,25 @@ import (
 // inner scheduler. Servers without a report in a Feedback call keep their
 // weight.
 //
+// # Unmeasured metrics
+//
+// A metric outside a report's Load.Measured is absent, not 0: an absent
+// metric is no evidence that the server is idle. AGGREGATE is the weighted
+// mean of the measured metrics, the coefficients of the measured ones
+// renormalised to sum to 1:
+//
+//	AGGREGATE = Σ_{k measured} Rk·Mk / Σ_{k measured} Rk
+//
+// So a server reporting only CPU = 2 under the web coefficients has
+// AGGREGATE 2 (not 0.3·2 = 0.6) and loses weight. When every metric with a
+// positive coefficient was measured, the divisor is ΣRk = 1 and AGGREGATE
+// is the plain sum above, computed without the division (the thesis
+// preset, R = {0, 1, 0, 0, 0, 0} with CPU measured, gives AGGREGATE = CPU
+// exactly). A responsive report that measured no metric with a positive
+// coefficient says nothing about the server's load: it keeps its weight.
+// A report whose unmeasured metric is not 0 is rejected: a host that set a
+// value without marking it measured would otherwise lose it silently.
+//
 // # Default weights and administrator changes
 //
 // DEFAULT_WEIGHT is the server's weight in the host pool when DFLB first
@@ -239,8 +258,9 @@ func (d *DFLB) sync(p *Pool) {
 func (d *DFLB) bumpShadow() { d.shadow.touch() }
 
 // Feedback applies one interval's load reports to the weights (§4.2.4).
-// A report for a server not in p, a duplicate report or a non-finite
-// metric is an error, and then no weight changes.
+// A report for a server not in p, a duplicate report, a non-finite metric
+// or a non-zero metric outside Load.Measured is an error, and then no
+// weight changes.
 func (d *DFLB) Feedback(_ time.Duration, loads []Load, p *Pool) error {
 	d.sync(p)
 	seen := make(map[ServerID]int, len(loads))
@@ -252,9 +272,13 @@ func (d *DFLB) Feedback(_ time.Duration, loads []Load, p *Pool) error {
 			return fmt.Errorf("algorithms: dflb: loads[%d]: server %d already reported in loads[%d]", i, l.ID, j)
 		}
 		seen[l.ID] = i
-		for k, v := range dflbMetrics(&l) {
+		for k, v := range l.values() {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("algorithms: dflb: loads[%d] (server %d): %s = %v is not finite", i, l.ID, dflbMetricNames[k], v)
+				return fmt.Errorf("algorithms: dflb: loads[%d] (server %d): %s = %v is not finite", i, l.ID, MetricAt(k), v)
+			}
+			if v != 0 && !l.Measured.Has(MetricAt(k)) {
+				return fmt.Errorf("algorithms: dflb: loads[%d] (server %d): %s = %v but Measured (%v) does not include it; set metrics with Load.Set",
+					i, l.ID, MetricAt(k), v, l.Measured)
 			}
 		}
 	}
@@ -275,19 +299,28 @@ func (d *DFLB) Feedback(_ time.Duration, loads []Load, p *Pool) error {
 	return nil
 }
 
-var dflbMetricNames = [6]string{"Input", "CPU", "Disk", "Memory", "Process", "Response"}
-
-func dflbMetrics(l *Load) [6]float64 {
-	return [6]float64{l.Input, l.CPU, l.Disk, l.Memory, l.Process, l.Response}
-}
-
-// Aggregate returns AGGREGATE_LOAD for l with d's coefficients (§4.2.3).
-func (d *DFLB) Aggregate(l Load) float64 {
-	agg := 0.0
-	for k, v := range dflbMetrics(&l) {
-		agg += d.params.Coefficients[k] * v
+// Aggregate returns AGGREGATE_LOAD for l with d's coefficients (§4.2.3)
+// over the metrics l measured, renormalised (see "Unmeasured metrics"),
+// and false if l measured no metric with a positive coefficient.
+func (d *DFLB) Aggregate(l Load) (float64, bool) {
+	agg, sum := 0.0, 0.0
+	covered := true // every metric with a positive coefficient was measured
+	for k, v := range l.values() {
+		c := d.params.Coefficients[k]
+		if !l.Measured.Has(MetricAt(k)) {
+			covered = covered && c == 0
+			continue
+		}
+		agg += c * v
+		sum += c
 	}
-	return agg
+	switch {
+	case sum == 0:
+		return 0, false
+	case covered:
+		return agg, true // Σ Rk = 1 (resolveDFLBParams): no division, no rounding
+	}
+	return agg / sum, true
 }
 
 // update applies one report to one server.
@@ -303,9 +336,9 @@ func (d *DFLB) update(st *dflbServer, l Load) {
 		st.unresponsive = false
 		st.w = float64(st.def)
 	}
-	agg := d.Aggregate(l)
-	if agg == d.params.Target {
-		return
+	agg, ok := d.Aggregate(l)
+	if !ok || agg == d.params.Target {
+		return // nothing measured, or on target
 	}
 	w := st.w + d.params.A*math.Cbrt(d.params.Target-agg)
 	w = min(max(w, 0), d.params.Scale*float64(st.def))

@@ -11,7 +11,9 @@ import (
 
 // dflbCPU is a responsive load report whose only metric is CPU, for tests
 // that use the coefficients {0, 1, 0, 0, 0, 0}.
-func dflbCPU(id ServerID, cpu float64) Load { return Load{ID: id, CPU: cpu, Responsive: true} }
+func dflbCPU(id ServerID, cpu float64) Load {
+	return Load{ID: id, Measured: MetricCPU, CPU: cpu, Responsive: true}
+}
 
 var dflbCPUOnly = [6]float64{0, 1, 0, 0, 0, 0}
 
@@ -60,7 +62,7 @@ func TestDFLBWeightUpdate(t *testing.T) {
 		{
 			name: "web default coefficients", weights: []int{10},
 			steps: []step{{
-				loads: []Load{{ID: 0, Input: 0.2, CPU: 0.5, Disk: 1.0, Memory: 0.4, Process: 0.8, Response: 1.2, Responsive: true}},
+				loads: []Load{{ID: 0, Measured: AllMetrics, Input: 0.2, CPU: 0.5, Disk: 1.0, Memory: 0.4, Process: 0.8, Response: 1.2, Responsive: true}},
 				want:  []float64{10 + 5*cbrt(0.95-(0.1*0.2+0.3*0.5+0.1*1.0+0.1*0.4+0.1*0.8+0.3*1.2))},
 			}},
 		},
@@ -112,7 +114,7 @@ func TestDFLBWeightUpdate(t *testing.T) {
 			name: "unresponsive gets 0, recovers from its default", params: DFLBParams{Coefficients: dflbCPUOnly}, weights: []int{10, 10},
 			steps: []step{
 				{loads: []Load{dflbCPU(0, 0), dflbCPU(1, 0.95)}, want: []float64{10 + 5*cbrt(0.95), 10}},
-				{loads: []Load{{ID: 0, CPU: 0.1}}, want: []float64{0, 10}},
+				{loads: []Load{{ID: 0, Measured: MetricCPU, CPU: 0.1}}, want: []float64{0, 10}},
 				{loads: []Load{{ID: 0}}, repeat: 3, want: []float64{0, 10}},
 				{loads: []Load{dflbCPU(0, 1.95)}, want: []float64{5, 10}}, // default 10, then 5·cbrt(−1)
 			},
@@ -324,7 +326,7 @@ func TestDFLBNeverUnusable(t *testing.T) {
 				case k < 5:
 					var loads []Load
 					for _, s := range p.Servers() {
-						loads = append(loads, Load{ID: s.ID, CPU: rng.Float64() * 2, Response: rng.Float64() * 2, Responsive: rng.IntN(6) != 0})
+						loads = append(loads, Load{ID: s.ID, Measured: MetricCPU | MetricResponse, CPU: rng.Float64() * 2, Response: rng.Float64() * 2, Responsive: rng.IntN(6) != 0})
 					}
 					chkNoErr(t, d.Feedback(0, loads, p))
 					defaults := d.DefaultWeights()
@@ -373,8 +375,11 @@ func TestDFLBFeedbackErrors(t *testing.T) {
 	}{
 		{"unknown server", []Load{dflbCPU(0, 0), dflbCPU(9, 0)}},
 		{"duplicate report", []Load{dflbCPU(0, 0), dflbCPU(1, 0), dflbCPU(0, 0)}},
-		{"NaN metric", []Load{dflbCPU(0, 0), {ID: 1, Disk: math.NaN(), Responsive: true}}},
-		{"infinite metric", []Load{dflbCPU(0, 0), {ID: 1, Input: math.Inf(1), Responsive: true}}},
+		{"NaN metric", []Load{dflbCPU(0, 0), {ID: 1, Measured: MetricDisk, Disk: math.NaN(), Responsive: true}}},
+		{"infinite metric", []Load{dflbCPU(0, 0), {ID: 1, Measured: MetricInput, Input: math.Inf(1), Responsive: true}}},
+		{"unmeasured NaN", []Load{dflbCPU(0, 0), {ID: 1, Disk: math.NaN(), Responsive: true}}},
+		{"value outside Measured", []Load{dflbCPU(0, 0), {ID: 1, CPU: 2, Responsive: true}}},
+		{"value outside Measured, unresponsive", []Load{dflbCPU(0, 0), {ID: 1, Measured: MetricCPU, Disk: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -428,9 +433,9 @@ func ExampleDFLB() {
 	pool, _ := NewWeighted(10, 10, 10)
 	// Server 0 is idle, server 1 twice as loaded as it should be, server 2 just loaded.
 	_ = d.Feedback(0, []Load{
-		{ID: 0, CPU: 0, Responsive: true},
-		{ID: 1, CPU: 1.95, Responsive: true},
-		{ID: 2, CPU: 0.95, Responsive: true},
+		{ID: 0, Measured: MetricCPU, CPU: 0, Responsive: true},
+		{ID: 1, Measured: MetricCPU, CPU: 1.95, Responsive: true},
+		{ID: 2, Measured: MetricCPU, CPU: 0.95, Responsive: true},
 	}, pool)
 	w := d.Weights()
 	fmt.Printf("weights: %.2f %.2f %.2f\n", w[0], w[1], w[2])
@@ -458,7 +463,7 @@ func BenchmarkDFLB(b *testing.B) {
 			d := s.(*DFLB)
 			loads := make([]Load, n)
 			for i := range loads {
-				loads[i] = Load{ID: ServerID(i), CPU: float64(i%7) / 4, Responsive: true}
+				loads[i] = Load{ID: ServerID(i), Measured: MetricCPU, CPU: float64(i%7) / 4, Responsive: true}
 			}
 			if err := d.Feedback(0, loads, p); err != nil {
 				b.Fatal(err)

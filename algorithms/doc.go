@@ -33,6 +33,21 @@
 // entries (the least recently used goes first) and by age (an entry
 // unused for Options.TableExpiry goes). The defaults, 262,144 entries and
 // 24 h, are far beyond the thesis's workloads.
+// # Load feedback
+//
+// Schedulers that adapt to measured load (DFLB, thesis §4.2) implement
+// [LoadFeedback]. Every host feeds them the same way: each interval it
+// hands a [Monitor] one raw sample per server (a [Load] whose Measured
+// says which metrics were measured) and passes the normalised Loads that
+// [Monitor.Tick] returns to Feedback. The simulator does so from a
+// periodic event, a live director from a ticker:
+//
+//	mon, _ := algorithms.NewMonitor(algorithms.DefaultMonitorConfig())
+//	var l algorithms.Load
+//	l.ID, l.Responsive = id, true
+//	l.Set(algorithms.MetricCPU, float64(activeConns))
+//	loads, err := mon.Tick([]algorithms.Load{l}, pool)
+//	err = s.(algorithms.LoadFeedback).Feedback(now, loads, pool)
 //
 // # Registry
 //

@@ -119,7 +119,7 @@ func cloneRun(t *testing.T, name string, opts Options, copies int) string {
 			if hasFeedback {
 				loads := make([]Load, 0, base.Len())
 				for _, sv := range base.Servers() {
-					loads = append(loads, Load{ID: sv.ID, CPU: float64(sv.Active) / 3, Responsive: true})
+					loads = append(loads, Load{ID: sv.ID, CPU: float64(sv.Active) / 3, Measured: MetricCPU, Responsive: true})
 				}
 				if err := fb.Feedback(now, loads, pools[i%len(pools)]); err != nil {
 					t.Fatal(err)

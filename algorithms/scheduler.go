@@ -2,7 +2,9 @@ package algorithms
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -124,10 +126,16 @@ type Scheduler interface {
 
 // Load is one server's measured load for the last monitoring interval,
 // each metric normalised so that 1 means "just loaded", more than 1
-// overloaded and less than 1 underloaded (thesis §4.2.2). Metrics that were
-// not measured are 0 and should be given a zero coefficient.
+// overloaded and less than 1 underloaded (thesis §4.2.2).
+//
+// Measured says which metrics the report carries. A metric outside
+// Measured was not measured: its field must be 0, and DFLB leaves it out of
+// AGGREGATE_LOAD instead of reading it as an idle server's 0 (see DFLB,
+// "Unmeasured metrics"). The zero Measured is a report that measured
+// nothing. Load.Set sets a metric and marks it measured.
 type Load struct {
 	ID       ServerID
+	Measured Metrics // the metrics this report measured
 	Input    float64 // INPUT: new connections relative to the mean
 	CPU      float64 // LOAD: processor load
 	Disk     float64 // DISK: disk utilisation
@@ -137,6 +145,107 @@ type Load struct {
 	// Responsive is false when the server did not answer the monitor; DFLB
 	// then gives it weight 0 until it answers again (thesis §4.2.4).
 	Responsive bool
+}
+
+// Metrics is a set of Load metrics, one bit per metric. The bits are in
+// the order of the thesis's AGGREGATE_LOAD formula (§4.2.3) and of
+// DFLBParams.Coefficients: bit k is metric k.
+type Metrics uint8
+
+// The Load metrics.
+const (
+	MetricInput    Metrics = 1 << iota // Load.Input
+	MetricCPU                          // Load.CPU
+	MetricDisk                         // Load.Disk
+	MetricMemory                       // Load.Memory
+	MetricProcess                      // Load.Process
+	MetricResponse                     // Load.Response
+
+	// AllMetrics is the set of every metric.
+	AllMetrics = MetricInput | MetricCPU | MetricDisk | MetricMemory | MetricProcess | MetricResponse
+)
+
+// NumMetrics is the number of Load metrics.
+const NumMetrics = 6
+
+var metricNames = [NumMetrics]string{"input", "cpu", "disk", "memory", "process", "response"}
+
+// MetricAt returns the metric of index k, 0 (input) to NumMetrics-1
+// (response), the index of its coefficient in DFLBParams.Coefficients.
+func MetricAt(k int) Metrics { return 1 << k }
+
+// Has reports whether m holds every metric of x.
+func (m Metrics) Has(x Metrics) bool { return m&x == x }
+
+// String returns the metrics' names joined by "|" ("cpu|response"), or
+// "none" for the empty set.
+func (m Metrics) String() string {
+	if m == 0 {
+		return "none"
+	}
+	var b []byte
+	for k, name := range metricNames {
+		if m.Has(MetricAt(k)) {
+			if len(b) > 0 {
+				b = append(b, '|')
+			}
+			b = append(b, name...)
+		}
+	}
+	if rest := m &^ AllMetrics; rest != 0 {
+		if len(b) > 0 {
+			b = append(b, '|')
+		}
+		b = append(b, fmt.Sprintf("%#x", uint8(rest))...)
+	}
+	return string(b)
+}
+
+// ParseMetric returns the metric named name ("input", "cpu", "disk",
+// "memory", "process" or "response"; case-insensitive).
+func ParseMetric(name string) (Metrics, error) {
+	for k, n := range metricNames {
+		if strings.EqualFold(name, n) {
+			return MetricAt(k), nil
+		}
+	}
+	return 0, fmt.Errorf("algorithms: unknown load metric %q (known: %s)", name, strings.Join(metricNames[:], ", "))
+}
+
+// field returns the field of metric m, which must be a single metric.
+func (l *Load) field(m Metrics) *float64 {
+	switch m {
+	case MetricInput:
+		return &l.Input
+	case MetricCPU:
+		return &l.CPU
+	case MetricDisk:
+		return &l.Disk
+	case MetricMemory:
+		return &l.Memory
+	case MetricProcess:
+		return &l.Process
+	case MetricResponse:
+		return &l.Response
+	}
+	panic(fmt.Sprintf("algorithms: Load: %v is not a single metric", m))
+}
+
+// Set sets metric m to v and marks it measured. m must be a single metric.
+func (l *Load) Set(m Metrics, v float64) {
+	*l.field(m) = v
+	l.Measured |= m
+}
+
+// Get returns the value of metric m and whether it was measured. m must be
+// a single metric.
+func (l *Load) Get(m Metrics) (v float64, measured bool) {
+	return *l.field(m), l.Measured.Has(m)
+}
+
+// values returns the six metric values in index order.
+func (l *Load) values() [NumMetrics]float64 {
+	return [NumMetrics]float64{l.Input, l.CPU, l.Disk, l.Memory, l.Process, l.Response}
 }
 
 // LoadFeedback is implemented by schedulers that adapt to measured load

@@ -346,7 +346,7 @@ func TestServiceStatsAndFeedback(t *testing.T) {
 		t.Errorf("rr has no load feedback: got %v %v", ok, err)
 	}
 	dflb := newTestService(t, "dflb", CountRequests, 1, 1)
-	loads := []algorithms.Load{{ID: 0, CPU: 2, Responsive: true}, {ID: 1, CPU: 0.1, Responsive: true}}
+	loads := []algorithms.Load{{ID: 0, CPU: 2, Measured: algorithms.MetricCPU, Responsive: true}, {ID: 1, CPU: 0.1, Measured: algorithms.MetricCPU, Responsive: true}}
 	if ok, err := dflb.Feedback(loads); !ok || err != nil {
 		t.Errorf("dflb feedback: %v %v", ok, err)
 	}

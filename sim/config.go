@@ -48,7 +48,8 @@ type Config struct {
 
 	// FrontEnd selects the front end: "l7" (default: a content-aware switch
 	// that decides per request, KTCPVS), "l4" (per-connection director with
-	// keep-alive), "distributed" (L4 director -> distributors -> CLS, ch.7),
+	// keep-alive, keyed by destination and client address, no URL),
+	// "distributed" (L4 director -> distributors -> CLS, ch.7),
 	// "colocated" (a distributor on every node, ch.7), "cachecluster"
 	// (cache nodes with origin bypass, §7.5).
 	FrontEnd string `json:"front_end" yaml:"front_end"`

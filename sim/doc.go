@@ -82,9 +82,13 @@
 // algorithms.LoadFeedback. Pool.Begin(node, units) runs at dispatch and
 // Pool.End at completion (units: 1 static, 2 dynamic), so Server.Active is
 // the thesis's n.conns. A monitor event every DFLBInterval (first at
-// DFLBInterval) updates each node's load = load×11/12 + conns/12 (load
-// starts at 0), passes Load{CPU: 0.95·load/mean} (0.95 when the mean is
-// 0; Responsive unless the node is down) to a LoadFeedback scheduler, and
+// DFLBInterval) runs the shared load monitor (algorithms.Monitor, the code
+// a live director's ticker runs) on each node's conns: it updates each
+// node's load = load×11/12 + conns/12 (load starts at 0), passes Load{CPU: 0.95·load/mean} (0.95 when the mean is
+// 0; Responsive unless the node is down; CPU is the only metric measured,
+// so DFLB's AGGREGATE is the CPU load whatever options.dflb.coefficients
+// say, and coefficients that give CPU no weight are refused) to a
+// LoadFeedback scheduler, and
 // sets every node's Server.Load to conns/High at that instant, the
 // normalisation under which LBLL's T = 1 plays the role of LBLC's high
 // threshold. The monitor stops once nothing is left to do.
@@ -115,7 +119,9 @@
 // function (frontend_*.go). "l7" (frontend.go) is the content-aware switch
 // of reference-model.md: infinitely fast, one Schedule call per request
 // with the target as the locality key. The other names of FrontEnds ("l4"
-// keep-alive director, "distributed" ch.7 distributors and CLS,
+// keep-alive director, which sees addresses and no URL: the scheduler gets
+// the virtual service 192.0.2.1:80 as destination and the client's address,
+// with no key; "distributed" ch.7 distributors and CLS,
 // "colocated", "cachecluster" with origin bypass, §7.5) are built on the
 // same seam; a name in FrontEnds without a registered constructor is
 // rejected by Resolve with ErrNotImplemented, never silently replaced by

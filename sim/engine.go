@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lvslab/lvslab/algorithms"
+	"github.com/lvslab/lvslab/internal/target"
 	"github.com/lvslab/lvslab/models"
 	"github.com/lvslab/lvslab/traces"
 )
@@ -74,7 +75,6 @@ type node struct {
 	served    int    // requests completed
 	hits      int    // of which cache hits
 	bytes     int64  // bytes sent
-	load      float64
 }
 
 // errWait is returned by frontEnd.dispatch when the request cannot be
@@ -100,7 +100,8 @@ type engine struct {
 	fe      frontEnd
 	req     algorithms.Request // reused for every Schedule call
 	clients []netip.Addr       // parsed Workload.Clients (invalid if not an address)
-	loads   []algorithms.Load  // reused monitor buffer
+	mon     *algorithms.Monitor
+	samples []algorithms.Load // reused monitor buffer: each node's connection count
 
 	flights []flight
 	free    []int32
@@ -182,6 +183,13 @@ func newEngine(cfg Config, w *traces.Workload) (*engine, error) {
 	}
 	e.sched = sched
 	e.feedback, _ = sched.(algorithms.LoadFeedback)
+	if d, ok := sched.(*algorithms.DFLB); ok && d.Params().Coefficients[1] == 0 {
+		// Coefficients[1] weighs algorithms.MetricCPU, the only metric the
+		// monitor measures: DFLB would find nothing to weigh.
+		return nil, configError("options.dflb.coefficients",
+			"%v gives the CPU load (the second coefficient) no weight, but the simulator measures only the CPU load: DFLB would never change a weight",
+			d.Params().Coefficients)
+	}
 	if wg, ok := sched.(interface {
 		Weights() map[algorithms.ServerID]float64
 	}); ok {
@@ -217,13 +225,21 @@ func newEngine(cfg Config, w *traces.Workload) (*engine, error) {
 	for i := range e.free {
 		e.free[i] = int32(slots - 1 - i) // pop order 0, 1, 2, ...
 	}
-	e.loads = make([]algorithms.Load, cfg.Nodes)
+	if e.mon, err = algorithms.NewMonitor(monitorConfig); err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	e.samples = make([]algorithms.Load, cfg.Nodes)
 	e.responses = make([]time.Duration, 0, len(w.Requests))
 	if e.fe, err = frontEnds[cfg.FrontEnd](e); err != nil {
 		return nil, fmt.Errorf("sim: front_end %s: %w", cfg.FrontEnd, err)
 	}
 	return e, nil
 }
+
+// monitorConfig is the load monitor of reference-model.md: a 12-tick
+// moving average of each node's connection count, normalised to 0.95 at
+// the mean.
+var monitorConfig = algorithms.MonitorConfig{Window: 12, Target: 0.95}
 
 // dflbDefaultWeight is the pool weight of every node under a scheduler
 // that takes load feedback: DFLB's DEFAULT_WEIGHT (reference-model.md).
@@ -373,10 +389,7 @@ func (e *engine) admit() {
 		s := e.free[len(e.free)-1]
 		e.free = e.free[:len(e.free)-1]
 		r := &e.w.Requests[k]
-		units := int32(1)
-		if r.Dynamic {
-			units = 2
-		}
+		units := int32(target.Cost(r.Dynamic))
 		e.flights[s] = flight{admitted: admitted, req: int32(k), node: -1, units: units}
 		e.inCluster++
 		err := e.fe.dispatch(e, s)
@@ -647,39 +660,27 @@ func (e *engine) nodeUp(i int32) {
 }
 
 // monitor is the periodic load monitor (every DFLBInterval, first at
-// DFLBInterval). Each node's load becomes load×11/12 + conns/12, conns
-// being its connection count in units (thesis §4.3); a scheduler with
-// load feedback gets Load{CPU: 0.95 × load / mean load} (0.95 when the
-// mean is 0), Responsive unless the node is down. Every node's
+// DFLBInterval), the shared algorithms.Monitor fed with each node's
+// connection count in units (Server.Active) as its CPU metric: each
+// node's load becomes load×11/12 + conns/12 (thesis §4.3), a scheduler
+// with load feedback gets Load{CPU: 0.95 × load / mean load} (0.95 when
+// the mean is 0), Responsive unless the node is down, and every node's
 // Server.Load (for LBLL) is set to conns/High at the tick. The monitor
 // stops when nothing is left in the cluster and no arrival, failure or
 // health-check event is pending.
 func (e *engine) monitor() {
-	mean := 0.0
 	for i := range e.nodes {
-		n := &e.nodes[i]
-		conns := float64(e.pool.At(i).Active)
-		n.load = n.load*11/12 + conns/12
-		mean += n.load
+		e.samples[i] = algorithms.Load{ID: algorithms.ServerID(i), Responsive: !e.nodes[i].down}
+		e.samples[i].Set(algorithms.MetricCPU, float64(e.pool.At(i).Active))
 	}
-	mean /= float64(len(e.nodes))
+	loads, err := e.mon.Tick(e.samples, e.pool)
+	if err != nil {
+		e.fail(fmt.Errorf("sim: load monitor at %v: %w", e.now, err))
+		return
+	}
 	if e.feedback != nil {
-		for i := range e.nodes {
-			cpu := 0.95
-			if mean != 0 {
-				cpu = 0.95 * (e.nodes[i].load / mean) // exactly 0.95 for a node at the mean
-			}
-			e.loads[i] = algorithms.Load{ID: algorithms.ServerID(i), CPU: cpu, Responsive: !e.nodes[i].down}
-		}
-		if err := e.feedback.Feedback(e.now, e.loads, e.pool); err != nil {
+		if err := e.feedback.Feedback(e.now, loads, e.pool); err != nil {
 			e.fail(fmt.Errorf("sim: load feedback at %v: %w", e.now, err))
-			return
-		}
-	}
-	for i := range e.nodes {
-		s := e.pool.At(i)
-		if err := e.pool.SetLoad(s.ID, float64(s.Active)/float64(e.cfg.High)); err != nil {
-			e.fail(err)
 			return
 		}
 	}

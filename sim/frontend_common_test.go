@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ type feCall struct {
 	at       time.Duration
 	key      string
 	client   string
+	dest     string // Dest:DestPort
 	cost     int
 	noCache  bool
 	local    algorithms.ServerID
@@ -32,6 +34,9 @@ func feRecord(now time.Duration, r *algorithms.Request, p *algorithms.Pool) {
 	c := feCall{at: now, key: r.Key, cost: r.Cost, noCache: r.NoCache, local: r.Local, hasLocal: r.HasLocal}
 	if r.Client.IsValid() {
 		c.client = r.Client.String()
+	}
+	if r.Dest.IsValid() {
+		c.dest = netip.AddrPortFrom(r.Dest, r.DestPort).String()
 	}
 	for _, s := range p.Servers() {
 		c.active = append(c.active, s.Active)

@@ -322,7 +322,7 @@ func (c *clsFrontEnd) setLoad(e *engine, id algorithms.ServerID) {
 		return
 	}
 	if sv := e.pool.Get(id); sv != nil {
-		if err := e.pool.SetLoad(id, float64(sv.Active)/float64(e.cfg.High)); err != nil {
+		if err := e.pool.SetLoad(id, algorithms.ConnLoad(sv)); err != nil {
 			e.fail(fmt.Errorf("sim: %w", err))
 		}
 	}

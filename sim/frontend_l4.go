@@ -23,12 +23,21 @@ import (
 // new scheduling decision and two concurrent requests of one client are two
 // connections.
 //
-// Scheduling a new connection. The scheduler sees Request{Key: the first
-// request's target, Client: clientAddr(client index), Cost: 1}; NoCache is
-// false (a layer-4 director does not parse HTTP; the target stands in for
-// the destination key of IPVS's lblc/lblcr). ErrNoServer makes the request
-// wait at the head of the admission queue as in "l7"; ErrBypass sends this
-// one request to the origin without opening a connection.
+// Scheduling a new connection. A layer-4 director sees addresses, never
+// URLs, so the scheduler sees what IPVS's would: Request{Dest, DestPort:
+// the virtual service l4Service (192.0.2.1:80), Client: clientAddr(client
+// index), ClientPort: 0, Cost: 1}, with an empty Key and NoCache false.
+// Schedulers keyed by destination (ipvs-lblc, ipvs-lblcr, dh) therefore
+// see one destination, the cluster's one virtual service: every connection
+// has the same locality key, so the table holds one entry that moves only
+// when its server is overloaded, as in a kernel director serving one
+// virtual service. URL-keyed schedulers (lblc, lblcr, lbll, content*:
+// thesis §6.3.5 keys them by target) see the same empty key for every
+// connection and degenerate alike; they belong behind "l7". Client-keyed
+// ones (sh, mh, chbl with an empty key, global) hash or route by client.
+// ErrNoServer makes the request wait at the head of the admission queue as
+// in "l7"; ErrBypass sends this one request to the origin without opening
+// a connection.
 //
 // Connection accounting. A connection is one unit in its node's
 // Server.Active: while it carries requests, the engine's per-request
@@ -103,6 +112,11 @@ func newL4Director(e *engine) (frontEnd, error) {
 	return l, nil
 }
 
+// l4Service is the virtual service the "l4" director announces, the
+// destination of every connection: an address of TEST-NET-1 (RFC 5737),
+// outside clientAddr's ranges, and the HTTP port.
+var l4Service = netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 1}), 80)
+
 // clientAddr is the address an L4 director sees for client index k: a
 // deterministic address derived from the index (trace clients may be host
 // names), 10.0.0.1 for client 0 and so on through 10.255.255.255, then
@@ -141,7 +155,7 @@ func (l *l4Director) dispatch(e *engine, s int32) error {
 		}
 	}
 	q := &e.req
-	*q = algorithms.Request{Key: e.w.Objects[r.Object].Target, Client: clientAddr(r.Client), Cost: 1}
+	*q = algorithms.Request{Dest: l4Service.Addr(), DestPort: l4Service.Port(), Client: clientAddr(r.Client), Cost: 1}
 	id, err := e.sched.Schedule(e.now, q, e.pool)
 	switch {
 	case err == nil:

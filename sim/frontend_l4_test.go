@@ -21,7 +21,6 @@ func TestL4KeepAlive(t *testing.T) {
 	}
 	type call struct {
 		at     time.Duration
-		key    string
 		active []int
 	}
 	for _, tc := range []struct {
@@ -40,8 +39,8 @@ func TestL4KeepAlive(t *testing.T) {
 			cfg:  Config{KeepAlive: 5 * sec},
 			w:    timedWorkload(2, at(0, 0, 0), at(sec, 0, 0), at(2*sec, 1, 0), at(10*sec, 0, 0)),
 			calls: []call{
-				{0, "/o0", []int{0, 0}},
-				{10 * sec, "/o0", []int{0, 0}}, // the idle connection closed at 7.02873 s
+				{0, []int{0, 0}},
+				{10 * sec, []int{0, 0}}, // the idle connection closed at 7.02873 s
 			},
 			want: []completion{
 				{0, miss512, 0, false},
@@ -57,10 +56,10 @@ func TestL4KeepAlive(t *testing.T) {
 			cfg:  Config{},
 			w:    timedWorkload(2, at(0, 0, 0), at(sec, 0, 0), at(2*sec, 1, 0), at(10*sec, 0, 0)),
 			calls: []call{
-				{0, "/o0", []int{0, 0}},
-				{sec, "/o0", []int{0, 0}},
-				{2 * sec, "/o1", []int{0, 0}},
-				{10 * sec, "/o0", []int{0, 0}},
+				{0, []int{0, 0}},
+				{sec, []int{0, 0}},
+				{2 * sec, []int{0, 0}},
+				{10 * sec, []int{0, 0}},
 			},
 			want: []completion{
 				{0, miss512, 0, false},
@@ -79,9 +78,9 @@ func TestL4KeepAlive(t *testing.T) {
 			cfg:  Config{KeepAlive: 5 * sec},
 			w:    timedWorkload(2, at(0, 0, 0), at(sec, 1, 1), at(5*sec+miss512, 0, 0)),
 			calls: []call{
-				{0, "/o0", []int{0, 0}},
-				{sec, "/o1", []int{1, 0}},
-				{5*sec + miss512, "/o0", []int{0, 1}},
+				{0, []int{0, 0}},
+				{sec, []int{1, 0}},
+				{5*sec + miss512, []int{0, 1}},
 			},
 			want: []completion{
 				{0, miss512, 0, false},
@@ -97,7 +96,7 @@ func TestL4KeepAlive(t *testing.T) {
 			name:  "concurrent requests of one client share the connection",
 			cfg:   Config{Admission: AdmissionClosed, KeepAlive: sec},
 			w:     timedWorkload(3, at(0, 0, 0), at(0, 1, 0), at(0, 2, 0)),
-			calls: []call{{0, "/o0", []int{0, 0}}},
+			calls: []call{{0, []int{0, 0}}},
 			want: []completion{
 				{0, 28730 * us, 0, false},
 				{1, 57140 * us, 0, false},
@@ -111,9 +110,9 @@ func TestL4KeepAlive(t *testing.T) {
 			cfg:  Config{Admission: AdmissionClosed},
 			w:    timedWorkload(3, at(0, 0, 0), at(0, 1, 0), at(0, 2, 0)),
 			calls: []call{
-				{0, "/o0", []int{0, 0}},
-				{0, "/o1", []int{1, 0}},
-				{0, "/o2", []int{1, 1}},
+				{0, []int{0, 0}},
+				{0, []int{1, 0}},
+				{0, []int{1, 1}},
 			},
 			want: []completion{
 				{0, 28730 * us, 0, false},
@@ -130,8 +129,8 @@ func TestL4KeepAlive(t *testing.T) {
 				Failures: []Failure{{Node: 0, At: sec, Recover: 2 * sec}}},
 			w: timedWorkload(1, at(0, 0, 0), at(3*sec, 0, 0)),
 			calls: []call{
-				{0, "/o0", []int{0, 0}},
-				{3 * sec, "/o0", []int{0, 0}},
+				{0, []int{0, 0}},
+				{3 * sec, []int{0, 0}},
 			},
 			want: []completion{
 				{0, miss512, 0, false},
@@ -149,17 +148,66 @@ func TestL4KeepAlive(t *testing.T) {
 			checkCompletions(t, got, tc.want)
 			var calls []call
 			for _, c := range feLog {
-				calls = append(calls, call{c.at, c.key, c.active})
-				if c.cost != 1 || c.noCache || c.hasLocal {
-					t.Errorf("call %+v: want cost 1, cacheable, no local node", c)
+				calls = append(calls, call{c.at, c.active})
+				// A layer-4 director sees addresses, not URLs.
+				if c.key != "" || c.dest != l4Service.String() || c.client != "10.0.0.1" && c.client != "10.0.0.2" ||
+					c.cost != 1 || c.noCache || c.hasLocal {
+					t.Errorf("call %+v: want no key, destination %v, client 10.0.0.1 or .2, cost 1, cacheable, no local node", c, l4Service)
 				}
 			}
 			if !slices.EqualFunc(calls, tc.calls, func(a, b call) bool {
-				return a.at == b.at && a.key == b.key && slices.Equal(a.active, b.active)
+				return a.at == b.at && slices.Equal(a.active, b.active)
 			}) {
 				t.Errorf("scheduler calls\n got  %v\n want %v", calls, tc.calls)
 			}
 		})
+	}
+}
+
+// TestL4KeysByDestination: the director cannot see URLs, so every
+// connection has the virtual service as its destination and no key. Four
+// connections of four clients for four objects, admitted together (closed
+// loop, HTTP/1.0) on two nodes of weight 1:
+//
+//   - ipvs-lblc keys by destination: one entry. #0 and #1 go to node 0;
+//     at #2 node 0 has 2 active > weight 1 while node 1 has 0·2 < 1, so
+//     the entry moves to node 1, which takes #2 and #3 (ip_vs_lblc.c).
+//   - lblc keys by URL target (thesis §6.3.5) and sees one empty key:
+//     node 0 holds it while below its high threshold (60), so all four.
+//   - Keyed by target, as before, both would have spread them 0, 1, 0, 1.
+//   - sh hashes the client address: each client's connections stay on
+//     the same node whatever its object.
+func TestL4KeysByDestination(t *testing.T) {
+	reqs := []traces.Request{{Object: 0, Client: 0}, {Object: 1, Client: 1}, {Object: 2, Client: 2}, {Object: 3, Client: 3}}
+	for _, tc := range []struct {
+		alg  string
+		want []int32 // node of request k
+	}{
+		{"ipvs-lblc", []int32{0, 0, 1, 1}},
+		{"lblc", []int32{0, 0, 0, 0}},
+		{"wlc", []int32{0, 1, 0, 1}},
+	} {
+		t.Run(tc.alg, func(t *testing.T) {
+			cfg := Config{Nodes: 2, Algorithm: tc.alg, FrontEnd: FrontEndL4, Admission: AdmissionClosed}
+			_, done := runObserved(t, cfg, timedWorkload(4, reqs...))
+			got := make([]int32, len(reqs))
+			for _, c := range done {
+				got[c.req] = c.node
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("nodes %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// sh: the same client's requests for different objects share a node.
+	w := timedWorkload(4, traces.Request{Object: 0, Client: 5}, traces.Request{Object: 1, Client: 5, Time: time.Second},
+		traces.Request{Object: 2, Client: 5, Time: 2 * time.Second}, traces.Request{Object: 3, Client: 5, Time: 3 * time.Second})
+	_, done := runObserved(t, Config{Nodes: 4, Algorithm: "sh", FrontEnd: FrontEndL4, Admission: AdmissionOpen}, w)
+	for _, c := range done[1:] {
+		if c.node != done[0].node {
+			t.Errorf("sh: client 5's requests on nodes %v", done)
+			break
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/models"
 )
 
@@ -34,6 +35,11 @@ func TestAbsurdParameters(t *testing.T) {
 		// MaxSeriesWeights/4096 = 4096 buckets, not MaxSeries.
 		{"weights of many nodes", Config{Nodes: 4096, Algorithm: "dflb", Admission: AdmissionOpen, Interval: time.Millisecond},
 			"more than 4096 time-series buckets holding 4096 weights each"},
+		// The monitor measures only CPU: DFLB coefficients that ignore it
+		// would leave every weight alone (an unmeasured metric is absent).
+		{"dflb blind to cpu", Config{Nodes: 1, Algorithm: "dflb", Options: algorithms.Options{DFLB: algorithms.DFLBParams{Coefficients: [6]float64{1}}}},
+			"sim: options.dflb.coefficients: [1 0 0 0 0 0] gives the CPU load"},
+		{"dflb web coefficients", Config{Nodes: 2, Algorithm: "dflb", Options: algorithms.Options{DFLB: algorithms.DefaultDFLBParams()}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Run(tc.cfg, w)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,11 +139,16 @@ func (s *testScheduler) Schedule(now time.Duration, r *algorithms.Request, p *al
 }
 
 func init() {
-	// "simtest-bypass" sends every request whose target ends in "1" to the
-	// origin and the rest to node 0; "simtest-none" never finds a server.
+	// "simtest-bypass" sends every request whose target (or, without one,
+	// as under "l4", client address) ends in "1" to the origin and the rest
+	// to node 0; "simtest-none" never finds a server.
 	algorithms.Register(algorithms.Info{Name: "simtest-bypass", Description: "sim tests only", New: func(algorithms.Options) (algorithms.Scheduler, error) {
 		return &testScheduler{"simtest-bypass", func(_ time.Duration, r *algorithms.Request, _ *algorithms.Pool) (algorithms.ServerID, error) {
-			if r.Key[len(r.Key)-1] == '1' {
+			key := r.Key
+			if key == "" {
+				key = r.Client.String()
+			}
+			if strings.HasSuffix(key, "1") {
 				return 0, algorithms.ErrBypass
 			}
 			return 0, nil

@@ -1,8 +1,9 @@
 package traces
 
 import (
-	"strings"
 	"time"
+
+	"github.com/lvslab/lvslab/internal/target"
 )
 
 // Drop reasons, the keys of Workload.Dropped and Summary.Dropped. Filters
@@ -72,27 +73,14 @@ func ReferenceFilter() Filter {
 }
 
 // Target returns the target of a URL: the URL up to the first '?' or '#',
-// as logged (no decoding, no case folding; reference-model.md rule 2).
-func Target(url string) string {
-	if i := strings.IndexAny(url, "?#"); i >= 0 {
-		return url[:i]
-	}
-	return url
-}
+// as logged (no decoding, no case folding; reference-model.md rule 2). It
+// is target.Key, the definition a live layer-7 switch shares.
+func Target(url string) string { return target.Key(url) }
 
 // IsDynamic reports whether url is a dynamic request: it has a query string
-// ('?'), contains "cgi-bin", or contains one of the extra patterns.
-func IsDynamic(url string, patterns []string) bool {
-	if strings.IndexByte(url, '?') >= 0 || strings.Contains(url, "cgi-bin") {
-		return true
-	}
-	for _, p := range patterns {
-		if p != "" && strings.Contains(url, p) {
-			return true
-		}
-	}
-	return false
-}
+// ('?'), contains "cgi-bin", or contains one of the extra patterns. It is
+// target.Dynamic, the definition a live layer-7 switch shares.
+func IsDynamic(url string, patterns []string) bool { return target.Dynamic(url, patterns) }
 
 // Check returns the reason the filter drops rec ("" if it keeps it) and
 // whether rec is a dynamic request.

@@ -833,7 +833,8 @@ func (g *gen) feedback(p *algorithms.Pool) []algorithms.Load {
 	loads := make([]algorithms.Load, p.Len())
 	for i, s := range p.Servers() {
 		f := func() float64 { return float64(g.rng.IntN(21)) / 10 }
-		loads[i] = algorithms.Load{ID: s.ID, Input: f(), CPU: f(), Disk: f(), Memory: f(), Process: f(), Response: f(),
+		loads[i] = algorithms.Load{ID: s.ID, Measured: algorithms.AllMetrics,
+			Input: f(), CPU: f(), Disk: f(), Memory: f(), Process: f(), Response: f(),
 			Responsive: g.rng.IntN(10) != 0}
 	}
 	return loads

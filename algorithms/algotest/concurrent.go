@@ -462,7 +462,7 @@ func concurrentMonitor(t *testing.T, h *host, fb algorithms.LoadFeedback, rng *r
 		loads := make([]algorithms.Load, 0, h.pool.Len())
 		for _, s := range h.pool.Servers() {
 			l := float64(s.Active+s.Inactive) / 4
-			loads = append(loads, algorithms.Load{ID: s.ID, Input: l, CPU: l, Disk: l / 2, Memory: 0.5, Process: l, Response: l,
+			loads = append(loads, algorithms.Load{ID: s.ID, Input: l, CPU: l, Disk: l / 2, Memory: 0.5, Process: l, Response: l, Measured: algorithms.AllMetrics,
 				Responsive: rng.IntN(10) != 0})
 		}
 		if err := fb.Feedback(h.now(), loads, h.pool); err != nil {

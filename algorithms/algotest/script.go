@@ -225,9 +225,11 @@ const (
 // Boolean options may be written bare.
 //
 // feedback metrics are input, cpu, disk, memory, process and response
-// (all=X sets all six); the bare word unresponsive marks a server that did
+// (all=X sets all six); a metric not named is not measured (absent from
+// Load.Measured), and the bare word unresponsive marks a server that did
 // not answer. When the scheduler exposes its weights (DFLB), feedback
-// prints each reported server's aggregate load and new weight, and stats
+// prints each reported server's aggregate load ("none" when it measured
+// nothing DFLB weighs) and new weight, and stats
 // adds the weights. lookup understands the Set and Lookup methods of the
 // locality-based schedulers (LBLC, LBLC/R, LBLL, their IPVS forms and
 // content-based LBLC/R).
@@ -991,7 +993,9 @@ type (
 	weightViewer interface {
 		Weights() map[algorithms.ServerID]float64
 	}
-	aggregator interface{ Aggregate(algorithms.Load) float64 }
+	aggregator interface {
+		Aggregate(algorithms.Load) (float64, bool)
+	}
 )
 
 func (in *interp) cmdLookup(args []string) error {
@@ -1032,15 +1036,6 @@ func (in *interp) cmdLookup(args []string) error {
 
 // ---- feedback and stats ----
 
-var feedbackMetrics = map[string]func(*algorithms.Load) *float64{
-	"input":    func(l *algorithms.Load) *float64 { return &l.Input },
-	"cpu":      func(l *algorithms.Load) *float64 { return &l.CPU },
-	"disk":     func(l *algorithms.Load) *float64 { return &l.Disk },
-	"memory":   func(l *algorithms.Load) *float64 { return &l.Memory },
-	"process":  func(l *algorithms.Load) *float64 { return &l.Process },
-	"response": func(l *algorithms.Load) *float64 { return &l.Response },
-}
-
 func (in *interp) cmdFeedback(args []string) error {
 	if err := in.needSched(); err != nil {
 		return err
@@ -1072,16 +1067,16 @@ func (in *interp) cmdFeedback(args []string) error {
 					return fmt.Errorf("%q: %w", a, err)
 				}
 				if k == "all" {
-					for _, field := range feedbackMetrics {
-						*field(&l) = x
+					for i := range algorithms.NumMetrics {
+						l.Set(algorithms.MetricAt(i), x)
 					}
 					continue
 				}
-				field, ok := feedbackMetrics[k]
-				if !ok {
+				m, err := algorithms.ParseMetric(k)
+				if err != nil {
 					return fmt.Errorf("%q: unknown metric %q (input, cpu, disk, memory, process, response, all, unresponsive)", a, k)
 				}
-				*field(&l) = x
+				l.Set(m, x)
 			}
 		}
 		loads = append(loads, l)
@@ -1102,7 +1097,11 @@ func (in *interp) cmdFeedback(args []string) error {
 		case !l.Responsive:
 			line += " unresponsive"
 		case hasAgg:
-			line += fmt.Sprintf(" aggregate=%.3f", agg.Aggregate(l))
+			if v, ok := agg.Aggregate(l); ok {
+				line += fmt.Sprintf(" aggregate=%.3f", v)
+			} else {
+				line += " aggregate=none"
+			}
 		}
 		in.print("%s %s-weight=%.3f", line, in.sched.Name(), after[l.ID])
 	}

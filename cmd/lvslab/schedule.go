@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvslab/lvslab/algorithms"
+	"github.com/lvslab/lvslab/internal/target"
 	"github.com/lvslab/lvslab/traces"
 )
 
@@ -279,7 +280,7 @@ func parseScheduleKeys(name string, r io.Reader) ([]string, error) {
 
 // dynamicKey reports whether a URL target is a dynamic request (thesis
 // §6.3.5: cost 2; §7.5.4: not cacheable).
-func dynamicKey(k string) bool { return strings.Contains(k, "?") || strings.Contains(k, "cgi-bin") }
+func dynamicKey(k string) bool { return target.Dynamic(k, nil) }
 
 // keyRequest is the request for one line of a keys file.
 func keyRequest(k string) algorithms.Request {

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/lvslab/lvslab/traces"
 )
 
 func TestParseRequest(t *testing.T) {
@@ -214,28 +212,6 @@ func TestChunked(t *testing.T) {
 	}
 }
 
-func TestKeyAndCost(t *testing.T) {
-	tests := []struct {
-		target, key string
-		cost        int
-	}{
-		{"/a/b.html", "/a/b.html", 1},
-		{"/a?b=1", "/a", 2},
-		{"/a#frag", "/a", 1},
-		{"/cgi-bin/x", "/cgi-bin/x", 2},
-		{"/a#b?c", "/a", 2},
-		{"", "", 1},
-	}
-	for _, tc := range tests {
-		if k := string(Key([]byte(tc.target))); k != tc.key {
-			t.Errorf("Key(%q) = %q, want %q", tc.target, k, tc.key)
-		}
-		if c := Cost([]byte(tc.target)); c != tc.cost {
-			t.Errorf("Cost(%q) = %d, want %d", tc.target, c, tc.cost)
-		}
-	}
-}
-
 // The parsers do not allocate.
 func TestNoAllocs(t *testing.T) {
 	req := []byte("GET /a/b.html?x=1 HTTP/1.1\r\nHost: example.org\r\nConnection: keep-alive\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -249,7 +225,6 @@ func TestNoAllocs(t *testing.T) {
 		_, _ = ParseResponse(resp, &p, Limits{})
 		c.Reset()
 		_, _, _ = c.Scan(body)
-		_ = Cost(Key(r.Target))
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per parse, want 0", allocs)
@@ -378,19 +353,4 @@ func checkResponseAgainstNetHTTP(t *testing.T, in []byte, head bool) {
 	if n+body != end {
 		t.Errorf("%q: message ends at %d, net/http at %d", in, n+body, end)
 	}
-}
-
-// The target key is the simulator's (traces.Target, traces.IsDynamic).
-func FuzzKey(f *testing.F) {
-	for _, s := range []string{"/a", "/a?b", "/cgi-bin/x#y", "?#", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := string(Key([]byte(s))), traces.Target(s); got != want {
-			t.Errorf("Key(%q) = %q, traces.Target %q", s, got, want)
-		}
-		if got, want := Dynamic([]byte(s)), traces.IsDynamic(s, nil); got != want {
-			t.Errorf("Dynamic(%q) = %v, traces.IsDynamic %v", s, got, want)
-		}
-	})
 }

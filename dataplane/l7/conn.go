@@ -13,6 +13,7 @@ import (
 	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/dataplane"
 	"github.com/lvslab/lvslab/dataplane/httpx"
+	"github.com/lvslab/lvslab/internal/target"
 )
 
 // clientConn is one client connection, served by one goroutine: read a
@@ -201,15 +202,15 @@ func (cc *clientConn) handle() bool {
 	}
 	replay := complete && req.Idempotent()
 
-	target := req.Target
+	tgt := req.Target
 	cc.areq = algorithms.Request{
-		Key:        s.keys.get(httpx.Key(target)),
-		Cost:       httpx.Cost(target),
+		Key:        s.keys.get(target.Key(tgt)),
+		Cost:       target.Cost(target.Dynamic(tgt, nil)),
 		Client:     cc.client,
 		ClientPort: cc.clientPort,
 	}
 	if s.cfg.Rules != nil {
-		cc.areq.Class = s.cfg.Rules.Match(target).Class()
+		cc.areq.Class = s.cfg.Rules.Match(tgt).Class()
 	}
 	var lease dataplane.Lease
 	defer func() { lease.Done() }()
