@@ -7,13 +7,16 @@
 //
 // A [Resolver] looks an address up in its own table, then in the kernel's
 // neighbour table of the director's namespace (through netlink,
-// [OpenKernelTable]), and only then sends an ARP request through the Link and
-// waits for the answer. Whoever reads the Link (the forwarding loop) hands
-// ARP frames to [Resolver.Handle], which learns the replies, and answers
-// requests for the VIP with [Answer]:
+// [OpenKernelTable]), and only then sends an ARP request through the Link
+// and waits for the answer ([Resolver.Resolve]), or, for a caller that must
+// not block, starts that in the background and says "not yet"
+// ([Resolver.Get], asked again later). The replies reach it through
+// [Resolver.Handle]; [Tap] wraps the Link so that whoever reads it (the
+// forwarding loop) feeds every frame to Handle without knowing about ARP.
+// [Answer] builds the director's replies to requests for the VIP:
 //
 //	kt, _ := neigh.OpenKernelTable(ifindex) // inside the namespace
 //	r, _ := neigh.NewResolver(neigh.Config{Link: l, Addr: dirAddr, Kernel: kt.Lookup})
-//	go loop() // for each ARP frame: r.Handle(f); if reply, ok := neigh.Answer(f, ...); ok { l.Send(...) }
-//	mac, err := r.Resolve(ctx, rip)
+//	l = neigh.Tap(l, r) // the loop reads this Link
+//	mac, ok := r.Get(rip) // or r.Resolve(ctx, rip), blocking
 package neigh

@@ -206,3 +206,83 @@ func FuzzARP(f *testing.F) {
 		}
 	})
 }
+
+// TestGetThroughTap: Get never blocks; it starts one background
+// resolution per address, whose reply reaches the Resolver through a
+// tapped Link read by a loop that knows nothing of ARP.
+func TestGetThroughTap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := link.NewMem(dirMAC, 1500)
+		r, err := NewResolver(Config{Link: m, Addr: dirIP, Tries: 2, Timeout: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tapped := Tap(m, r)
+		var others [][]byte
+		loopDone := make(chan struct{})
+		go func() { // the forwarding loop
+			defer close(loopDone)
+			frames := make([]link.Frame, 8)
+			for {
+				n, err := tapped.Recv(frames)
+				if err != nil {
+					return
+				}
+				for _, f := range frames[:n] {
+					if _, isARP := ParseARP(f.Data); !isARP {
+						others = append(others, bytes.Clone(f.Data))
+					}
+				}
+			}
+		}()
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { // the real server: answers on the wire, 5 ms late
+			for ctx.Err() == nil {
+				time.Sleep(5 * time.Millisecond)
+				for _, f := range m.Sent() {
+					if q, ok := ParseARP(f.Data); ok && q.Op == OpRequest && q.TargetIP == rsIP {
+						m.Inject(link.Frame{Data: AppendFrame(nil, q.SenderMAC, ARP{Op: OpReply, SenderMAC: rsMAC,
+							SenderIP: rsIP, TargetMAC: q.SenderMAC, TargetIP: q.SenderIP})})
+					}
+				}
+			}
+		}()
+
+		steps := []struct {
+			name     string
+			ip       netip.Addr
+			advance  time.Duration // before the call
+			want     net.HardwareAddr
+			requests uint64
+		}{
+			{"miss starts a resolution", rsIP, 0, nil, 1},
+			{"asked again at once: still one", rsIP, 0, nil, 1},
+			{"answered meanwhile", rsIP, 10 * time.Millisecond, rsMAC, 1},
+			{"silent address", vip, 0, nil, 2},
+			{"still resolving: no new request", vip, 150 * time.Millisecond, nil, 3},
+			{"given up, asked again", vip, time.Second, nil, 4},
+		}
+		for _, s := range steps {
+			time.Sleep(s.advance)
+			mac, ok := r.Get(s.ip)
+			synctest.Wait()
+			if ok != (s.want != nil) || !bytes.Equal(mac, s.want) || r.Requests() != s.requests {
+				t.Errorf("%s: %v, %v, %d requests; want %v, %d", s.name, mac, ok, r.Requests(), s.want, s.requests)
+			}
+		}
+		other := make([]byte, 60)
+		other[12], other[13], other[59] = 0x08, 0x00, 7
+		m.Inject(link.Frame{Data: other})
+		synctest.Wait()
+		if len(others) != 1 || !bytes.Equal(others[0], other) {
+			t.Errorf("the loop got %d other frames, want the injected one unchanged", len(others))
+		}
+		if _, ok := r.Get(netip.MustParseAddr("2001:db8::1")); ok {
+			t.Error("IPv6 resolved")
+		}
+		cancel()
+		m.Close()
+		<-loopDone
+		time.Sleep(time.Second) // background resolutions end
+	})
+}

@@ -40,10 +40,11 @@ type Config struct {
 type Resolver struct {
 	cfg Config
 
-	mu      sync.Mutex
-	known   map[netip.Addr]net.HardwareAddr
-	pending map[netip.Addr]chan struct{} // closed when the address is learned
-	sent    uint64
+	mu       sync.Mutex
+	known    map[netip.Addr]net.HardwareAddr
+	pending  map[netip.Addr]chan struct{} // closed when the address is learned
+	inflight map[netip.Addr]bool          // background resolutions started by Get
+	sent     uint64
 }
 
 // NewResolver returns a Resolver for cfg.
@@ -60,7 +61,8 @@ func NewResolver(cfg Config) (*Resolver, error) {
 	if cfg.Tries <= 0 {
 		cfg.Tries = 3
 	}
-	return &Resolver{cfg: cfg, known: map[netip.Addr]net.HardwareAddr{}, pending: map[netip.Addr]chan struct{}{}}, nil
+	return &Resolver{cfg: cfg, known: map[netip.Addr]net.HardwareAddr{}, pending: map[netip.Addr]chan struct{}{},
+		inflight: map[netip.Addr]bool{}}, nil
 }
 
 // Resolve returns ip's MAC: from the Resolver's table, the kernel's, or an
@@ -112,6 +114,38 @@ func (r *Resolver) Resolve(ctx context.Context, ip netip.Addr) (net.HardwareAddr
 		}
 	}
 	return nil, fmt.Errorf("%w from %v after %d requests", ErrNoAnswer, ip, r.cfg.Tries)
+}
+
+// Get returns ip's MAC from the Resolver's table or the kernel's without
+// blocking. On a miss it starts resolving ip in the background (one
+// resolution per address at a time) and returns false: a caller that asks
+// again later (a director retrying unresolved real servers every second)
+// finds the answer.
+func (r *Resolver) Get(ip netip.Addr) (net.HardwareAddr, bool) {
+	if !ip.Is4() {
+		return nil, false
+	}
+	if mac, ok := r.Lookup(ip); ok {
+		return mac, true
+	}
+	if r.cfg.Kernel != nil {
+		if mac, ok := r.cfg.Kernel(ip); ok {
+			r.learn(ip, mac)
+			return slices.Clone(mac), true
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.inflight[ip] {
+		r.inflight[ip] = true
+		go func() {
+			r.Resolve(context.Background(), ip)
+			r.mu.Lock()
+			delete(r.inflight, ip)
+			r.mu.Unlock()
+		}()
+	}
+	return nil, false
 }
 
 // Handle looks at a received frame and reports whether it is ARP. From ARP
@@ -174,4 +208,22 @@ func isZeroMAC(m net.HardwareAddr) bool {
 		}
 	}
 	return true
+}
+
+// Tap returns a Link that is l, except that Recv also hands every frame it
+// returns to r.Handle, so that a forwarding loop that knows nothing of the
+// Resolver still feeds it ARP replies. The frames are returned unchanged.
+func Tap(l link.Link, r *Resolver) link.Link { return &tap{Link: l, r: r} }
+
+type tap struct {
+	link.Link
+	r *Resolver
+}
+
+func (t *tap) Recv(frames []link.Frame) (int, error) {
+	n, err := t.Link.Recv(frames)
+	for i := range frames[:n] {
+		t.r.Handle(frames[i].Data)
+	}
+	return n, err
 }
