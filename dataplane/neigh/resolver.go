@@ -21,7 +21,9 @@ type Lookup func(netip.Addr) (net.HardwareAddr, bool)
 
 // Config configures a Resolver. Link and Addr are required.
 type Config struct {
-	// Link sends the ARP requests.
+	// Link sends the ARP requests, from the goroutine of Resolve (or a
+	// background one of Get): its Send must be safe to call concurrently
+	// with the forwarding loop's (afpacket.Link's and link.Mem's are).
 	Link link.Link
 	// Addr is the director's own address on the Link's segment: the
 	// sender address of its requests.

@@ -22,8 +22,9 @@ const (
 
 // Link is an AF_PACKET socket bound to one interface, with TPACKET_V2
 // receive and transmit rings. Recv and Send may run in two goroutines at
-// once; Close may be called from any goroutine and wakes a blocked Recv or
-// Send.
+// once; concurrent Sends are serialised (each batch stays in order), as
+// are concurrent Recvs; Close may be called from any goroutine and wakes a
+// blocked Recv or Send.
 type Link struct {
 	name    string
 	ifindex int
