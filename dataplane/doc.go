@@ -27,4 +27,11 @@
 //   - rules: TCPHA-style content rules ("rule = <server> <regex>") and the
 //     scheduler that restricts a request to its rule's servers (§6.3.6).
 //   - l7: the layer-7 content switch (KTCPVS in user space, thesis §6.4-§6.5).
+//   - link: the packet I/O seam of the layer-4 director (Link, Frame) and an
+//     in-memory Link for tests; link/afpacket: the Link on a real interface,
+//     AF_PACKET with TPACKET_V2 receive and transmit rings.
+//   - neigh: ARP for the director: real servers' MACs (kernel table or an
+//     ARP exchange) and answers for the VIP.
+//   - tunnel: the real-server half of VS/TUN, IP-in-IP decapsulation into a
+//     TUN device (lvslab tunnel-agent).
 package dataplane
