@@ -363,10 +363,14 @@ testbed on the machine). With none of them, the only testbed under --root.`,
 			if prefix == "" {
 				switch len(dirs) {
 				case 0:
+					// Idempotent: nothing of this root is left. Testbeds
+					// made elsewhere (another --root, or whose run
+					// directory is gone) are named, not touched.
+					fmt.Fprintf(w, "no testbed under %s: nothing to do\n", tf.root)
 					if ps, err := testbed.Prefixes(); err == nil && len(ps) > 0 {
-						return fmt.Errorf("testbed down: no run directory under %s, but testbeds %s exist: use --prefix or --all", tf.root, strings.Join(ps, ", "))
+						fmt.Fprintf(cmd.ErrOrStderr(), "testbed down: testbeds %s exist without a run directory under %s: remove them with --prefix or --all\n",
+							strings.Join(ps, ", "), tf.root)
 					}
-					fmt.Fprintln(w, "no testbed: nothing to do")
 					return nil
 				case 1:
 					r, err := testbed.Down(dirs[0])

@@ -20,7 +20,7 @@ func testbedCLI(args ...string) (string, error) {
 	cmd.SetErr(&errb)
 	cmd.SetArgs(args)
 	err := cmd.Execute()
-	return out.String(), err
+	return out.String() + errb.String(), err
 }
 
 // TestTestbedCLIErrors: bad invocations fail with a message naming the
@@ -118,7 +118,10 @@ func TestNetnsCLI(t *testing.T) {
 	if err := os.RemoveAll(runDir); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := testbedCLI("testbed", "down", "--root", root); err == nil || !strings.Contains(err.Error(), prefix) {
+	// Nothing of this root is left (down stays idempotent, even while other
+	// testbeds run), but the orphan is named with the way to remove it.
+	if out, err := testbedCLI("testbed", "down", "--root", root); err != nil || !strings.Contains(out, "nothing to do") ||
+		!strings.Contains(out, prefix) || !strings.Contains(out, "--prefix") {
 		t.Errorf("down with no run directory but a testbed present: %v\n%s", err, out)
 	}
 	out, err = testbedCLI("testbed", "down", "--prefix", prefix, "--root", root)

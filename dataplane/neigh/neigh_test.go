@@ -108,7 +108,11 @@ func TestResolve(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		go peer(ctx, m, r, map[netip.Addr]net.HardwareAddr{rsIP: rsMAC})
+		peerDone := make(chan struct{})
+		go func() {
+			defer close(peerDone)
+			peer(ctx, m, r, map[netip.Addr]net.HardwareAddr{rsIP: rsMAC})
+		}()
 
 		tests := []struct {
 			name     string
@@ -165,8 +169,10 @@ func TestResolve(t *testing.T) {
 		if _, err := r.Resolve(cctx, netip.MustParseAddr("198.18.0.50")); !errors.Is(err, context.Canceled) {
 			t.Errorf("cancelled: %v", err)
 		}
+		// Wait for the peer to see the cancellation: blocked here, the
+		// bubble's clock moves on and wakes it from its sleep.
 		cancel()
-		synctest.Wait()
+		<-peerDone
 	})
 }
 
