@@ -18,7 +18,8 @@
 // counts in-service requests in cost units ([CountRequests], thesis §6.3.5).
 // Health checks, the admin interface and load monitors use
 // [Service.SetDown], [Service.SetWeight], [Service.AddServer],
-// [Service.Feedback] and [Service.Stats].
+// [Service.SetScheduler], [Service.Zero], [Service.Feedback] and
+// [Service.Stats].
 //
 // # Sub-packages
 //
@@ -27,4 +28,10 @@
 //   - rules: TCPHA-style content rules ("rule = <server> <regex>") and the
 //     scheduler that restricts a request to its rule's servers (§6.3.6).
 //   - l7: the layer-7 content switch (KTCPVS in user space, thesis §6.4-§6.5).
+//   - health: TCP and HTTP health checks of real servers (rise, fall,
+//     remove or inhibit on failure), one implementation for every director.
+//   - ctl: the admin API after ipvsadm (lvslab ctl) on a Unix socket, the
+//     virtual server table, ipvsadm's listings and rate estimators.
+//   - monitor: DFLB's live load monitor, polling the back ends' load
+//     endpoints.
 package dataplane

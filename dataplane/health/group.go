@@ -1,14 +1,11 @@
 package health
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -16,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lvslab/lvslab/algorithms"
+	"github.com/lvslab/lvslab/dataplane/internal/probe"
 )
 
 // Target is what health checks act on: the live host of one virtual
@@ -343,53 +341,39 @@ const maxBody = 64 << 10
 func (c *checker) check(parent context.Context, dial DialFunc) error {
 	ctx, cancel := context.WithTimeout(parent, c.cfg.Timeout)
 	defer cancel()
-	conn, err := dial(ctx, "tcp", c.dialAddr)
-	if err != nil {
-		if ctx.Err() == context.DeadlineExceeded {
-			return fmt.Errorf("connect: timeout after %v", c.cfg.Timeout)
-		}
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close()
 	if c.cfg.Type != TypeHTTP {
+		conn, err := dial(ctx, "tcp", c.dialAddr)
+		if err != nil {
+			if ctx.Err() == context.DeadlineExceeded {
+				return fmt.Errorf("connect: timeout after %v", c.cfg.Timeout)
+			}
+			return fmt.Errorf("connect: %w", err)
+		}
+		conn.Close()
 		return nil
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) }) // cancellation wakes blocked I/O
-	defer stop()
 	host := c.cfg.Host
 	if host == "" {
 		host = c.addr.String()
 	}
-	req := "GET " + c.cfg.Path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: lvslab-health\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-	if _, err := io.WriteString(conn, req); err != nil {
-		return c.ioError("send request", ctx, err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		return c.ioError("read response", ctx, err)
-	}
-	defer resp.Body.Close()
-	if !c.statuses.Has(resp.StatusCode) {
-		return fmt.Errorf("status %d, want %s", resp.StatusCode, c.cfg.Status)
-	}
+	limit := int64(0)
 	if c.cfg.Expect != "" {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		if err != nil && !bytes.Contains(body, []byte(c.cfg.Expect)) {
-			return c.ioError("read body", ctx, err)
+		limit = maxBody
+	}
+	code, body, err := probe.Get(ctx, probe.DialFunc(dial), c.dialAddr, host, c.cfg.Path, limit)
+	switch {
+	case err != nil && code == 0:
+		if ctx.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("%v after %v", err, c.cfg.Timeout)
 		}
-		if !bytes.Contains(body, []byte(c.cfg.Expect)) {
-			return fmt.Errorf("body does not contain %q", c.cfg.Expect)
+		return err
+	case !c.statuses.Has(code):
+		return fmt.Errorf("status %d, want %s", code, c.cfg.Status)
+	case c.cfg.Expect != "" && !bytes.Contains(body, []byte(c.cfg.Expect)):
+		if err != nil {
+			return err
 		}
+		return fmt.Errorf("body does not contain %q", c.cfg.Expect)
 	}
 	return nil
-}
-
-func (c *checker) ioError(op string, ctx context.Context, err error) error {
-	if ctx.Err() == context.DeadlineExceeded {
-		return fmt.Errorf("%s: timeout after %v", op, c.cfg.Timeout)
-	}
-	return fmt.Errorf("%s: %w", op, err)
 }

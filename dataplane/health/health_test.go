@@ -371,3 +371,22 @@ func (s *stateTarget) isDown() bool {
 	defer s.mu.Unlock()
 	return s.down
 }
+
+// FuzzParseStatuses: a parsed set holds only codes from 100 to 599 in
+// ordered ranges; nothing panics.
+func FuzzParseStatuses(f *testing.F) {
+	for _, s := range []string{"200", "200-299,304", " 100 - 599 ", "2xx", "-", ",", "300-200"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseStatuses(in)
+		if err != nil {
+			return
+		}
+		for _, r := range s {
+			if r[0] < 100 || r[1] > 599 || r[0] > r[1] {
+				t.Fatalf("%q gave range %v", in, r)
+			}
+		}
+	})
+}
