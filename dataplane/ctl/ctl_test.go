@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lvslab/lvslab/dataplane/health"
 )
 
 func TestEstimator(t *testing.T) {
@@ -446,4 +448,24 @@ func FuzzHandle(f *testing.F) {
 		tab.Sample()
 		_ = WriteList(&strings.Builder{}, tab.list(), Format{Stats: true, Rate: true})
 	})
+}
+
+func TestWriteHealth(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 1, 0, 0, time.UTC)
+	svcs := sampleInfo()[:1]
+	svcs[0].Servers[0].Health = &health.Status{Up: false, Since: now.Add(-90 * time.Second), Successes: 1, Rise: 2, Fall: 3,
+		Checks: 40, Failed: 12, LastError: "status 503, want 200-299", Check: "http GET /health", OnFailure: "inhibit"}
+	var b strings.Builder
+	if err := WriteHealth(&b, svcs, now); err != nil {
+		t.Fatal(err)
+	}
+	want := `Prot LocalAddress:Port
+  -> RemoteAddress:Port           State Count    For         Checks   Failed  LastError (Check, on failure)
+TCP  10.0.0.1:80
+  -> 10.0.0.2:80                  DOWN  1/2      1m30s           40       12  status 503, want 200-299 (http GET /health, on failure inhibit)
+  -> 10.0.0.3:8080                -     -        -                -        -  not checked
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
 }

@@ -152,8 +152,8 @@ func largeNum(v uint64, exact bool) string {
 // now gives the age of each state.
 func WriteHealth(w io.Writer, svcs []ServiceInfo, now time.Time) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "%-33s %s\n", "Prot LocalAddress:Port", "Check")
-	fmt.Fprintf(bw, "  -> %-28s %-5s %-8s %-9s %8s %8s  %s\n", "RemoteAddress:Port", "State", "Count", "For", "Checks", "Failed", "LastError")
+	fmt.Fprintln(bw, "Prot LocalAddress:Port")
+	fmt.Fprintf(bw, "  -> %-28s %-5s %-8s %-9s %8s %8s  %s\n", "RemoteAddress:Port", "State", "Count", "For", "Checks", "Failed", "LastError (Check, on failure)")
 	for _, s := range svcs {
 		fmt.Fprintln(bw, s.Key.String())
 		for _, d := range s.Servers {

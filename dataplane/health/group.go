@@ -347,7 +347,7 @@ func (c *checker) check(parent context.Context, dial DialFunc) error {
 			if ctx.Err() == context.DeadlineExceeded {
 				return fmt.Errorf("connect: timeout after %v", c.cfg.Timeout)
 			}
-			return fmt.Errorf("connect: %w", err)
+			return fmt.Errorf("connect: %w", probe.Cause(err))
 		}
 		conn.Close()
 		return nil

@@ -7,10 +7,12 @@ package probe
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -57,5 +59,16 @@ func stepError(step string, ctx context.Context, err error) error {
 	if ctx.Err() == context.DeadlineExceeded {
 		return fmt.Errorf("%s: timeout", step)
 	}
-	return fmt.Errorf("%s: %w", step, err)
+	return fmt.Errorf("%s: %w", step, Cause(err))
+}
+
+// Cause returns the system error under a network error ("connection
+// refused" rather than "dial tcp 10.0.0.2:80: connect: connection
+// refused"), or err itself.
+func Cause(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return err
 }
