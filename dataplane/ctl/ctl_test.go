@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/lvslab/lvslab/dataplane/health"
@@ -468,4 +469,47 @@ TCP  10.0.0.1:80
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
+}
+
+// Run samples every 2 s of (fake) time. The counters grow by 100 a
+// second, updated every 0.5 s between the samples (at 0.25 s, 0.75 s, ...,
+// so that no update shares an instant with a sample): 175 at the sample of
+// 2 s, 375 at 4 s. The rates are then 87.5/4 = 21.875 (22) and
+// 21.875 + (100 − 21.875)/4 = 41.40625 (41), as the kernel's estimator
+// would give.
+func TestTableRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		a := &fakeService{info: ServiceInfo{Key: Key{TCP, vip}, Servers: []ServerInfo{{Addr: rip1}}}}
+		tab := NewTable(TableConfig{})
+		_ = tab.Register(a)
+		stop := make(chan struct{})
+		go func() {
+			time.Sleep(250 * time.Millisecond)
+			for {
+				n := uint64(time.Since(start) * 100 / time.Second)
+				a.setConns(n, n)
+				select {
+				case <-stop:
+					return
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		}()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { tab.Run(ctx); close(done) }()
+		rates := func() uint64 { return tab.Handle(ctx, Request{Verb: VerbList}).Services[0].Rates.CPS }
+		time.Sleep(2100 * time.Millisecond)
+		if r := rates(); r != 22 {
+			t.Errorf("after one interval: %d cps, want 22", r)
+		}
+		time.Sleep(2 * time.Second)
+		if r := rates(); r != 41 {
+			t.Errorf("after two intervals: %d cps, want 41", r)
+		}
+		cancel()
+		close(stop)
+		<-done
+	})
 }
