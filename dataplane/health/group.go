@@ -344,7 +344,7 @@ func (c *checker) check(parent context.Context, dial DialFunc) error {
 	if c.cfg.Type != TypeHTTP {
 		conn, err := dial(ctx, "tcp", c.dialAddr)
 		if err != nil {
-			if ctx.Err() == context.DeadlineExceeded {
+			if probe.TimedOut(ctx, err) {
 				return fmt.Errorf("connect: timeout after %v", c.cfg.Timeout)
 			}
 			return fmt.Errorf("connect: %w", probe.Cause(err))
@@ -363,7 +363,7 @@ func (c *checker) check(parent context.Context, dial DialFunc) error {
 	code, body, err := probe.Get(ctx, probe.DialFunc(dial), c.dialAddr, host, c.cfg.Path, limit)
 	switch {
 	case err != nil && code == 0:
-		if ctx.Err() == context.DeadlineExceeded {
+		if probe.TimedOut(ctx, err) {
 			return fmt.Errorf("%v after %v", err, c.cfg.Timeout)
 		}
 		return err

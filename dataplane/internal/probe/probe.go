@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"syscall"
 	"time"
 )
@@ -56,10 +57,20 @@ func Dial(ctx context.Context, network, address string) (net.Conn, error) {
 }
 
 func stepError(step string, ctx context.Context, err error) error {
-	if ctx.Err() == context.DeadlineExceeded {
+	if TimedOut(ctx, err) {
 		return fmt.Errorf("%s: timeout", step)
 	}
 	return fmt.Errorf("%s: %w", step, Cause(err))
+}
+
+// TimedOut reports whether err ended an operation bounded by ctx because
+// ctx's deadline passed: the connection's deadline (set to ctx's) may fire
+// a moment before ctx reports it.
+func TimedOut(ctx context.Context, err error) bool {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return false
+	}
+	return errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // Cause returns the system error under a network error ("connection
