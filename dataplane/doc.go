@@ -18,7 +18,8 @@
 // counts in-service requests in cost units ([CountRequests], thesis §6.3.5).
 // Health checks, the admin interface and load monitors use
 // [Service.SetDown], [Service.SetWeight], [Service.AddServer],
-// [Service.Feedback] and [Service.Stats].
+// [Service.SetScheduler], [Service.Zero], [Service.Feedback] and
+// [Service.Stats].
 //
 // # Sub-packages
 //
@@ -34,4 +35,10 @@
 //     ARP exchange) and answers for the VIP.
 //   - tunnel: the real-server half of VS/TUN, IP-in-IP decapsulation into a
 //     TUN device (lvslab tunnel-agent).
+//   - health: TCP and HTTP health checks of real servers (rise, fall,
+//     remove or inhibit on failure), one implementation for every director.
+//   - ctl: the admin API after ipvsadm (lvslab ctl) on a Unix socket, the
+//     virtual server table, ipvsadm's listings and rate estimators.
+//   - monitor: DFLB's live load monitor, polling the back ends' load
+//     endpoints.
 package dataplane

@@ -313,6 +313,34 @@ func (s *Service) Feedback(loads []algorithms.Load) (bool, error) {
 	return true, fb.Feedback(s.elapsed(), loads, s.pool)
 }
 
+// SetScheduler replaces the service's scheduler (ipvsadm -E -s). The pool,
+// its counters and the work in progress are kept; the new scheduler builds
+// its own state from the pool on its first call.
+func (s *Service) SetScheduler(sched algorithms.Scheduler) error {
+	if sched == nil {
+		return errors.New("dataplane: a service needs a scheduler")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sched = sched
+	return nil
+}
+
+// Zero resets every server's counters (Scheduled, Conns, BytesIn,
+// BytesOut, Errors), as ipvsadm -Z does; the pool's state (Active,
+// Inactive, weights) is not a counter and is kept.
+func (s *Service) Zero() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.members {
+		m.scheduled.Store(0)
+		m.conns.Store(0)
+		m.bytesIn.Store(0)
+		m.bytesOut.Store(0)
+		m.errs.Store(0)
+	}
+}
+
 // Server returns the server with the given ID.
 func (s *Service) Server(id algorithms.ServerID) (Server, bool) {
 	s.mu.Lock()

@@ -354,3 +354,34 @@ func TestServiceStatsAndFeedback(t *testing.T) {
 		t.Error("a service without a scheduler was accepted")
 	}
 }
+
+// SetScheduler swaps the scheduler and keeps the pool; Zero resets the
+// counters and keeps the pool's state.
+func TestServiceSetSchedulerAndZero(t *testing.T) {
+	svc := newTestService(t, "rr", CountRequests, 1, 1)
+	l, _ := svc.Pick(&algorithms.Request{})
+	l.Connected()
+	l.Transferred(10, 20)
+	cs := &clockSched{}
+	if err := svc.SetScheduler(cs); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetScheduler(nil); err == nil {
+		t.Error("nil scheduler accepted")
+	}
+	l2, err := svc.Pick(&algorithms.Request{})
+	if err != nil || len(cs.seen) != 1 || svc.Scheduler() != "clock" {
+		t.Fatalf("the new scheduler was not used: %v %v", err, cs.seen)
+	}
+	svc.Zero()
+	for _, st := range svc.Stats() {
+		if st.Scheduled != 0 || st.Conns != 0 || st.BytesIn != 0 || st.BytesOut != 0 || st.Errors != 0 {
+			t.Errorf("after Zero: %+v", st)
+		}
+	}
+	if st := svc.Stats()[0]; st.Active != 2 {
+		t.Errorf("Zero changed the pool: active %d, want 2", st.Active)
+	}
+	l.Done()
+	l2.Done()
+}

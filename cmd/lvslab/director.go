@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -20,7 +19,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -29,7 +27,9 @@ import (
 
 	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/dataplane"
+	"github.com/lvslab/lvslab/dataplane/health"
 	"github.com/lvslab/lvslab/dataplane/l7"
+	"github.com/lvslab/lvslab/dataplane/monitor"
 	"github.com/lvslab/lvslab/dataplane/rules"
 )
 
@@ -41,18 +41,20 @@ type servicesFile struct {
 }
 
 type serviceYAML struct {
-	Name      string         `yaml:"name"`
-	Listen    string         `yaml:"listen"`
-	Mode      string         `yaml:"mode"`
-	Scheduler string         `yaml:"scheduler"`
-	Options   optionsYAML    `yaml:"options"`
-	Rules     string         `yaml:"rules"`
-	Loops     int            `yaml:"loops"`
-	MaxIdle   int            `yaml:"max_idle"`
-	Timeouts  timeoutsYAML   `yaml:"timeouts"`
-	Servers   []serverYAML   `yaml:"servers"`
-	line      int            // of the service's entry
-	keyLines  map[string]int // line of each key of the entry
+	Name      string          `yaml:"name"`
+	Listen    string          `yaml:"listen"`
+	Mode      string          `yaml:"mode"`
+	Scheduler string          `yaml:"scheduler"`
+	Options   optionsYAML     `yaml:"options"`
+	Rules     string          `yaml:"rules"`
+	Loops     int             `yaml:"loops"`
+	MaxIdle   int             `yaml:"max_idle"`
+	Timeouts  timeoutsYAML    `yaml:"timeouts"`
+	Servers   []serverYAML    `yaml:"servers"`
+	Health    *health.Config  `yaml:"health"`  // director_live.go
+	Monitor   *monitor.Config `yaml:"monitor"` // director_live.go
+	line      int             // of the service's entry
+	keyLines  map[string]int  // line of each key of the entry
 }
 
 // optionsYAML is the part of algorithms.Options a director sets.
@@ -86,11 +88,12 @@ type timeoutsYAML struct {
 }
 
 type serverYAML struct {
-	Name    string `yaml:"name"`
-	Address string `yaml:"address"`
-	Weight  *int   `yaml:"weight"`
-	Upper   int    `yaml:"upper"`
-	Lower   int    `yaml:"lower"`
+	Name    string         `yaml:"name"`
+	Address string         `yaml:"address"`
+	Weight  *int           `yaml:"weight"`
+	Upper   int            `yaml:"upper"`
+	Lower   int            `yaml:"lower"`
+	Health  *health.Config `yaml:"health"` // director_live.go
 	line    int
 }
 
@@ -104,7 +107,8 @@ type service struct {
 	loops   int
 	cfg     l7.Config
 	servers []dataplane.Server
-	where   string // "file:line: services[i]" or "flags", for messages
+	where   string      // "file:line: services[i]" or "flags", for messages
+	live    serviceLive // health checks, load monitor, admin (director_live.go)
 }
 
 const directorModes = "l7 (nat, tun and dr are not implemented yet)"
@@ -228,6 +232,9 @@ func readServices(path string, r io.Reader) ([]service, error) {
 				ID: algorithms.ServerID(k), Name: s.Name, Addr: ap, Weight: w, Upper: s.Upper, Lower: s.Lower,
 			})
 		}
+		if err := readLive(&svc, &sy, path, i); err != nil {
+			return nil, err
+		}
 		out = append(out, svc)
 	}
 	return out, nil
@@ -239,7 +246,9 @@ var yamlSections = strings.NewReplacer(
 	"in type main.serviceYAML", "in a service",
 	"in type main.optionsYAML", "in options",
 	"in type main.timeoutsYAML", "in timeouts (want client, connect, backend)",
-	"in type main.serverYAML", "in a server (want name, address, weight, upper, lower)",
+	"in type main.serverYAML", "in a server (want name, address, weight, upper, lower, health)",
+	"in type health.Config", "in health (want type, port, path, host, status, expect, interval, fast_interval, timeout, rise, fall, initial, on_failure)",
+	"in type monitor.Config", "in monitor (want path, port, interval, timeout, window)",
 	"field ", "unknown key ",
 	" not found", "",
 )
@@ -314,6 +323,7 @@ type directorFlags struct {
 	loops         int
 	rules         string
 	clientTimeout time.Duration
+	ctl           string
 }
 
 func newDirectorCmd() *cobra.Command {
@@ -345,16 +355,39 @@ One service from flags, or any number from a YAML file:
       loops: 2                  # listeners (default: GOMAXPROCS)
       max_idle: 64              # idle back-end connections kept per back end
       timeouts: {client: 10s, connect: 3s, backend: 30s}
+      health: {type: http, path: /health, status: 200-299, interval: 2s, rise: 2, fall: 3, on_failure: inhibit}
       servers:
         - {name: rs1, address: 127.0.0.1:8081, weight: 1}
-        - {name: rs2, address: 127.0.0.1:8082, weight: 2, upper: 100, lower: 50}
+        - {name: rs2, address: 127.0.0.1:8082, weight: 2, upper: 100, lower: 50,
+           health: {path: /ping}}       # refines the service's check for this server
 
 Options keys: seed, low, high, set_expiry, table_expiry, threshold, epsilon,
 replicas, table_size, fallback, port, restart_cycle. Unknown keys are errors.
 In a rules file a server is named by its name, or by its address when it has
-none. Logs go to standard error; on exit the event counters are printed there.`,
+none. Logs go to standard error; on exit the event counters are printed there.
+
+Health checks (health:, per service and refined per server): type tcp
+(default) or http (GET path; status codes and ranges, default 200-299; expect:
+a body substring), port (default the server's), interval (default 2s),
+fast_interval (while the state is changing; default interval), timeout
+(default interval), rise (successes to come back, default 2), fall (failures
+to go down, default 3), initial up|down, on_failure remove (marked down, the
+default) or inhibit (weight 0, the administrator's weight restored on return).
+Servers without a health block are not checked.
+
+DFLB's load monitor (monitor:, with scheduler dflb): {path: /lvslab/load,
+port: 0, interval: 5s, timeout: 1s, window: 12} polls each back end's JSON
+load report (active, cpu_util, disk_util, cpu_queue, disk_queue, served) and
+feeds the scheduler; a back end that does not answer gets weight 0 until it
+does.
+
+The admin socket (--ctl, mode 0600) takes "lvslab ctl" commands: services
+and real servers are added, re-weighted and deleted without a restart, and
+listed as ipvsadm lists them. A live socket at the path is refused (another
+director); a stale one is replaced.`,
 		Example: `  lvslab director --mode l7 --listen 127.0.0.1:8080 --backend 127.0.0.1:8081 --backend 127.0.0.1:8082:2 --alg wlc
-  lvslab director -f services.yaml`,
+  lvslab director -f services.yaml
+  lvslab director -f services.yaml --ctl /tmp/lvslab.sock   # then: lvslab ctl --socket /tmp/lvslab.sock list -n`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			svcs, err := f.services(cmd)
@@ -363,7 +396,7 @@ none. Logs go to standard error; on exit the event counters are printed there.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return runDirector(ctx, svcs, cmd.ErrOrStderr(), nil)
+			return runLive(ctx, svcs, cmd.ErrOrStderr(), nil, liveOptions{ctl: f.ctl, loops: f.loops})
 		},
 	}
 	fl := cmd.Flags()
@@ -375,6 +408,7 @@ none. Logs go to standard error; on exit the event counters are printed there.`,
 	fl.IntVar(&f.loops, "loops", runtime.GOMAXPROCS(0), "listeners (SO_REUSEPORT), one per core")
 	fl.StringVar(&f.rules, "rules", "", "content rules file (rule = <server> <regex>)")
 	fl.DurationVar(&f.clientTimeout, "client-timeout", l7.DefaultClientTimeout, "time a client has to send a complete request head (408 after it)")
+	fl.StringVar(&f.ctl, "ctl", defaultCtlPath(), "admin socket of \"lvslab ctl\" (mode 0600; \"\" for none)")
 	return cmd
 }
 
@@ -458,6 +492,7 @@ func (s *service) build(logf func(string, ...any)) (*l7.Switch, error) {
 			return nil, fmt.Errorf("%s: %w", s.where, err)
 		}
 		s.cfg.Rules = set
+		s.live.ruleSet, s.live.ruleIDs = set, names
 	} else if sched, err = algorithms.New(s.alg, s.opts); err != nil {
 		return nil, fmt.Errorf("%s: %w", s.where, err)
 	}
@@ -465,10 +500,8 @@ func (s *service) build(logf func(string, ...any)) (*l7.Switch, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, srv := range s.servers {
-		if err := svc.AddServer(srv); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.where, err)
-		}
+	if err := s.addServers(svc, logf); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.where, err)
 	}
 	s.cfg.Logf = logf
 	sw, err := l7.New(svc, s.cfg)
@@ -478,82 +511,8 @@ func (s *service) build(logf func(string, ...any)) (*l7.Switch, error) {
 	return sw, nil
 }
 
-// runDirector runs the services until ctx ends, then shuts them down.
-// ready, if not nil, is called with the listen addresses once every
-// service accepts connections.
+// runDirector runs the services until ctx ends, then shuts them down,
+// without an admin socket (see runLive).
 func runDirector(ctx context.Context, svcs []service, stderr io.Writer, ready func([]string)) error {
-	var logMu sync.Mutex
-	logf := func(format string, args ...any) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		fmt.Fprintf(stderr, "lvslab director: "+format+"\n", args...)
-	}
-	type running struct {
-		svc *service
-		sw  *l7.Switch
-	}
-	var (
-		runs  []running
-		addrs []string
-		wg    sync.WaitGroup
-		errc  = make(chan error, 1)
-	)
-	shutdown := func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for _, r := range runs {
-			if err := r.sw.Shutdown(sctx); err != nil {
-				logf("%s: shutdown: %v (connections cut)", r.svc.name, err)
-			}
-		}
-		wg.Wait()
-	}
-	for i := range svcs {
-		s := &svcs[i]
-		sw, err := s.build(logf)
-		if err == nil {
-			var lns []net.Listener
-			lns, err = l7.Listen(ctx, s.listen, s.loops)
-			if err == nil {
-				runs = append(runs, running{s, sw})
-				for _, ln := range lns {
-					wg.Go(func() {
-						if err := sw.Serve(ln); err != nil && !errors.Is(err, l7.ErrClosed) {
-							select {
-							case errc <- fmt.Errorf("%s: %w", s.name, err):
-							default:
-							}
-						}
-					})
-				}
-				addrs = append(addrs, lns[0].Addr().String())
-				logf("%s: l7 on %s, scheduler %s, %d servers, %d listeners", s.name, lns[0].Addr(), sw.Service().Scheduler(), len(s.servers), len(lns))
-			}
-		}
-		if err != nil {
-			shutdown()
-			return err
-		}
-	}
-	if ready != nil {
-		ready(addrs)
-	}
-	var err error
-	select {
-	case <-ctx.Done():
-		logf("stopping")
-	case err = <-errc:
-	}
-	shutdown()
-	for _, r := range runs {
-		st := r.sw.Stats()
-		var parts []string
-		for _, e := range l7.Events() {
-			if n := st.Count(e); n > 0 {
-				parts = append(parts, fmt.Sprintf("%s=%d", e, n))
-			}
-		}
-		logf("%s: %s", r.svc.name, cmpOr(strings.Join(parts, " "), "no connections"))
-	}
-	return err
+	return runLive(ctx, svcs, stderr, ready, liveOptions{})
 }
