@@ -124,7 +124,24 @@ func NewService(cfg Config) (*Service, error) {
 }
 
 // Scheduler returns the service's scheduler's name.
-func (s *Service) Scheduler() string { return s.sched.Name() }
+func (s *Service) Scheduler() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sched.Name()
+}
+
+// SetScheduler replaces the service's scheduler (ipvsadm -E -s): the pool,
+// its counters and the work in progress stay; the new scheduler builds its
+// derived state from the pool on its first pick.
+func (s *Service) SetScheduler(sched algorithms.Scheduler) error {
+	if sched == nil {
+		return errors.New("dataplane: a service needs a scheduler")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sched = sched
+	return nil
+}
 
 // elapsed is the scheduler's now. Called with s.mu held.
 func (s *Service) elapsed() time.Duration { return s.now().Sub(s.origin) }

@@ -440,3 +440,34 @@ func TestServiceBind(t *testing.T) {
 		t.Errorf("bind to an unknown server: %v, want ErrUnknownServer", err)
 	}
 }
+
+// SetScheduler swaps the algorithm and keeps the pool and the work in
+// progress: the new least-connection scheduler sees the old picks.
+func TestServiceSetScheduler(t *testing.T) {
+	svc := newTestService(t, "rr", CountConnections, 1, 1)
+	l, err := svc.Pick(&algorithms.Request{}) // rr: server 0
+	if err != nil || l.ID != 0 {
+		t.Fatalf("pick %v %v", l.ID, err)
+	}
+	lc, err := algorithms.New("lc", algorithms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetScheduler(lc); err != nil {
+		t.Fatal(err)
+	}
+	if svc.Scheduler() != "lc" {
+		t.Errorf("scheduler %q", svc.Scheduler())
+	}
+	for range 3 { // lc avoids server 0, which holds a connection
+		l2, err := svc.Pick(&algorithms.Request{})
+		if err != nil || l2.ID != 1 {
+			t.Fatalf("pick after switch: %v %v", l2.ID, err)
+		}
+		l2.Done()
+	}
+	l.Done()
+	if err := svc.SetScheduler(nil); err == nil {
+		t.Error("nil scheduler accepted")
+	}
+}

@@ -52,19 +52,25 @@ func pad(dst []byte, n int) int {
 // (precedence "internetwork control", icmp_send). It returns the frame's
 // length, or 0 if dst is too short.
 func ICMPError(dst []byte, p *Packet, src uint32, typ, code uint8, rest uint32, ethSrc [6]byte, id uint16) int {
-	quote := min(p.Len, ICMPQuoteMax)
-	n := EthLen + IPv4Len + ICMPLen + quote
+	return ICMPErrorQuote(dst, p.Frame[p.IP:p.IP+p.Len], src, p.Src, p.TOS&0x1e|0xc0, typ, code, rest,
+		[6]byte(p.Frame[6:12]), ethSrc, id)
+}
+
+// ICMPErrorQuote writes into dst an Ethernet frame carrying an ICMP error
+// from src to to, quoting up to ICMPQuoteMax bytes of quote. It returns
+// the frame's length, or 0 if dst is too short.
+func ICMPErrorQuote(dst, quote []byte, src, to uint32, tos, typ, code uint8, rest uint32, ethDst, ethSrc [6]byte, id uint16) int {
+	quote = quote[:min(len(quote), ICMPQuoteMax)]
+	n := EthLen + IPv4Len + ICMPLen + len(quote)
 	if len(dst) < max(n, MinFrame) {
 		return 0
 	}
-	var ethDst [6]byte
-	copy(ethDst[:], p.Frame[6:12])
 	putEth(dst, ethDst, ethSrc, EtherTypeIPv4)
-	putIPv4(dst[EthLen:], p.TOS&0x1e|0xc0, IPv4Len+ICMPLen+quote, id, 0, 64, ProtoICMP, src, p.Src)
+	putIPv4(dst[EthLen:], tos, IPv4Len+ICMPLen+len(quote), id, 0, 64, ProtoICMP, src, to)
 	icmp := dst[EthLen+IPv4Len : n]
 	icmp[0], icmp[1], icmp[2], icmp[3] = typ, code, 0, 0
 	binary.BigEndian.PutUint32(icmp[4:], rest)
-	copy(icmp[ICMPLen:], p.Frame[p.IP:p.IP+quote])
+	copy(icmp[ICMPLen:], quote)
 	binary.BigEndian.PutUint16(icmp[2:], Checksum(icmp))
 	return pad(dst, n)
 }
