@@ -27,4 +27,10 @@
 //   - rules: TCPHA-style content rules ("rule = <server> <regex>") and the
 //     scheduler that restricts a request to its rule's servers (§6.3.6).
 //   - l7: the layer-7 content switch (KTCPVS in user space, thesis §6.4-§6.5).
+//   - link: the packet I/O seam of the layer-4 director (Link, Frame) and an
+//     in-memory Link for tests.
+//   - l4: the layer-4 director, a user-space IPVS forwarding by VS/NAT,
+//     VS/TUN and VS/DR (thesis ch.3, ch.5), with l4/packet (zero-allocation
+//     frame parsing, rewriting and checksums) and l4/conntab (the
+//     connection table, its timing wheel and IPVS's TCP state machine).
 package dataplane

@@ -30,7 +30,7 @@ func rsAddr(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, 0, byte(
 
 // bed is a director with one port, in-memory, and a hand-turned clock.
 type bed struct {
-	t   *testing.T
+	t   testing.TB
 	d   *Director
 	mem *link.Mem
 	nb  StaticNeighbors
@@ -49,7 +49,7 @@ type bedConfig struct {
 	udp         bool // also a UDP service with the same servers
 }
 
-func newBed(t *testing.T, c bedConfig) *bed {
+func newBed(t testing.TB, c bedConfig) *bed {
 	t.Helper()
 	if c.alg == "" {
 		c.alg = "rr"
