@@ -655,7 +655,7 @@ func (d *Director) reply(tick uint32, in int, e *conntab.Entry[conn], p *packet.
 		d.tab.Refresh(e, tick, d.timeouts[conntab.UDP])
 	}
 	out := int(c.cport)
-	if !d.ttlOK(in, p, e.VAddr) || !d.fits(in, p, d.ports[out].mtu) {
+	if !d.ttlOK(in, p, e.VAddr) || !d.fits(in, p, e.VAddr, d.ports[out].mtu) {
 		return
 	}
 	p.DecTTL()
@@ -684,16 +684,16 @@ func (d *Director) ttlOK(in int, p *packet.Packet, src uint32) bool {
 }
 
 // fits reports whether p can leave by a link of the given MTU unchanged;
-// if not, a DF packet is answered with ICMP fragmentation needed
+// if not, a DF packet is answered with ICMP fragmentation needed from src
 // (ensure_mtu_is_adequate) and any other is dropped: the director
 // fragments only tunnels' outer datagrams.
-func (d *Director) fits(in int, p *packet.Packet, mtu int) bool {
+func (d *Director) fits(in int, p *packet.Packet, src uint32, mtu int) bool {
 	if p.Len <= mtu {
 		return true
 	}
 	if p.DF() && p.Proto != packet.ProtoICMP {
 		d.drops[DropFragNeeded]++
-		d.icmpError(in, p, p.Dst, packet.ICMPDestUnreach, packet.ICMPFragNeeded, uint32(mtu))
+		d.icmpError(in, p, src, packet.ICMPDestUnreach, packet.ICMPFragNeeded, uint32(mtu))
 		return false
 	}
 	d.drops[DropTooBig]++
@@ -713,39 +713,75 @@ func (d *Director) icmpError(in int, p *packet.Packet, src uint32, typ, code uin
 	}
 }
 
-// transmit forwards a client's packet to the connection's real server by
-// the connection's method (ip_vs_nat_xmit, ip_vs_tunnel_xmit,
-// ip_vs_dr_xmit). It reports whether the packet was sent.
+// transmit forwards a client's packet to the connection's real server:
+// the checks every method shares, then the method's handler. It reports
+// whether the packet was sent.
 func (d *Director) transmit(in int, e *conntab.Entry[conn], p *packet.Packet, partial bool) bool {
-	c := &e.Value
-	ds := c.dest
+	ds := e.Value.dest
 	if !ds.resolved {
 		d.drops[DropNoNeighbor]++
 		return false
 	}
-	out := &d.ports[ds.hopPort]
 	if !d.ttlOK(in, p, p.Dst) {
 		return false
 	}
-	switch c.method {
-	case NAT, DR:
-		if !d.fits(in, p, out.mtu) {
-			return false
-		}
-		p.DecTTL()
-		if c.method == NAT {
-			p.SetDst(e.DAddr, e.DPort, partial)
-		}
-		if partial {
-			p.CompleteL4()
-		}
-		packet.SetMACs(p.Frame, ds.hopMAC, out.mac)
-		d.emit(ds.hopPort, p.Frame)
-		return true
+	// A switch, not a table of functions: a call through a function
+	// value would make the parsed packet escape to the heap.
+	switch e.Value.method {
+	case NAT:
+		return natXmit(d, in, e, p, partial)
 	case TUN:
-		return d.tunnel(in, ds, out, p, partial)
+		return tunXmit(d, in, e, p, partial)
+	case DR:
+		return drXmit(d, in, e, p, partial)
 	}
 	return false
+}
+
+// The forwarders are the methods' handlers for a client's packet to its
+// real server: each rewrites the packet (or writes a new frame) and
+// queues it on the real server's port, or drops it, counting why, and
+// reports false.
+
+// natXmit rewrites the destination to the real server's address and port
+// (ip_vs_nat_xmit, tcp_dnat_handler, udp_dnat_handler).
+func natXmit(d *Director, in int, e *conntab.Entry[conn], p *packet.Packet, partial bool) bool {
+	ds := e.Value.dest
+	out := &d.ports[ds.hopPort]
+	if !d.fits(in, p, p.Dst, out.mtu) {
+		return false
+	}
+	p.DecTTL()
+	p.SetDst(e.DAddr, e.DPort, partial)
+	if partial {
+		p.CompleteL4()
+	}
+	packet.SetMACs(p.Frame, ds.hopMAC, out.mac)
+	d.emit(ds.hopPort, p.Frame)
+	return true
+}
+
+// drXmit rewrites only the MAC addresses: the real server's, the
+// director's (ip_vs_dr_xmit).
+func drXmit(d *Director, in int, e *conntab.Entry[conn], p *packet.Packet, partial bool) bool {
+	ds := e.Value.dest
+	out := &d.ports[ds.hopPort]
+	if !d.fits(in, p, p.Dst, out.mtu) {
+		return false
+	}
+	p.DecTTL()
+	if partial {
+		p.CompleteL4()
+	}
+	packet.SetMACs(p.Frame, ds.hopMAC, out.mac)
+	d.emit(ds.hopPort, p.Frame)
+	return true
+}
+
+// tunXmit encapsulates the packet in IPIP (ip_vs_tunnel_xmit).
+func tunXmit(d *Director, in int, e *conntab.Entry[conn], p *packet.Packet, partial bool) bool {
+	ds := e.Value.dest
+	return d.tunnel(in, ds, &d.ports[ds.hopPort], p, partial)
 }
 
 // tunnel encapsulates p in IPIP to its real server (ip_vs_tunnel_xmit):
@@ -823,7 +859,7 @@ func (d *Director) icmpIn(tick uint32, in int, p *packet.Packet) {
 	}
 	switch c.method {
 	case NAT, DR:
-		if !d.fits(in, p, out.mtu) {
+		if !d.fits(in, p, p.Dst, out.mtu) {
 			return
 		}
 		if c.method == NAT {
@@ -902,7 +938,7 @@ func (d *Director) icmpOut(tick uint32, in int, p *packet.Packet) {
 	}
 	c := &e.Value
 	out := int(c.cport)
-	if !d.ttlOK(in, p, e.VAddr) || !d.fits(in, p, d.ports[out].mtu) {
+	if !d.ttlOK(in, p, e.VAddr) || !d.fits(in, p, e.VAddr, d.ports[out].mtu) {
 		return
 	}
 	p.NATICMP(&q, false, e.VAddr, e.VPort)

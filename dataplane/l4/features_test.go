@@ -345,3 +345,53 @@ func TestDeleteServer(t *testing.T) {
 		t.Error("deleted twice")
 	}
 }
+
+// The Request carries the VIP as destination and the client as source:
+// ipvs-lblc (keyed by destination) sends every connection to the VIP to
+// one server while it is not overloaded; sh and mh (keyed by source) keep
+// each client on one server and spread clients.
+func TestSchedulerKeys(t *testing.T) {
+	for _, alg := range []string{"ipvs-lblc", "ipvs-lblcr", "dh", "sh", "mh"} {
+		t.Run(alg, func(t *testing.T) {
+			b := newBed(t, bedConfig{alg: alg, methods: []Method{DR, DR, DR, DR}})
+			perClient := map[netip.Addr]int{}
+			used := map[int]bool{}
+			for i := range 40 {
+				c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 3, byte(i / 2)}), uint16(2000+i))
+				_, f := b.one(fromClient(c, syn, 1, ""))
+				s := serverOf(t, f)
+				used[s] = true
+				if prev, ok := perClient[c.Addr()]; ok && prev != s {
+					t.Fatalf("client %v on servers %d and %d", c.Addr(), prev, s)
+				}
+				perClient[c.Addr()] = s
+			}
+			byDest := alg != "sh" && alg != "mh"
+			if byDest && len(used) != 1 {
+				t.Errorf("destination-keyed %s used %d servers for one VIP", alg, len(used))
+			}
+			if !byDest && len(used) < 2 {
+				t.Errorf("source-keyed %s used one server for 20 clients", alg)
+			}
+		})
+	}
+}
+
+// NAT and DR do not fragment: a packet bigger than the outgoing link gets
+// ICMP fragmentation needed if it has DF, and is dropped otherwise.
+func TestTooBig(t *testing.T) {
+	for _, m := range []Method{NAT, DR} {
+		t.Run(m.String(), func(t *testing.T) {
+			b := newBed(t, bedConfig{methods: []Method{m}, mtu: 1400})
+			b.one(fromClient(client, syn, 1, ""))
+			p, f := b.one(fromClient(client, ack, 2, string(make([]byte, 1401-40))))
+			if p.ICMPType != 3 || p.ICMPCode != 4 || p.Dst != u32of(client.Addr()) || binary.BigEndian.Uint16(f[p.L4+6:]) != 1400 {
+				t.Errorf("want frag needed with MTU 1400, got %+v", p)
+			}
+			b.one(fromClient(client, ack, 2, string(make([]byte, 1400-40)))) // fits
+			nodf := packettest.Frame(packettest.Spec{DstMAC: dirMAC, SrcMAC: clientMAC, Src: client, Dst: vip, Proto: 6, Flags: ack,
+				Payload: make([]byte, 1401-40)})
+			b.none(nodf, DropTooBig)
+		})
+	}
+}
