@@ -31,6 +31,10 @@
 //   - link: the packet I/O seam of the layer-4 director (Link, Frame) and an
 //     in-memory Link for tests; link/afpacket: the Link on a real interface,
 //     AF_PACKET with TPACKET_V2 receive and transmit rings.
+//   - l4: the layer-4 director, a user-space IPVS forwarding by VS/NAT,
+//     VS/TUN and VS/DR (thesis ch.3, ch.5), with l4/packet (zero-allocation
+//     frame parsing, rewriting and checksums) and l4/conntab (the
+//     connection table, its timing wheel and IPVS's TCP state machine).
 //   - neigh: ARP for the director: real servers' MACs (kernel table or an
 //     ARP exchange) and answers for the VIP.
 //   - tunnel: the real-server half of VS/TUN, IP-in-IP decapsulation into a

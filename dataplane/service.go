@@ -124,7 +124,24 @@ func NewService(cfg Config) (*Service, error) {
 }
 
 // Scheduler returns the service's scheduler's name.
-func (s *Service) Scheduler() string { return s.sched.Name() }
+func (s *Service) Scheduler() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sched.Name()
+}
+
+// SetScheduler replaces the service's scheduler (ipvsadm -E -s): the pool,
+// its counters and the work in progress stay; the new scheduler builds its
+// derived state from the pool on its first pick.
+func (s *Service) SetScheduler(sched algorithms.Scheduler) error {
+	if sched == nil {
+		return errors.New("dataplane: a service needs a scheduler")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sched = sched
+	return nil
+}
 
 // elapsed is the scheduler's now. Called with s.mu held.
 func (s *Service) elapsed() time.Duration { return s.now().Sub(s.origin) }
@@ -176,9 +193,45 @@ func (s *Service) Pick(r *algorithms.Request) (Lease, error) {
 	return Lease{ID: id, Addr: m.srv.Addr, svc: s, m: m, cost: cost}, nil
 }
 
+// Bind starts work on a given server without asking the scheduler: the
+// connection that a persistence template sends back to the server it chose
+// before (IPVS's ip_vs_sched_persist). It is counted as Pick counts. It
+// returns an error wrapping algorithms.ErrUnknownServer if the server was
+// removed and algorithms.ErrNoServer if it is down; a quiescing (weight 0)
+// or overloaded server still takes the work, as IPVS's templates keep
+// sending to it (ip_vs_check_template without expire_quiescent_template).
+func (s *Service) Bind(id algorithms.ServerID, r *algorithms.Request) (Lease, error) {
+	cost := r.Units()
+	s.mu.Lock()
+	m := s.members[id]
+	srv := s.pool.Get(id)
+	if m == nil || srv == nil {
+		s.mu.Unlock()
+		return Lease{}, fmt.Errorf("dataplane: bind: %w: %d", algorithms.ErrUnknownServer, id)
+	}
+	if srv.Down {
+		s.mu.Unlock()
+		return Lease{}, fmt.Errorf("dataplane: bind: server %d is down: %w", id, algorithms.ErrNoServer)
+	}
+	var err error
+	if s.counting == CountConnections {
+		cost = 1
+		err = s.pool.Adjust(id, 0, 1)
+	} else {
+		err = s.pool.Begin(id, cost)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return Lease{}, err
+	}
+	m.scheduled.Add(1)
+	return Lease{ID: id, Addr: m.srv.Addr, svc: s, m: m, cost: cost}, nil
+}
+
 // Established records that the lease's connection reached ESTABLISHED:
 // with CountConnections it moves from Inactive to Active (IPVS counting);
-// with CountRequests it does nothing. It acts once per lease.
+// with CountRequests it does nothing. It acts only on a lease that is not
+// established already (see Deactivate).
 func (l *Lease) Established() {
 	if l.svc == nil || l.done || l.established {
 		return
@@ -190,6 +243,26 @@ func (l *Lease) Established() {
 	l.svc.mu.Lock()
 	if l.svc.members[l.ID] == l.m {
 		_ = l.svc.pool.Adjust(l.ID, 1, -1) // cannot fail: the lease holds an inactive unit
+	}
+	l.svc.mu.Unlock()
+}
+
+// Deactivate records that an established connection left ESTABLISHED
+// (FIN_WAIT, CLOSE_WAIT, TIME_WAIT, ...): with CountConnections it moves
+// from Active back to Inactive, as IPVS's set_tcp_state does
+// (ip_vs_proto_tcp.c); with CountRequests it does nothing. It acts only on
+// an established lease, so Established and Deactivate alternate.
+func (l *Lease) Deactivate() {
+	if l.svc == nil || l.done || !l.established {
+		return
+	}
+	l.established = false
+	if l.svc.counting != CountConnections {
+		return
+	}
+	l.svc.mu.Lock()
+	if l.svc.members[l.ID] == l.m {
+		_ = l.svc.pool.Adjust(l.ID, -1, 1) // cannot fail: the lease holds an active unit
 	}
 	l.svc.mu.Unlock()
 }
@@ -311,19 +384,6 @@ func (s *Service) Feedback(loads []algorithms.Load) (bool, error) {
 		return false, nil
 	}
 	return true, fb.Feedback(s.elapsed(), loads, s.pool)
-}
-
-// SetScheduler replaces the service's scheduler (ipvsadm -E -s). The pool,
-// its counters and the work in progress are kept; the new scheduler builds
-// its own state from the pool on its first call.
-func (s *Service) SetScheduler(sched algorithms.Scheduler) error {
-	if sched == nil {
-		return errors.New("dataplane: a service needs a scheduler")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sched = sched
-	return nil
 }
 
 // Zero resets every server's counters (Scheduled, Conns, BytesIn,

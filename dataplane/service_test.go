@@ -385,3 +385,120 @@ func TestServiceSetSchedulerAndZero(t *testing.T) {
 	l.Done()
 	l2.Done()
 }
+
+// IPVS moves a connection back to inactive when it leaves ESTABLISHED
+// (set_tcp_state): Deactivate undoes Established, the two alternate, and
+// Done takes back whichever unit the lease holds at the end.
+func TestLeaseDeactivate(t *testing.T) {
+	type counts struct{ active, inactive int }
+	get := func(svc *Service) counts {
+		s := svc.Stats()[0]
+		return counts{s.Active, s.Inactive}
+	}
+	tests := []struct {
+		name     string
+		counting Counting
+		steps    string // E: Established, D: Deactivate, X: Done
+		want     []counts
+	}{
+		{"close after established", CountConnections, "EDX", []counts{{1, 0}, {0, 1}, {0, 0}}},
+		{"deactivate before established does nothing", CountConnections, "DEX", []counts{{0, 1}, {1, 0}, {0, 0}}},
+		{"twice each", CountConnections, "EEDDEX", []counts{{1, 0}, {1, 0}, {0, 1}, {0, 1}, {1, 0}, {0, 0}}},
+		{"after done nothing", CountConnections, "XED", []counts{{0, 0}, {0, 0}, {0, 0}}},
+		{"requests ignore both", CountRequests, "EDX", []counts{{1, 0}, {1, 0}, {0, 0}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := newTestService(t, "rr", tc.counting, 1)
+			l, err := svc.Pick(&algorithms.Request{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, step := range tc.steps {
+				switch step {
+				case 'E':
+					l.Established()
+				case 'D':
+					l.Deactivate()
+				case 'X':
+					l.Done()
+				}
+				if got := get(svc); got != tc.want[i] {
+					t.Fatalf("after %q: %+v, want %+v", tc.steps[:i+1], got, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// Bind counts like Pick on the named server, whatever the scheduler would
+// say: quiescing and overloaded servers take it, down and removed ones
+// refuse it.
+func TestServiceBind(t *testing.T) {
+	svc := newTestService(t, "wrr", CountConnections, 1, 1)
+	if err := svc.SetWeight(1, 0); err != nil {
+		t.Fatal(err)
+	}
+	l, err := svc.Bind(1, &algorithms.Request{})
+	if err != nil {
+		t.Fatalf("bind to a quiescing server: %v", err)
+	}
+	if l.ID != 1 || l.Addr != netip.MustParseAddrPort("10.0.0.2:80") {
+		t.Fatalf("lease %+v", l)
+	}
+	if s := svc.Stats()[1]; s.Inactive != 1 || s.Scheduled != 1 {
+		t.Fatalf("after bind: %+v", s)
+	}
+	if err := svc.SetThresholds(1, 1, 0); err != nil { // now overloaded
+		t.Fatal(err)
+	}
+	l2, err := svc.Bind(1, &algorithms.Request{})
+	if err != nil {
+		t.Fatalf("bind to an overloaded server: %v", err)
+	}
+	l.Done()
+	l2.Done()
+	if s := svc.Stats()[1]; s.Inactive != 0 || s.Active != 0 {
+		t.Fatalf("after done: %+v", s)
+	}
+	if err := svc.SetDown(0, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Bind(0, &algorithms.Request{}); !errors.Is(err, algorithms.ErrNoServer) {
+		t.Errorf("bind to a down server: %v, want ErrNoServer", err)
+	}
+	if _, err := svc.Bind(7, &algorithms.Request{}); !errors.Is(err, algorithms.ErrUnknownServer) {
+		t.Errorf("bind to an unknown server: %v, want ErrUnknownServer", err)
+	}
+}
+
+// SetScheduler swaps the algorithm and keeps the pool and the work in
+// progress: the new least-connection scheduler sees the old picks.
+func TestServiceSetScheduler(t *testing.T) {
+	svc := newTestService(t, "rr", CountConnections, 1, 1)
+	l, err := svc.Pick(&algorithms.Request{}) // rr: server 0
+	if err != nil || l.ID != 0 {
+		t.Fatalf("pick %v %v", l.ID, err)
+	}
+	lc, err := algorithms.New("lc", algorithms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetScheduler(lc); err != nil {
+		t.Fatal(err)
+	}
+	if svc.Scheduler() != "lc" {
+		t.Errorf("scheduler %q", svc.Scheduler())
+	}
+	for range 3 { // lc avoids server 0, which holds a connection
+		l2, err := svc.Pick(&algorithms.Request{})
+		if err != nil || l2.ID != 1 {
+			t.Fatalf("pick after switch: %v %v", l2.ID, err)
+		}
+		l2.Done()
+	}
+	l.Done()
+	if err := svc.SetScheduler(nil); err == nil {
+		t.Error("nil scheduler accepted")
+	}
+}
