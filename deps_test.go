@@ -30,10 +30,11 @@ var allowed = map[string]struct {
 	"models":     {thirdParty: []string{"gonum.org/v1/gonum"}},
 	"traces":     {local: []string{"models"}, thirdParty: []string{"gonum.org/v1/gonum"}},
 	"sim":        {local: []string{"algorithms", "models", "traces"}, thirdParty: []string{"gonum.org/v1/gonum"}},
+	"experiment": {local: []string{"algorithms", "models", "traces", "sim"}, thirdParty: []string{"go.yaml.in/yaml/v3"}},
 	"dataplane": {local: []string{"algorithms"}, thirdParty: []string{
 		"github.com/gopacket/gopacket", "github.com/vishvananda/netlink", "github.com/vishvananda/netns",
 		"golang.org/x/sys", "golang.org/x/net"}},
-	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "internal/atomicfile"}, thirdParty: []string{
+	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "experiment", "internal/atomicfile"}, thirdParty: []string{
 		"gonum.org/v1/gonum", "gonum.org/v1/plot", "go.yaml.in/yaml/v3", "golang.org/x/term"}},
 	"testbed": {local: []string{"dataplane", "algorithms", "models", "traces"}, thirdParty: []string{
 		"github.com/vishvananda/netlink", "github.com/vishvananda/netns", "golang.org/x/sys",
@@ -287,6 +288,11 @@ func TestDependencyRuleCatches(t *testing.T) {
 		{"workbench", module + "/internal/atomicfile", false},
 		{"sim", module + "/internal/atomicfile", true},
 		{"traces", module + "/internal/other", true},
+		{"experiment", module + "/sim", false},
+		{"experiment", module + "/workbench", true},
+		{"experiment", module + "/dataplane", true},
+		{"sim", module + "/experiment", true},
+		{"workbench", module + "/experiment", false},
 	}
 	for _, c := range imports {
 		if got := len(checkImport("x.go", c.top, c.imp)) > 0; got != c.bad {

@@ -59,6 +59,20 @@ func (k OptionKind) String() string {
 	return "unknown"
 }
 
+// Syntax is how a value of a structured kind is written as text ("" for
+// the scalar kinds).
+func (k OptionKind) Syntax() string {
+	switch k {
+	case OptionClasses:
+		return "CLASS=ID,ID;CLASS=ID, or none"
+	case OptionNear:
+		return "PREFIX=ID,ID;PREFIX=ID, or none"
+	case OptionNumbers:
+		return "comma-separated numbers"
+	}
+	return ""
+}
+
 // OptionSpec describes one field of [Options]: its name, how its value is
 // written, and how to set and format it.
 type OptionSpec struct {
@@ -115,8 +129,8 @@ var optionSpecs = []OptionSpec{
 		Format: func(o Options) string { return strconv.Itoa(o.High) }},
 	{Name: "set_expiry", Field: "SetExpiry", Kind: OptionDuration, Example: "30s",
 		Doc:     "lblcr and its relatives: LBLC/R's set expiry K, an unmodified set sheds a member after this (thesis §6.3.5)",
-		Default: DefaultSetExpiry.String(), Set: setOptionDuration(func(o *Options) *time.Duration { return &o.SetExpiry }),
-		Format: func(o Options) string { return o.SetExpiry.String() }},
+		Default: formatDuration(DefaultSetExpiry), Set: setOptionDuration(func(o *Options) *time.Duration { return &o.SetExpiry }),
+		Format: func(o Options) string { return formatDuration(o.SetExpiry) }},
 	{Name: "table_expiry", Field: "TableExpiry", Kind: OptionDuration, Example: "1h",
 		Doc:     "ipvs-lblc, ipvs-lblcr: table entry expiry",
 		Default: formatDuration(DefaultTableExpiry), Set: setOptionDuration(func(o *Options) *time.Duration { return &o.TableExpiry }),
@@ -147,12 +161,12 @@ var optionSpecs = []OptionSpec{
 		Set:     setOptionInt(func(o *Options) *int { return &o.Replicas }, MaxCHBLReplicas, "the ring holds nodes × replicas points"),
 		Format:  func(o Options) string { return strconv.Itoa(o.Replicas) }},
 	{Name: "classes", Field: "Classes", Kind: OptionClasses, Example: "cgi=0,1;img=2", Zero: "no class",
-		Doc:     "content, content-lblcr: class -> server IDs (thesis §6.3.6), CLASS=ID,ID;CLASS=ID",
+		Doc:     "content, content-lblcr: class -> server IDs (thesis §6.3.6)",
 		Default: OptionNone,
 		Set:     func(o *Options, v string) (err error) { o.Classes, err = parseClasses(v); return err },
 		Format:  func(o Options) string { return formatClasses(o.Classes) }},
 	{Name: "near", Field: "Near", Kind: OptionNear, Example: "10.0.0.0/8=1,0", Zero: "no prefix table",
-		Doc:     "global: client prefixes -> nearest server IDs (thesis §4.1.5), PREFIX=ID,ID;PREFIX=ID",
+		Doc:     "global: client prefixes -> nearest server IDs (thesis §4.1.5)",
 		Default: OptionNone,
 		Set:     func(o *Options, v string) (err error) { o.Near, err = parseNear(v); return err },
 		Format:  func(o Options) string { return formatNear(o.Near) }},
@@ -349,12 +363,15 @@ func setInner(o *Options, v string) error {
 
 func formatFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 
-// formatDuration writes d as time.Duration.String does, without the zero
-// minutes and seconds of whole hours ("24h", not "24h0m0s").
+// formatDuration writes d as time.Duration.String does, without trailing
+// zero units ("24h", not "24h0m0s"; "1m", not "1m0s").
 func formatDuration(d time.Duration) string {
 	s := d.String()
-	if strings.HasSuffix(s, "h0m0s") {
-		return strings.TrimSuffix(s, "0m0s")
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+	}
+	if t, ok := strings.CutSuffix(s, "h0m"); ok {
+		s = t + "h"
 	}
 	return s
 }
