@@ -111,6 +111,27 @@ func TestCheckLive(t *testing.T) {
 	}
 }
 
+// TestLiveWhy checks that every file key says, in a few words, why a live
+// host honours it or why only the simulator can.
+func TestLiveWhy(t *testing.T) {
+	keys := append([]string{}, TopKeys...)
+	for _, p := range params {
+		keys = append(keys, p.FileKey())
+	}
+	for _, k := range keys {
+		shared, why, ok := LiveWhy(k)
+		if !ok || why == "" {
+			t.Errorf("%s: no reason (shared %v)", k, shared)
+		}
+		if c, classified := liveKeys[k]; classified && shared == c.refused && k != "front_end" {
+			t.Errorf("%s: shared = %v, but refused = %v", k, shared, c.refused)
+		}
+	}
+	if _, _, ok := LiveWhy("bogus"); ok {
+		t.Error("LiveWhy knows an unknown key")
+	}
+}
+
 // TestCheckLiveFrontEnds checks the key whose support depends on its
 // value: l7 and l4 are live front ends, the others simulated only; every
 // refused key is named, each on its own line.

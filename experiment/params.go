@@ -425,6 +425,24 @@ var topLive = map[string]string{
 	"strict": "the trace is read the same way",
 }
 
+// LiveWhy says whether a live host honours the file key key (a TopKeys
+// entry or a parameter's key) and why, in a few words; for a key whose
+// support depends on its value (front_end) it says which values it
+// honours. ok is false for an unknown key.
+func LiveWhy(key string) (shared bool, why string, ok bool) {
+	if why, ok := topLive[key]; ok {
+		return true, why, true
+	}
+	p, ok := ParamByKey(key)
+	if !ok {
+		return false, "", false
+	}
+	if p.Live != "" {
+		return false, p.Live, true
+	}
+	return true, p.Shared, true
+}
+
 // isSection reports whether path is a key holding a mapping of nested keys.
 func isSection(path string) bool {
 	for _, p := range params {

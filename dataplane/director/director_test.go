@@ -223,3 +223,29 @@ func TestDirectorExample(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadServices checks that no services file makes the reader panic,
+// that its errors name the file, and that what it accepts has servers and
+// a known scheduler.
+func FuzzReadServices(f *testing.F) {
+	f.Add("services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: lblc\n    options: {low: 2, set_expiry: 1s}\n    servers: [{address: 127.0.0.1:1}]\n")
+	f.Add("services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: dflb\n    options: {dflb.coefficients: [0, 1, 0, 0, 0, 0], classes: [a]}\n    servers: [{address: 127.0.0.1:1, weight: 3}]\n")
+	f.Add("services: [{options: {a: {b: c}}}]\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		svcs, err := ReadServices("f.yaml", strings.NewReader(s))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.yaml") {
+				t.Errorf("error %q does not name the file", err)
+			}
+			return
+		}
+		for _, svc := range svcs {
+			if len(svc.Servers) == 0 {
+				t.Errorf("accepted a service without servers: %+v", svc)
+			}
+			if _, ok := algorithms.Lookup(svc.Alg); !ok {
+				t.Errorf("accepted scheduler %q", svc.Alg)
+			}
+		}
+	})
+}
