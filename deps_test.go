@@ -37,10 +37,11 @@ var allowed = map[string]struct {
 	"models":          {thirdParty: []string{"gonum.org/v1/gonum"}},
 	"traces":          {local: []string{"models", "internal/target"}, thirdParty: []string{"gonum.org/v1/gonum"}},
 	"sim":             {local: []string{"algorithms", "models", "traces", "internal/target"}, thirdParty: []string{"gonum.org/v1/gonum"}},
+	"experiment":      {local: []string{"algorithms", "models", "traces", "sim"}, thirdParty: []string{"go.yaml.in/yaml/v3"}},
 	"dataplane": {local: []string{"algorithms", "internal/target"}, thirdParty: []string{
 		"github.com/gopacket/gopacket", "github.com/vishvananda/netlink", "github.com/vishvananda/netns",
-		"golang.org/x/sys", "golang.org/x/net"}},
-	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "internal/atomicfile"}, thirdParty: []string{
+		"golang.org/x/sys", "golang.org/x/net", "go.yaml.in/yaml/v3"}},
+	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "experiment", "internal/atomicfile"}, thirdParty: []string{
 		"gonum.org/v1/gonum", "gonum.org/v1/plot", "go.yaml.in/yaml/v3", "golang.org/x/term"}},
 	"testbed": {local: []string{"dataplane", "algorithms", "models", "traces"}, thirdParty: []string{
 		"github.com/vishvananda/netlink", "github.com/vishvananda/netns", "golang.org/x/sys",
@@ -333,6 +334,11 @@ func TestDependencyRuleCatches(t *testing.T) {
 		{"internal/target", "strings", false},
 		{"internal/target", module + "/algorithms", true},
 		{"internal/target", "golang.org/x/sys/unix", true},
+		{"experiment", module + "/sim", false},
+		{"experiment", module + "/workbench", true},
+		{"experiment", module + "/dataplane", true},
+		{"sim", module + "/experiment", true},
+		{"workbench", module + "/experiment", false},
 	}
 	for path, want := range map[string]string{
 		"internal/target/target.go": "internal/target", "internal/atomicfile/f.go": "internal",

@@ -58,6 +58,17 @@
 //	pool, _ := algorithms.NewWeighted(4, 3, 2)
 //	id, err := s.Schedule(0, &algorithms.Request{}, pool)
 //
+// # Options as text
+//
+// Every field of [Options] has one spec in [OptionSpecs]: one snake_case
+// name (set_expiry, dflb.coefficients), its kind, default and doc, and
+// Set and Format functions. Experiment files (options: keys), the
+// command line (--set-expiry), services files and algotest scripts all
+// read options through it, so an option is spelt the same everywhere:
+//
+//	var o algorithms.Options
+//	err := algorithms.SetOption(&o, "set_expiry", "30s")
+//
 // # Adding a scheduler
 //
 // Write one file with a type implementing [Scheduler], register it in the

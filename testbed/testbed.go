@@ -65,6 +65,10 @@ type Removed struct {
 	Procs      []int    // PIDs signalled
 	Namespaces []string // namespaces deleted
 	Links      []string // links deleted from the root namespace (normally none)
+
+	// Orphans are testbeds left alone: found on the machine without a run
+	// directory where down looked, to be removed by prefix.
+	Orphans []string
 }
 
 // Empty reports whether nothing was removed.

@@ -3,6 +3,12 @@
 // cells, runs the cells on a pool of goroutines with a resumable on-disk
 // store, merges shards, and draws the thesis's figures with gonum/plot.
 //
+// It also holds the rest of what the commands do besides reading flags:
+// preparing an experiment (package experiment) for a run (Prepare), the
+// memory bounds (MemLimit, CheckRunMemory), the trace tools, the scheduler
+// playground (Playground) and the reproduction of the thesis's figures
+// with its published numbers (Reproduce).
+//
 // It is the command's private library: only cmd/lvslab imports it. The
 // simulator itself (package sim) stays single-threaded and deterministic;
 // concurrency lives here, one goroutine per worker, each running whole

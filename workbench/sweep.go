@@ -15,20 +15,6 @@ import (
 	"github.com/lvslab/lvslab/traces"
 )
 
-// Axis is one swept parameter besides the algorithm, the node count and the
-// trace: a cache size, a cache policy, thresholds...
-type Axis struct {
-	Name   string // "cache"
-	Values []AxisValue
-}
-
-// AxisValue is one value of an Axis: a label for people and the change it
-// makes to the configuration.
-type AxisValue struct {
-	Label string
-	Apply func(*sim.Config)
-}
-
 // Spec is a sweep: every combination of workload × axis values × algorithm
 // × node count, on top of a base configuration.
 type Spec struct {
@@ -127,11 +113,6 @@ func (s *Spec) Cells() ([]Cell, error) {
 	}
 	return cells, nil
 }
-
-// MaxCells bounds the cells of a sweep: every cell's configuration and
-// result stay in memory until the sweep ends (a few KiB each, more with
-// long time series), and each is a simulation to run.
-const MaxCells = 100_000
 
 // CountCells returns the number of cells of a sweep over workloads
 // traces, the axes, algorithms schedulers and nodes node counts; above

@@ -159,7 +159,6 @@ const (
 	maxArrivals = 100000
 	maxServers  = 1000
 	maxLine     = 64 << 10
-	maxReplicas = 10000 // NewCHBL accepts any count and allocates n*replicas ring points
 )
 
 // ExecScript runs a scenario script (style.md item 9; after etcd-io/raft's
@@ -217,12 +216,10 @@ const (
 // the requests, each pick is prefixed by the values ("/a->A"). With tally
 // it prints per-server counts instead ("A=4 B=3 C=2").
 //
-// Options of new: seed, low, high, expiry (Options.SetExpiry, the thesis's
-// K), table-expiry, threshold, fallback, port, restart
-// (Options.RestartCycle), table-size, epsilon, replicas, inner,
-// class=CLASS:NAME[,NAME] and near=PREFIX:NAME[,NAME] (servers declared
-// before new), and DFLB's a, scale, change, target and coef=R1,...,R6.
-// Boolean options may be written bare.
+// Options of new are those of [algorithms.OptionSpecs], spelt and written
+// as everywhere else (set_expiry=60s, table_size=251, dflb.scale=2,
+// classes=cgi=0,1;img=2 with server IDs, counted from 0 in the order the
+// servers were declared). Boolean options may be written bare.
 //
 // feedback metrics are input, cpu, disk, memory, process and response
 // (all=X sets all six); a metric not named is not measured (absent from
@@ -636,12 +633,18 @@ func (in *interp) cmdAdvance(args []string) error {
 
 func (in *interp) cmdNew(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: new NAME [opt=value ...]")
+		return errors.New("usage: new NAME [option=value ...]")
 	}
 	var o algorithms.Options
 	for _, a := range args[1:] {
 		k, v, hasV := strings.Cut(a, "=")
-		if err := in.option(&o, k, v, hasV); err != nil {
+		if s, ok := algorithms.LookupOption(k); ok && !hasV && s.Kind == algorithms.OptionBool {
+			v, hasV = "true", true // a boolean option written bare
+		}
+		if !hasV {
+			return fmt.Errorf("option %q: want option=value", a)
+		}
+		if err := algorithms.SetOption(&o, k, v); err != nil {
 			return fmt.Errorf("option %q: %w", a, err)
 		}
 	}
@@ -651,124 +654,6 @@ func (in *interp) cmdNew(args []string) error {
 	}
 	in.sched = s
 	return nil
-}
-
-func (in *interp) option(o *algorithms.Options, k, v string, hasV bool) error {
-	var err error
-	count := func(dst *int) { *dst, err = parseCount(v) }
-	float := func(dst *float64) { *dst, err = parseFloat(v) }
-	dur := func(dst *time.Duration) {
-		*dst, err = time.ParseDuration(v)
-		if err == nil && *dst < 0 {
-			err = errors.New("negative duration")
-		}
-	}
-	boolean := func(dst *bool) {
-		*dst = true
-		if hasV {
-			*dst, err = strconv.ParseBool(v)
-		}
-	}
-	if !hasV && k != "fallback" && k != "port" && k != "restart" {
-		return errors.New("want opt=value")
-	}
-	switch k {
-	case "seed":
-		o.Seed, err = strconv.ParseUint(v, 10, 64)
-	case "low":
-		count(&o.Low)
-	case "high":
-		count(&o.High)
-	case "expiry", "K":
-		dur(&o.SetExpiry)
-	case "table-expiry":
-		dur(&o.TableExpiry)
-	case "threshold":
-		float(&o.Threshold)
-	case "fallback":
-		boolean(&o.Fallback)
-	case "port":
-		boolean(&o.Port)
-	case "restart":
-		boolean(&o.RestartCycle)
-	case "table-size":
-		count(&o.TableSize)
-	case "epsilon":
-		float(&o.Epsilon)
-	case "replicas":
-		count(&o.Replicas)
-		if err == nil && o.Replicas > maxReplicas {
-			err = fmt.Errorf("at most %d replicas in a script", maxReplicas)
-		}
-	case "inner":
-		o.Inner = v
-	case "a":
-		float(&o.DFLB.A)
-	case "scale":
-		float(&o.DFLB.Scale)
-	case "change":
-		float(&o.DFLB.ChangeThreshold)
-	case "target":
-		float(&o.DFLB.Target)
-	case "coef":
-		cs := strings.Split(v, ",")
-		if len(cs) != len(o.DFLB.Coefficients) {
-			return fmt.Errorf("want %d coefficients", len(o.DFLB.Coefficients))
-		}
-		for i, c := range cs {
-			if o.DFLB.Coefficients[i], err = parseFloat(c); err != nil {
-				return err
-			}
-		}
-	case "class":
-		class, list, ok := strings.Cut(v, ":")
-		if !ok || class == "" {
-			return errors.New("want class=CLASS:NAME[,NAME]")
-		}
-		ids, err := in.idList(list)
-		if err != nil {
-			return err
-		}
-		if o.Classes == nil {
-			o.Classes = map[string][]algorithms.ServerID{}
-		}
-		o.Classes[class] = append(o.Classes[class], ids...)
-	case "near":
-		slash := strings.IndexByte(v, '/')
-		colon := -1
-		if slash >= 0 {
-			colon = strings.IndexByte(v[slash:], ':')
-		}
-		if colon < 0 {
-			return errors.New("want near=PREFIX:NAME[,NAME]")
-		}
-		pfx, err := netip.ParsePrefix(v[:slash+colon])
-		if err != nil {
-			return err
-		}
-		ids, err := in.idList(v[slash+colon+1:])
-		if err != nil {
-			return err
-		}
-		o.Near = append(o.Near, algorithms.NearServers{Prefix: pfx, Servers: ids})
-	default:
-		return errors.New("unknown option")
-	}
-	return err
-}
-
-// idList resolves comma-separated server names that the script has
-// declared (they may have left the pool).
-func (in *interp) idList(s string) ([]algorithms.ServerID, error) {
-	var ids []algorithms.ServerID
-	for _, n := range strings.Split(s, ",") {
-		id, ok := in.names[n]
-		if !ok {
-			return nil, fmt.Errorf("unknown server %q (declare servers before new)", n)
-		}
-		ids = append(ids, id)
-	}
-	return ids, nil
 }
 
 func (in *interp) needSched() error {

@@ -116,10 +116,10 @@ func TestExecScript(t *testing.T) {
 		},
 		{
 			name: "LookupAndAdvance",
-			src:  "new lblcr low=1 high=1 expiry=10s\nservers A B\narrive key=/a n=3\nlookup key=/a\nadvance 11s\narrive key=/a\nlookup key=/a\n",
+			src:  "new lblcr low=1 high=1 set_expiry=10s\nservers A B\narrive key=/a n=3\nlookup key=/a\nadvance 11s\narrive key=/a\nlookup key=/a\n",
 			// A=0 -> A; A=1 not > high -> A; A=2 > high, B < low -> add B.
 			// After 11 s > K the most loaded member A leaves.
-			want: "new lblcr low=1 high=1 expiry=10s\nservers A B\narrive key=/a n=3\n  A A B\nlookup key=/a\n  [A B]\n" +
+			want: "new lblcr low=1 high=1 set_expiry=10s\nservers A B\narrive key=/a n=3\n  A A B\nlookup key=/a\n  [A B]\n" +
 				"advance 11s\n  now 11s\narrive key=/a\n  B\nlookup key=/a\n  [B]\n",
 		},
 		{
@@ -154,10 +154,10 @@ func TestExecScript(t *testing.T) {
 		},
 		{
 			name: "ClassAndNearOptions",
-			src: "servers A B C\nnew content class=cgi:C\narrive class=cgi,,cgi\n" +
-				"new global near=10.0.0.0/8:B,C\narrive client=10.1.2.3\n",
-			want: "servers A B C\nnew content class=cgi:C\narrive class=cgi,,cgi\n  cgi->C ->A cgi->C\n" +
-				"new global near=10.0.0.0/8:B,C\narrive client=10.1.2.3\n  B\n",
+			src: "servers A B C\nnew content classes=cgi=2\narrive class=cgi,,cgi\n" +
+				"new global near=10.0.0.0/8=1,2\narrive client=10.1.2.3\n",
+			want: "servers A B C\nnew content classes=cgi=2\narrive class=cgi,,cgi\n  cgi->C ->A cgi->C\n" +
+				"new global near=10.0.0.0/8=1,2\narrive client=10.1.2.3\n  B\n",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,10 +180,12 @@ func TestExecScriptErrors(t *testing.T) {
 		{"NoScheduler", "servers A\narrive 1\n", 2, "no scheduler"},
 		{"UnknownScheduler", "new nosuch\n", 1, "unknown scheduler"},
 		{"UnknownOption", "new lc colour=blue\n", 1, "unknown option"},
-		{"BadOptionValue", "new lblc low=x\n", 1, "not a count"},
-		{"OptionNeedsValue", "new lblc low\n", 1, "want opt=value"},
+		{"BadOptionValue", "new lblc low=x\n", 1, `"x" is not an integer`},
+		{"OptionNeedsValue", "new lblc low\n", 1, "want option=value"},
+		{"OldSpelling", "new lblcr expiry=60s\n", 1, `unknown option "expiry"`},
+		{"NegativeOption", "new lblcr set_expiry=-1s\n", 1, ">= 0"},
 		{"SchedulerRejectsOptions", "new lblc low=9 high=3\n", 1, "exceeds"},
-		{"ClassBeforeServers", "new content class=cgi:A\n", 1, "declare servers before new"},
+		{"BadClass", "new content classes=cgi=A\n", 1, `node "A" is not a number`},
 		{"UnknownServer", pre + "down Z\n", 3, `unknown server "Z"`},
 		{"RemovedServer", pre + "remove A\nweight A 2\n", 4, "not in the pool"},
 		{"DuplicateServer", pre + "add A\n", 3, "already in the pool"},
@@ -347,7 +349,7 @@ func TestExecScriptDeterministic(t *testing.T) {
 func FuzzExecScript(f *testing.F) {
 	for _, s := range []string{
 		"new wrr\nservers A:4 B:3 C:2\narrive 9\n",
-		"new lblcr low=1 high=2 expiry=5s\nservers A B C\narrive key=/a,/b cost=2 n=7\nadvance 6s\narrive key=/a\nlookup key=/a\nclose all\n",
+		"new lblcr low=1 high=2 set_expiry=5s\nservers A B C\narrive key=/a,/b cost=2 n=7\nadvance 6s\narrive key=/a\nlookup key=/a\nclose all\n",
 		"new dflb inner=wlc\nservers A:2 B:0:u3\nfeedback A:all=2 B:unresponsive\nstats\n",
 		"new lbll-cache threshold=0.5\nservers A B\nload A 0.9\narrive key=/x nocache\narrive key=/y => A\n",
 		"new sh fallback port\nservers A B@10.0.0.2 C\ndown B\narrive client=10.0.0.{i} port=80,81 n=5 tally\n",

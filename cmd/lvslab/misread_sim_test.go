@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvslab/lvslab/experiment"
 	"github.com/lvslab/lvslab/sim"
 )
 
@@ -220,57 +221,50 @@ func TestEveryParamZeroAndNegative(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fieldOf := map[string]string{}
-	for f, k := range configFieldKeys {
-		if _, dup := fieldOf[k]; !dup || len(f) < len(fieldOf[k]) {
-			fieldOf[k] = f
-		}
-	}
 	// run runs sim on the tiny trace with the key (or flag) set to v.
-	run := func(p param, v string, flag bool) error {
+	run := func(p experiment.Param, v string, flag bool) error {
 		if flag {
-			_, _, err := execLab(t, "sim", "--trace", trace, "--alg", "wrr", "--nodes", "2", "--"+p.flag, v)
+			_, _, err := execLab(t, "sim", "--trace", trace, "--alg", "wrr", "--nodes", "2", "--"+p.Name, v)
 			return err
 		}
-		y := writeFile(t, dir, "exp.yaml", "alg: wrr\nnodes: 2\n"+nestedYAML(p.yamlKey(), v))
+		y := writeFile(t, dir, "exp.yaml", "alg: wrr\nnodes: 2\n"+nestedYAML(p.FileKey(), v))
 		_, _, err := execLab(t, "sim", "-f", y, "--trace", trace)
 		return err
 	}
-	for _, p := range params {
-		t.Run(p.yamlKey(), func(t *testing.T) {
+	for _, p := range experiment.Params() {
+		t.Run(p.FileKey(), func(t *testing.T) {
 			// The zero value, and negative values, as a file writes them.
 			zero, negatives := `""`, []string{"-1", "-1s"}
-			switch p.kind {
-			case failureKind:
+			switch p.Kind {
+			case experiment.Failures:
 				zero, negatives = "[]", []string{"[{node: -1, at: 1s}]", "[{node: 0, at: -1s}]", `["-1@1s"]`}
-			case classKind:
+			case experiment.Classes:
 				zero, negatives = "{}", []string{"{a: [-1]}"}
-			case nearKind:
+			case experiment.Near:
 				zero, negatives = "[]", []string{"[{prefix: 10.0.0.0/8, servers: [-1]}]"}
-			case numbersKind:
+			case experiment.Numbers:
 				zero, negatives = "[0, 0, 0, 0, 0, 0]", []string{"[-1, 2, 0, 0, 0, 0]"}
 			default:
 				for _, z := range []string{"0", "0s", "false"} {
-					var c sim.Config
-					if p.apply(&c, z) == nil && reflect.DeepEqual(c, sim.Config{}) {
+					if err := p.Check(z); err != nil && strings.Contains(err.Error(), "default") || p.Zero != "" && err == nil {
 						zero = z
 						break
 					}
 				}
 			}
-			want, honoured := zeroValues[p.yamlKey()]
-			if honoured != (p.zero != "") {
-				t.Errorf("zero documented = %v in zeroValues, %v in the parameter table", honoured, p.zero != "")
+			want, honoured := zeroValues[p.FileKey()]
+			if honoured != (p.Zero != "") {
+				t.Errorf("zero documented = %v in zeroValues, %v in the parameter table", honoured, p.Zero != "")
 			}
 			checkRefused := func(err error, flag bool, v string) {
 				t.Helper()
-				names := []string{"exp.yaml: line ", ": " + p.yamlKey()}
+				names := []string{"exp.yaml: line ", ": " + p.FileKey()}
 				if flag {
-					names = []string{"--" + p.flag + ": "}
+					names = []string{"--" + p.Name + ": "}
 				}
 				for _, name := range names {
 					if err == nil || !strings.Contains(err.Error(), name) {
-						t.Errorf("%s %s: error %v, want one naming %q", p.yamlKey(), v, err, name)
+						t.Errorf("%s %s: error %v, want one naming %q", p.FileKey(), v, err, name)
 					}
 				}
 			}
@@ -279,23 +273,23 @@ func TestEveryParamZeroAndNegative(t *testing.T) {
 			switch {
 			case honoured:
 				if err != nil {
-					t.Errorf("%s: %s: %v", p.yamlKey(), zero, err)
+					t.Errorf("%s: %s: %v", p.FileKey(), zero, err)
 				}
-				if !bytes.Contains(readme, []byte("`"+p.yamlKey()+": "+want+"`")) {
-					t.Errorf("README.md does not document `%s: %s`", p.yamlKey(), want)
+				if !bytes.Contains(readme, []byte("`"+p.FileKey()+": "+want+"`")) {
+					t.Errorf("README.md does not document `%s: %s`", p.FileKey(), want)
 				}
-				checkKept(t, p, zero, fieldOf[p.yamlKey()])
+				checkKept(t, p, zero)
 			default:
 				checkRefused(err, false, zero)
 			}
-			if p.cli {
+			if p.Flag {
 				flagZero := strings.Trim(zero, `"`)
-				if p.kind == failureKind {
-					flagZero = none
+				if p.Kind == experiment.Failures {
+					flagZero = "none"
 				}
 				err := run(p, flagZero, true)
 				if honoured && err != nil {
-					t.Errorf("--%s %s: %v", p.flag, flagZero, err)
+					t.Errorf("--%s %s: %v", p.Name, flagZero, err)
 				}
 				if !honoured {
 					checkRefused(err, true, flagZero)
@@ -303,11 +297,11 @@ func TestEveryParamZeroAndNegative(t *testing.T) {
 			}
 			for _, v := range negatives {
 				checkRefused(run(p, v, false), false, v)
-				if p.cli && p.kind == scalarKind {
+				if p.Flag && p.Kind == experiment.Scalar {
 					checkRefused(run(p, v, true), true, v)
 				}
 			}
-			if p.kind == failureKind {
+			if p.Kind == experiment.Failures {
 				checkRefused(run(p, "-1@1s", true), true, "-1@1s")
 			}
 		})
@@ -317,13 +311,13 @@ func TestEveryParamZeroAndNegative(t *testing.T) {
 // checkKept checks that the zero value of p, written v in a file, is in
 // the resolved configuration under every front end: Resolve does not
 // replace it by a default.
-func checkKept(t *testing.T, p param, v, field string) {
+func checkKept(t *testing.T, p experiment.Param, v string) {
 	t.Helper()
-	e, err := parseExperiment("exp.yaml", strings.NewReader(nestedYAML(p.yamlKey(), v)), "")
+	e, err := experiment.Parse("exp.yaml", strings.NewReader(nestedYAML(p.FileKey(), v)), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, _, err := e.configs()
+	base, _, err := e.Configs()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,11 +332,11 @@ func checkKept(t *testing.T, p param, v, field string) {
 			t.Fatal(err)
 		}
 		f := reflect.ValueOf(r)
-		for name := range strings.SplitSeq(field, ".") {
+		for name := range strings.SplitSeq(p.Field, ".") {
 			f = f.FieldByName(name)
 		}
 		if !f.IsValid() || !f.IsZero() {
-			t.Errorf("front end %s: %s: %s resolves to %v, not its zero value", fe, p.yamlKey(), strconv.Quote(v), f)
+			t.Errorf("front end %s: %s: %s resolves to %v, not its zero value", fe, p.FileKey(), strconv.Quote(v), f)
 		}
 	}
 }

@@ -3,14 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/lvslab/lvslab/sim"
+	"github.com/lvslab/lvslab/experiment"
 	"github.com/lvslab/lvslab/workbench"
 )
 
@@ -62,16 +60,16 @@ a CSV without the alg, nodes and throughput_rps columns) is an error.`,
 			}
 			if len(cdfNodes) > 0 {
 				var err error
-				if o.CDFNodes, err = parseNodes(cdfNodes); err != nil {
+				if o.CDFNodes, err = experiment.ParseNodes(cdfNodes); err != nil {
 					return fmt.Errorf("--cdf-nodes: %w", err)
 				}
 			}
-			in := inputFiles("", args[0])
+			in := workbench.InputFiles("", args[0])
 			if !strings.EqualFold(filepath.Ext(args[0]), ".json") {
-				in = append(in, inputFiles("", sideJSON(args[0]))...) // read for the CDFs, if present
+				in = append(in, workbench.InputFiles("", workbench.SideJSON(args[0]))...) // read for the CDFs, if present
 			}
-			o.Check = func(path string) error { return refuseOverwrite("plot", "-o "+dir+": figure", path, in) }
-			files, err := plotResults(args[0], dir, o)
+			o.Check = func(path string) error { return workbench.RefuseOverwrite("plot", "-o "+dir+": figure", path, in) }
+			files, err := workbench.PlotResultsFile(args[0], dir, o)
 			if errors.Is(err, workbench.ErrNoCDF) {
 				return fmt.Errorf("--cdf-nodes: %w", err)
 			}
@@ -92,53 +90,4 @@ a CSV without the alg, nodes and throughput_rps columns) is an error.`,
 	fs.StringSliceVar(&cdfNodes, "cdf-nodes", nil, "node counts to draw response-time CDFs for (default 7 if present, else the largest); a count no result has a CDF at is an error")
 	fs.StringSliceVar(&formats, "image-format", []string{"png", "svg"}, "image formats: png, svg")
 	return cmd
-}
-
-// plotResults draws the figures of a results JSON, or of a results CSV
-// (with the response-time CDFs of the JSON of the same name beside it, if
-// any).
-func plotResults(path, dir string, o workbench.PlotOptions) ([]string, error) {
-	if strings.EqualFold(filepath.Ext(path), ".json") {
-		rs, err := readResultsJSON(path)
-		if err != nil {
-			return nil, err
-		}
-		return workbench.WriteResultPlots(dir, path, rs, o)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	t, err := workbench.ReadTable(path, f)
-	if err != nil {
-		return nil, err
-	}
-	side := sideJSON(path)
-	rs, err := readResultsJSON(side)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		rs, side = nil, ""
-	case err != nil:
-		return nil, err
-	}
-	files, err := workbench.WritePlots(dir, t, rs, o)
-	if errors.Is(err, workbench.ErrAmbiguous) && side != "" {
-		err = fmt.Errorf("%w (here: lvslab plot %s)", err, side)
-	}
-	return files, err
-}
-
-// sideJSON is the results JSON beside a results CSV.
-func sideJSON(csvPath string) string {
-	return strings.TrimSuffix(csvPath, filepath.Ext(csvPath)) + ".json"
-}
-
-func readResultsJSON(path string) ([]*sim.Result, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return workbench.ReadResults(path, f)
 }

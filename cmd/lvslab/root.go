@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvslab/lvslab/internal/version"
+	"github.com/lvslab/lvslab/workbench"
 )
 
 // subcommands are added by the files of this package in their init
@@ -24,7 +25,11 @@ playground, on real web logs.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	addMemoryLimitFlag(root)
+	root.PersistentFlags().Var(workbench.DefaultMemLimit(), "memory-limit",
+		`memory a command may plan to use, e.g. 16GiB: a size whose estimate is above it (a synthetic
+trace, a simulation of many nodes) is refused before anything is allocated, and simulations run
+fewer at a time to fit it; 0 for no limit. The default is half the machine's memory or cgroup
+limit (8GiB if unknown)`)
 	root.AddCommand(newVersionCmd())
 	for _, f := range subcommands {
 		root.AddCommand(f())

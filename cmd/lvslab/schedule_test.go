@@ -235,47 +235,50 @@ func TestAlgorithmsCommand(t *testing.T) {
 	}
 }
 
-func FuzzParseScheduleWeights(f *testing.F) {
-	for _, s := range []string{"4,3,2", "1", "", " 1 , 2 ", "0,0", "-1", "x", "4,,2", "99999999999999999999"} {
-		f.Add(s)
+// TestScheduleOptionFlags checks that every scheduler option is a flag of
+// schedule spelt as the option codec spells it (--set-expiry for
+// set_expiry), that bare booleans work, and that a bad value names the
+// flag. Reference: §6.3.5 (LBLC/R's K).
+func TestScheduleOptionFlags(t *testing.T) {
+	cmd := newScheduleCmd()
+	for _, s := range algorithms.OptionSpecs() {
+		f := cmd.Flags().Lookup(s.Flag())
+		if f == nil {
+			t.Errorf("no flag --%s for option %s", s.Flag(), s.Name)
+			continue
+		}
+		if f.DefValue != s.Default {
+			t.Errorf("--%s: default %q, want %q", s.Flag(), f.DefValue, s.Default)
+		}
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		ws, err := parseScheduleWeights(s)
-		if err != nil {
-			return
-		}
-		if len(ws) == 0 {
-			t.Fatalf("%q: no weights and no error", s)
-		}
-		items := strings.Split(s, ",")
-		if len(items) != len(ws) {
-			t.Fatalf("%q: %d items, %d weights", s, len(items), len(ws))
-		}
-		for i, w := range ws {
-			if w < 0 {
-				t.Fatalf("%q: negative weight %d accepted", s, w)
-			}
-			if n, err := strconv.Atoi(strings.TrimSpace(items[i])); err != nil || n != w {
-				t.Fatalf("%q: item %d parsed as %d", s, i+1, w)
-			}
-		}
-	})
-}
-
-func FuzzParseScheduleKeys(f *testing.F) {
-	f.Add(sampleKeys)
-	f.Add("")
-	f.Add("#only a comment\n\n")
-	f.Add("/a\r\n/b?x=1\n")
-	f.Fuzz(func(t *testing.T, s string) {
-		keys, err := parseScheduleKeys("fuzz", strings.NewReader(s))
-		if err != nil {
-			return // only over-long lines
-		}
-		for _, k := range keys {
-			if k == "" || k != strings.TrimSpace(k) || strings.HasPrefix(k, "#") || strings.ContainsAny(k, "\n") {
-				t.Fatalf("bad key %q from %q", k, s)
+	// One target, requests never ending: its set grows A, B, C as members
+	// pass high; with K = 1 s it sheds a member once not modified for a
+	// second, so the tenth request stays on C instead of going back to A.
+	keys := writeKeys(t, strings.Repeat("/a\n", 10))
+	short, err := runLvslab(t, "schedule", "--alg", "lblcr", "--keys", keys, "--low", "1", "--high", "2", "--set-expiry", "1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := runLvslab(t, "schedule", "--alg", "lblcr", "--keys", keys, "--low", "1", "--high", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if short != "AAABBBCCCC\n" || long != "AAABBBCCCA\n" {
+		t.Errorf("--set-expiry 1s: %q (want AAABBBCCCC), default 60s: %q (want AAABBBCCCA)", short, long)
+	}
+	if _, err := runLvslab(t, "schedule", "--alg", "sh", "--fallback", "--port"); err != nil {
+		t.Errorf("bare boolean options: %v", err)
+	}
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"--set-expiry", "-1s"}, []string{"--set-expiry", ">= 0"}},
+		{[]string{"--expiry", "1s"}, []string{"unknown flag: --expiry"}},
+		{[]string{"--dflb-coefficients", "1,1,0,0,0,0"}, []string{"--dflb-coefficients", "sum to 1"}},
+	} {
+		_, err := runLvslab(t, append([]string{"schedule", "--alg", "lblcr"}, tc.args...)...)
+		for _, w := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error %v, want %q", tc.args, err, w)
 			}
 		}
-	})
+	}
 }

@@ -2,18 +2,11 @@ package main
 
 import (
 	"bytes"
-	"fmt"
-	"io"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/lvslab/lvslab/experiment"
 	"github.com/lvslab/lvslab/internal/atomicfile"
-	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/workbench"
 )
 
@@ -60,8 +53,8 @@ Every other configuration field has a file key; a dotted key is nested
 options.classes, options.near and options.dflb.coefficients take a
 structured value, and a list of those sweeps.
 
-` + keysHelp() + `
-` + valuesHelp() + `
+` + experiment.KeysHelp() + `
+` + experiment.ValuesHelp() + `
 Progress goes to standard error: on a terminal a line rewritten after each
 run; otherwise, when the simulations last more than 10 s, a plain line
 every 10 s and one at the end.
@@ -80,38 +73,34 @@ or the -o file's extension (.csv, .json).`,
 			if err != nil {
 				return err
 			}
-			if err := refuseOverwrite("sim", "-o", out, e.inputs()); err != nil {
+			if err := workbench.RefuseOverwrite("sim", "-o", out, e.Inputs()); err != nil {
 				return err
 			}
-			f, err := outputFormat(format, out, cmd.OutOrStdout())
+			f, err := workbench.OutputFormat(format, out, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
-			spec, err := e.spec()
+			errw, mem := cmd.ErrOrStderr(), memoryLimit(cmd)
+			spec, cells, err := workbench.Prepare(e, workbench.PrepareOptions{Report: errw, Mem: mem})
 			if err != nil {
 				return err
 			}
-			cells, err := e.sweepCells(spec)
+			run, want, err := workbench.CheckRunMemory(cells, spec.Workloads, workers, mem, workbench.ExperimentBlame(e))
 			if err != nil {
 				return err
 			}
-			errw := cmd.ErrOrStderr()
-			run, want, err := checkRunMemory(cells, spec.Workloads, workers, e.mem, e.memBlame())
-			if err != nil {
-				return err
-			}
-			noteWorkers(errw, "sim", run, want, e.mem)
+			workbench.NoteWorkers(errw, "sim", run, want, mem)
 			opts := workbench.RunOptions{Workers: run}
-			if p := simProgress(errw, len(cells)); p != nil {
+			if p := workbench.SimProgress(errw, len(cells)); p != nil {
 				p.Start()
 				opts.Progress = p.Update
 			}
 			o, err := workbench.Run(cells, spec.Workloads, opts)
 			if err != nil {
-				return e.blame(err)
+				return e.Blame(err)
 			}
 			var buf bytes.Buffer
-			if err := writeResults(&buf, f, o.Cells, o.Results); err != nil {
+			if err := workbench.WriteResultsTo(&buf, f, o.Cells, o.Results); err != nil {
 				return err
 			}
 			if out == "" || out == "-" {
@@ -126,101 +115,4 @@ or the -o file's extension (.csv, .json).`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the results to this file instead of standard output")
 	cmd.Flags().IntVar(&workers, "workers", 0, "simulations run at once (default: all cores)")
 	return cmd
-}
-
-// simProgress is sim's progress on w (standard error): on a terminal the
-// line rewritten after every cell of a run of several; elsewhere a plain
-// line every 10 s, for runs that last more than 10 s only.
-func simProgress(w io.Writer, cells int) *workbench.Progress {
-	if workbench.IsTerminal(w) {
-		if cells < 2 {
-			return nil
-		}
-		return &workbench.Progress{W: w, TTY: true, Label: "sim"}
-	}
-	return &workbench.Progress{W: w, Label: "sim", Every: 10 * time.Second, Quiet: 10 * time.Second}
-}
-
-// outputFormat picks the format from --format, the output file's extension
-// or whether standard output is a terminal.
-func outputFormat(format, out string, stdout io.Writer) (string, error) {
-	switch format {
-	case "table", "csv", "json":
-		return format, nil
-	case "":
-	default:
-		return "", fmt.Errorf("--format: unknown format %q (want table, csv or json)", format)
-	}
-	if out != "" && out != "-" {
-		if strings.EqualFold(filepath.Ext(out), ".json") {
-			return "json", nil
-		}
-		return "csv", nil
-	}
-	if workbench.IsTerminal(stdout) {
-		return "table", nil
-	}
-	return "csv", nil
-}
-
-func writeResults(w io.Writer, format string, cells []workbench.Cell, rs []*sim.Result) error {
-	switch format {
-	case "csv":
-		return sim.WriteCSV(w, rs)
-	case "json":
-		return sim.WriteJSON(w, rs)
-	}
-	return writeTable(w, cells, rs)
-}
-
-// writeTable prints results for people: one line per run.
-func writeTable(w io.Writer, cells []workbench.Cell, rs []*sim.Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	traces := map[string]bool{}
-	labels, failed := false, false
-	for _, c := range cells {
-		traces[c.Trace] = true
-		labels = labels || len(c.Labels) > 0
-	}
-	for _, r := range rs {
-		failed = failed || r.Failed > 0 || len(r.Config.Failures) > 0
-	}
-	head := []string{"alg", "nodes", "req/s", "MB/s", "hit %", "p50 ms", "p95 ms", "mean ms", "imbalance", "cache/node"}
-	if failed {
-		head = append(head, "failed")
-	}
-	if labels {
-		head = append(head, "parameters")
-	}
-	if len(traces) > 1 {
-		head = append(head, "trace")
-	}
-	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-	for i, r := range rs {
-		row := []string{
-			workbench.DisplayName(r.Config.Algorithm),
-			strconv.Itoa(r.Config.Nodes),
-			strconv.FormatFloat(r.ThroughputRPS, 'f', 1, 64),
-			strconv.FormatFloat(r.ThroughputMBps, 'f', 2, 64),
-			strconv.FormatFloat(100*r.HitRatio, 'f', 1, 64),
-			ms(r.P50), ms(r.P95), ms(r.MeanResponse),
-			strconv.FormatFloat(r.Imbalance, 'f', 3, 64),
-			workbench.FormatBytes(r.Config.CacheBytes),
-		}
-		if failed {
-			row = append(row, strconv.Itoa(r.Failed))
-		}
-		if labels {
-			row = append(row, strings.Join(cells[i].Labels, " "))
-		}
-		if len(traces) > 1 {
-			row = append(row, r.Trace)
-		}
-		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
-	}
-	return tw.Flush()
-}
-
-func ms(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
 }

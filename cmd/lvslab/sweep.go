@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -61,7 +60,7 @@ otherwise a plain line every --progress-every or --progress-cells.`,
   lvslab sweep merge sweep-out -o all.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			i, n, err := resolveShard(shard, shards, cmd.Flags().Changed("shards"), os.Getenv)
+			i, n, err := workbench.ResolveShard(shard, shards, cmd.Flags().Changed("shards"), os.Getenv)
 			if err != nil {
 				return err
 			}
@@ -69,18 +68,14 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 			if err != nil {
 				return err
 			}
-			if err := refuseSweepOverwrite(dir, e.inputs()); err != nil {
+			if err := workbench.RefuseSweepOverwrite(dir, e.Inputs()); err != nil {
 				return err
 			}
-			spec, err := e.spec()
+			errw, mem := cmd.ErrOrStderr(), memoryLimit(cmd)
+			spec, cells, err := workbench.Prepare(e, workbench.PrepareOptions{Report: errw, Mem: mem})
 			if err != nil {
 				return err
 			}
-			cells, err := e.sweepCells(spec)
-			if err != nil {
-				return err
-			}
-			errw := cmd.ErrOrStderr()
 			label := "sweep"
 			if n > 1 {
 				label = fmt.Sprintf("sweep shard %d/%d", i, n)
@@ -89,11 +84,11 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 			if err != nil {
 				return err
 			}
-			run, want, err := checkRunMemory(mine, spec.Workloads, workers, e.mem, e.memBlame())
+			run, want, err := workbench.CheckRunMemory(mine, spec.Workloads, workers, mem, workbench.ExperimentBlame(e))
 			if err != nil {
 				return err
 			}
-			noteWorkers(errw, label, run, want, e.mem)
+			workbench.NoteWorkers(errw, label, run, want, mem)
 			p := &workbench.Progress{W: errw, TTY: workbench.IsTerminal(errw), Label: label,
 				Every: progressEvery, EveryCells: progressCells}
 			p.Start()
@@ -106,7 +101,7 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 				return fmt.Errorf("sweep: -o %s holds another sweep %s: %v; use another -o directory, or --force to replace it", dir, other.Other, other.Err)
 			}
 			if err != nil {
-				return e.blame(err)
+				return e.Blame(err)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s: %d cells in this %s: %d run, %d already done\n",
@@ -134,79 +129,6 @@ otherwise a plain line every --progress-every or --progress-cells.`,
 	return cmd
 }
 
-// resolveShard returns the shard index and count from --shard, or from the
-// batch system's environment (with --shards n, or Slurm's task count).
-func resolveShard(shard string, shards int, shardsSet bool, getenv func(string) string) (int, int, error) {
-	if shardsSet && shards < 1 {
-		return 0, 0, fmt.Errorf("--shards %d: want at least 1", shards)
-	}
-	if shard != "" {
-		a, b, ok := strings.Cut(shard, "/")
-		i, err1 := strconv.Atoi(strings.TrimSpace(a))
-		n, err2 := strconv.Atoi(strings.TrimSpace(b))
-		if !ok || err1 != nil || err2 != nil {
-			return 0, 0, fmt.Errorf("--shard %q: want i/n, e.g. 0/4", shard)
-		}
-		if n < 1 || i < 0 || i >= n {
-			return 0, 0, fmt.Errorf("--shard %q: want 0 <= i < n", shard)
-		}
-		if shardsSet && shards != n {
-			return 0, 0, fmt.Errorf("--shard %q and --shards %d disagree", shard, shards)
-		}
-		return i, n, nil
-	}
-	envInt := func(name string) (int, bool, error) {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return 0, false, nil
-		}
-		x, err := strconv.Atoi(v)
-		if err != nil {
-			return 0, true, fmt.Errorf("%s=%q is not an integer", name, v)
-		}
-		return x, true, nil
-	}
-	if idx, ok, err := envInt("JOB_COMPLETION_INDEX"); err != nil {
-		return 0, 0, err
-	} else if ok {
-		if !shardsSet {
-			return 0, 0, fmt.Errorf("JOB_COMPLETION_INDEX=%d is set: give the number of shards with --shards (the Job's completions)", idx)
-		}
-		if idx < 0 || idx >= shards {
-			return 0, 0, fmt.Errorf("JOB_COMPLETION_INDEX=%d: want 0 <= index < --shards %d", idx, shards)
-		}
-		return idx, shards, nil
-	}
-	if id, ok, err := envInt("SLURM_ARRAY_TASK_ID"); err != nil {
-		return 0, 0, err
-	} else if ok {
-		lo, _, err := envInt("SLURM_ARRAY_TASK_MIN")
-		if err != nil {
-			return 0, 0, err
-		}
-		n := shards
-		if !shardsSet {
-			count, ok, err := envInt("SLURM_ARRAY_TASK_COUNT")
-			if err != nil {
-				return 0, 0, err
-			}
-			if !ok {
-				return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID=%d is set but not SLURM_ARRAY_TASK_COUNT: give --shards", id)
-			}
-			n = count
-		}
-		i := id - lo
-		if n < 1 || i < 0 || i >= n {
-			return 0, 0, fmt.Errorf("SLURM_ARRAY_TASK_ID=%d (min %d): shard %d is not in [0, %d); use a contiguous array such as --array=0-%d", id, lo, i, n, max(n-1, 0))
-		}
-		return i, n, nil
-	}
-	if shardsSet && shards > 1 {
-		return 0, 0, fmt.Errorf("--shards %d without a shard index: give --shard i/%d, or run under a Slurm array or an Indexed Job", shards, shards)
-	}
-	return 0, 1, nil
-}
-
 func newSweepMergeCmd() *cobra.Command {
 	var out, format string
 	cmd := &cobra.Command{
@@ -219,7 +141,7 @@ results.csv of the same sweep run unsharded. Every cell must be present.`,
   lvslab sweep merge sweep-out -o all.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, dirs []string) error {
-			if err := refuseMergeOverwrite(out, dirs); err != nil {
+			if err := workbench.RefuseMergeOverwrite(out, dirs); err != nil {
 				return err
 			}
 			rs, err := workbench.Merge(dirs)
@@ -238,7 +160,7 @@ results.csv of the same sweep run unsharded. Every cell must be present.`,
 			}
 			if out == "" || out == "-" {
 				var buf bytes.Buffer
-				if err := writeResults(&buf, f, nil, rs); err != nil {
+				if err := workbench.WriteResultsTo(&buf, f, nil, rs); err != nil {
 					return err
 				}
 				_, err := cmd.OutOrStdout().Write(buf.Bytes())
@@ -254,38 +176,4 @@ results.csv of the same sweep run unsharded. Every cell must be present.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (.csv or .json; default standard output as CSV)")
 	cmd.Flags().StringVar(&format, "format", "", "csv or json (default: from the -o extension, else csv)")
 	return cmd
-}
-
-// refuseSweepOverwrite refuses, before anything is written, a sweep whose
-// output directory would replace one of its input files: the manifest and
-// merged results it writes, or a file in its cells folder.
-func refuseSweepOverwrite(dir string, inputs []input) error {
-	for _, f := range []string{workbench.ManifestFile, workbench.MergedCSV, workbench.MergedJSON} {
-		if err := refuseOverwrite("sweep", "-o "+dir+":", filepath.Join(dir, f), inputs); err != nil {
-			return err
-		}
-	}
-	cells := filepath.Join(dir, workbench.CellsDir)
-	for _, in := range inputs {
-		if in.path != "" && sameFile(filepath.Dir(in.path), cells) {
-			return fmt.Errorf("sweep: -o %s: folder %s, where the sweep writes its cells, holds %s; choose another output", dir, cells, fmt.Sprintf(in.what, in.path))
-		}
-	}
-	return nil
-}
-
-// refuseMergeOverwrite refuses a merge output that is a file of one of the
-// sweep directories it reads: a manifest or a cell.
-func refuseMergeOverwrite(out string, dirs []string) error {
-	if out == "" || out == "-" {
-		return nil
-	}
-	var in []input
-	for _, d := range dirs {
-		in = append(in, input{"the manifest %s", filepath.Join(d, workbench.ManifestFile)})
-		if cells := filepath.Join(d, workbench.CellsDir); sameFile(filepath.Dir(out), cells) {
-			return fmt.Errorf("sweep merge: -o %s is in %s, the cells of sweep %s; choose another output", out, cells, d)
-		}
-	}
-	return refuseOverwrite("sweep merge", "-o", out, in)
 }

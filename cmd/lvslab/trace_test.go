@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/lvslab/lvslab/traces"
+	"github.com/lvslab/lvslab/workbench"
 )
 
 // tracesTestdata is the traces package's testdata folder.
@@ -182,7 +183,7 @@ func TestTraceHRC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep hrcReport
+	var rep workbench.HRCReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}

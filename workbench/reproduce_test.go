@@ -1,8 +1,10 @@
-package main
+package workbench
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,10 +12,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lvslab/lvslab/experiment"
 	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/traces"
-	"github.com/lvslab/lvslab/workbench"
 )
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 // TestReproduceDeterministic runs a tiny reproduction twice, with different
 // numbers of workers: every file must be byte-identical, the README must
@@ -24,12 +35,16 @@ func TestReproduceDeterministic(t *testing.T) {
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	// SVG only: PNG rendering is slow under the race detector, and its
 	// determinism is checked in package workbench.
-	args := []string{"reproduce", "--trace", "default,synth:small:5000", "--nodes", "1,2,7", "--image-format", "svg"}
-	if _, _, err := execLab(t, append(args, "-o", a, "--workers", "1")...); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := execLab(t, append(args, "-o", b, "--workers", "3")...); err != nil {
-		t.Fatal(err)
+	o := ReproduceOptions{Traces: []string{"default", "synth:small:5000"}, Nodes: []int{1, 2, 7}, Formats: []string{"svg"},
+		Scaled: true, Seed: ReproduceSeed, Log: io.Discard}
+	for _, run := range []struct {
+		out     string
+		workers int
+	}{{a, 1}, {b, 3}} {
+		o.Out, o.Workers = run.out, run.workers
+		if err := Reproduce(io.Discard, o); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var files []string
 	err := filepath.WalkDir(a, func(path string, d os.DirEntry, err error) error {
@@ -61,9 +76,9 @@ func TestReproduceDeterministic(t *testing.T) {
 	}
 
 	readme := readFile(t, filepath.Join(a, "README.md"))
-	rows := readCSV(t, readFile(t, filepath.Join(a, "antlr-2003", "results.csv")))
-	if len(rows) != 5*3*2 {
-		t.Errorf("%d rows, want 5 algorithms × 3 node counts × 2 caches", len(rows))
+	rows := strings.Count(readFile(t, filepath.Join(a, "antlr-2003", "results.csv")), "\n") - 1
+	if rows != 5*3*2 {
+		t.Errorf("%d rows, want 5 algorithms × 3 node counts × 2 caches", rows)
 	}
 	// The README quotes LBLC's throughput at n = 7, rounded as it rounds
 	// (from the exact value in results.json, not the CSV's 6 decimals).
@@ -98,33 +113,24 @@ func TestReproduceDeterministic(t *testing.T) {
 	}
 
 	// The written experiment reruns to the same results.
-	exp := filepath.Join(a, "antlr-2003", "experiment.yaml")
-	out, _, err := execLab(t, "sim", "-f", exp, "--format", "csv")
+	e, err := experiment.ReadFile(filepath.Join(a, "antlr-2003", "experiment.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out != readFile(t, filepath.Join(a, "antlr-2003", "results.csv")) {
+	spec, cells, err := Prepare(e, PrepareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(cells, spec.Workloads, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var csv bytes.Buffer
+	if err := WriteResultsTo(&csv, "csv", out.Cells, out.Results); err != nil {
+		t.Fatal(err)
+	}
+	if csv.String() != readFile(t, filepath.Join(a, "antlr-2003", "results.csv")) {
 		t.Error("experiment.yaml does not rerun to results.csv")
-	}
-}
-
-func TestNodesString(t *testing.T) {
-	tests := []struct {
-		in   []int
-		want string
-	}{
-		{[]int{1, 2, 3, 4}, "1-4"},
-		{[]int{1, 4, 7}, "1,4,7"},
-		{[]int{1, 2, 7, 8, 9}, "1,2,7-9"},
-		{[]int{5}, "5"},
-	}
-	for _, tc := range tests {
-		if got := nodesString(tc.in); got != tc.want {
-			t.Errorf("nodesString(%v) = %q, want %q", tc.in, got, tc.want)
-		}
-		if back, err := parseNodes([]string{nodesString(tc.in)}); err != nil || len(back) != len(tc.in) {
-			t.Errorf("parseNodes(nodesString(%v)) = %v, %v", tc.in, back, err)
-		}
 	}
 }
 
@@ -146,7 +152,7 @@ func TestScaledCache(t *testing.T) {
 // notebook reading the files reproduce writes (scripts/notebook.sh
 // executes it).
 func TestNotebookReadsReproduce(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "notebooks", "figures.ipynb"))
+	b, err := os.ReadFile(filepath.Join("..", "notebooks", "figures.ipynb"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,10 +185,10 @@ func TestNotebookReadsReproduce(t *testing.T) {
 			t.Errorf("notebook code lacks %q", want)
 		}
 	}
-	if workbench.MergedCSV != "results.csv" {
-		t.Errorf("reproduce writes %s, the notebook reads results.csv", workbench.MergedCSV)
+	if MergedCSV != "results.csv" {
+		t.Errorf("reproduce writes %s, the notebook reads results.csv", MergedCSV)
 	}
-	script, err := os.ReadFile(filepath.Join("..", "..", "scripts", "install-deps.sh"))
+	script, err := os.ReadFile(filepath.Join("..", "scripts", "install-deps.sh"))
 	if err != nil || !strings.Contains(string(script), "GONB_VERSION=v0.11.5") {
 		t.Errorf("install-deps.sh does not pin the gonb version the notebook requires (%v)", err)
 	}
@@ -204,7 +210,7 @@ func fakeStudy(set map[string][2]float64) *study {
 				tp, hr = v[0], v[1]
 			}
 			cfg := sim.Config{Algorithm: alg, Nodes: n, CacheBytes: cache}
-			st.cells = append(st.cells, workbench.Cell{Config: cfg})
+			st.cells = append(st.cells, Cell{Config: cfg})
 			nodes := make([]sim.NodeResult, n)
 			for i := range nodes {
 				nodes[i] = sim.NodeResult{Node: i, Requests: 1000 / n, HitRatio: hr}
@@ -272,7 +278,7 @@ func TestReadmeComparisons(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			readme := readmeText([]*study{fakeStudy(tc.set)}, reproduceOptions{nodes: []int{1, 7, 16}, formats: []string{"svg"}, seed: 1})
+			readme := readmeText([]*study{fakeStudy(tc.set)}, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}, Seed: 1})
 			for _, w := range tc.want {
 				if !strings.Contains(readme, w) {
 					t.Errorf("README lacks %q", w)
@@ -308,7 +314,7 @@ func TestReadmeThroughput(t *testing.T) {
 			t.Errorf("readmeThroughput(%v) = %s, want %s", tc.tp, got, tc.want)
 		}
 		tp := tc.tp
-		readme := readmeText([]*study{fakeStudy(map[string][2]float64{"lblc@7": {tp, 0.5}})}, reproduceOptions{nodes: []int{1, 7, 16}, formats: []string{"svg"}})
+		readme := readmeText([]*study{fakeStudy(map[string][2]float64{"lblc@7": {tp, 0.5}})}, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}})
 		want := "| throughput | 100.0 | 100.0 | 100.0 | " + readmeThroughput(tp) + " | 100.0 |"
 		if !strings.Contains(readme, want) {
 			t.Errorf("throughput %v: README lacks %q", tp, want)

@@ -1,0 +1,30 @@
+// Package experiment is the experiment file of lvslab and its codec: one
+// format read by simulator runs ("lvslab sim", "lvslab sweep"), by live
+// runs on a testbed and by validation alike.
+//
+// An experiment names traces, a cluster (nodes, model preset, cache), a
+// front end and one or more schedulers with their options; any parameter
+// given several values is a sweep axis. It comes from a strict YAML file
+// (an unknown key, a bad value, a zero that would only select a default is
+// an error naming the file, the line and the key) and from command-line
+// flags, which replace the file's keys: Params is the table of both, one
+// entry per sim.Config field, the scheduler's options spelt as the option
+// codec of package algorithms spells them everywhere (options.set_expiry,
+// --set-expiry).
+//
+// # Usage
+//
+//	e, err := experiment.ReadFile("exp.yaml")
+//	err = e.SetFlag("nodes", []string{"1-4"})        // --nodes 1-4
+//	base, axes, err := e.Configs()                  // sim.Config + sweep axes
+//	w, err := experiment.LoadWorkload(e.Traces[0], e.Dir, experiment.LoadOptions{})
+//
+// # Two worlds
+//
+// Every parameter is either shared by the simulator and a live host (the
+// cluster and the scheduler: trace, nodes, cache, costs, options, ...) or
+// simulator-only (closed/open admission and its speed-up, the distributed
+// front end, the cache cluster's origin). Experiment.CheckLive refuses an
+// experiment that sets a simulator-only parameter, naming each with its
+// file line and the reason; Param.Live and Param.Shared say why for each.
+package experiment
