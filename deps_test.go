@@ -1,6 +1,6 @@
 package lvslab_test
 
-// This test keeps the dependency rule of design.md: imports flow one way,
+// This test keeps the dependency rule of docs/design.md: imports flow one way,
 // and the deterministic packages (algorithms, models, sim) never read a wall
 // clock, use global math/rand or start goroutines.
 
@@ -160,14 +160,14 @@ func checkImport(file, top, imp string) []string {
 				return nil
 			}
 		}
-		return []string{fmt.Sprintf("%s imports %s: %s may import only %v from the module (design.md)", file, imp, top, rule.local)}
+		return []string{fmt.Sprintf("%s imports %s: %s may import only %v from the module (docs/design.md)", file, imp, top, rule.local)}
 	}
 	for _, tp := range rule.thirdParty {
 		if imp == tp || strings.HasPrefix(imp, tp+"/") {
 			return nil
 		}
 	}
-	return []string{fmt.Sprintf("%s imports %s: third-party import not allowed in %s (design.md)", file, imp, top)}
+	return []string{fmt.Sprintf("%s imports %s: third-party import not allowed in %s (docs/design.md)", file, imp, top)}
 }
 
 // checkPure returns the places where the source of a deterministic

@@ -87,7 +87,7 @@ import (
 // DFLB weight 0: the cluster is overloaded), the request goes to the
 // least-connection server (IPVS overhead Active<<8 + Inactive, lowest pool
 // position on ties) among the servers that are usable in the host pool and
-// responsive (reference-model.md: "if every rounded weight is 0, that
+// responsive (docs/reference-model.md: "if every rounded weight is 0, that
 // request goes to the least-connection node"). ErrNoServer only if there is
 // no such server.
 type DFLB struct {

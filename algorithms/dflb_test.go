@@ -127,7 +127,7 @@ func TestDFLBWeightUpdate(t *testing.T) {
 			},
 		},
 		{
-			// reference-model.md: CPU = 0.95·load/mean(load), or 0.95 when
+			// docs/reference-model.md: CPU = 0.95·load/mean(load), or 0.95 when
 			// the mean is 0, so only imbalance moves weights.
 			name: "reference-model preset", params: DFLBParams{Coefficients: dflbCPUOnly}, weights: []int{10, 10, 10},
 			steps: []step{
@@ -230,7 +230,7 @@ func TestDFLBSchedulesByWeights(t *testing.T) {
 	}
 }
 
-// Reference: reference-model.md, "if every rounded weight is 0, that
+// Reference: docs/reference-model.md, "if every rounded weight is 0, that
 // request goes to the least-connection node" (lowest position on ties).
 func TestDFLBAllZeroLeastConnection(t *testing.T) {
 	d, p := newTestDFLB(t, "dflb", Options{DFLB: DFLBParams{Coefficients: dflbCPUOnly}}, 1, 1, 1, 1)

@@ -9,7 +9,7 @@ import (
 	"github.com/lvslab/lvslab/algorithms"
 )
 
-// TestLiveHostShape drives DFLB the way a live director does (design.md,
+// TestLiveHostShape drives DFLB the way a live director does (docs/design.md,
 // "The live host"): client goroutines call Schedule and Pool.Begin in one
 // critical section and Pool.End when their request is served, and a
 // wall-clock ticker feeds the shared Monitor's Loads to Feedback under the

@@ -36,7 +36,7 @@ import (
 // where mean is the mean of s over the samples of this Tick that measured
 // the metric, and M = Target when that mean is 0. With Target 0.95 (DFLB's
 // target aggregate) a server at the mean keeps its weight and only
-// imbalance moves weights (reference-model.md, DFLB). Target × (s/mean),
+// imbalance moves weights (docs/reference-model.md, DFLB). Target × (s/mean),
 // not (Target×s)/mean: a server exactly at the mean gets exactly Target,
 // because the cube root of the weight update turns rounding noise of 1e-16
 // into a weight step of 3e-5. Metrics in Absolute are already on the
@@ -92,7 +92,7 @@ type MonitorConfig struct {
 
 // DefaultMonitorConfig returns the thesis's simulation monitor: a 12-tick
 // moving average normalised to 0.95 at the mean (thesis §4.3;
-// reference-model.md, DFLB).
+// docs/reference-model.md, DFLB).
 func DefaultMonitorConfig() MonitorConfig { return MonitorConfig{Window: 12, Target: 0.95} }
 
 // NewMonitor returns a monitor with cfg, zero fields replaced by the

@@ -27,7 +27,7 @@ func cpuOf(loads []Load) []float64 {
 }
 
 // Reference: thesis §4.3 (every 5 s, load = load×11/12 + conns×1/12) and
-// reference-model.md, DFLB in the thesis preset (CPU = 0.95 × load / mean
+// docs/reference-model.md, DFLB in the thesis preset (CPU = 0.95 × load / mean
 // load, or 0.95 when the mean is 0). Values computed by hand.
 func TestMonitorTick(t *testing.T) {
 	type tick struct {
@@ -262,7 +262,7 @@ func TestMonitorForgetsRemovedServers(t *testing.T) {
 // The monitor computes exactly, bit for bit, what the simulator's monitor
 // computed inline before it was shared: load = load*11/12 + conns/12,
 // CPU = 0.95 * (load / mean) over all nodes, 0.95 when the mean is 0.
-// Reference: reference-model.md, DFLB.
+// Reference: docs/reference-model.md, DFLB.
 func TestMonitorMatchesInlineReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 3))
 	for _, n := range []int{1, 2, 7, 16} {

@@ -73,7 +73,7 @@ type Options struct {
 
 	// RestartCycle makes WRR restart its cycle from the beginning when
 	// weights or membership change, instead of keeping its current weight
-	// as ip_vs_wrr_dest_changed does (reference-model.md's DFLB preset).
+	// as ip_vs_wrr_dest_changed does (docs/reference-model.md's DFLB preset).
 	RestartCycle bool `json:"restart_cycle"`
 
 	// Inner names the scheduler DFLB adjusts weights for: "wrr" (default)

@@ -15,7 +15,7 @@ func init() {
 	}
 }
 
-// TestScripts runs the scenario scripts of testdata/scripts (style.md
+// TestScripts runs the scenario scripts of testdata/scripts (docs/style.md
 // item 9): each NAME.txt is a sequence of pool changes and arrivals whose
 // transcript must equal NAME.golden, and every script cites the thesis or
 // IPVS section it demonstrates. Regenerate with

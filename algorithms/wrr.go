@@ -26,7 +26,7 @@ import (
 // With Options.RestartCycle (NewWRRRestart) a change restarts the cycle
 // from its beginning instead (cw = mw, walk from the first server), the
 // reading of "WRR restarts its cycle when weights change" that
-// reference-model.md's thesis preset uses for DFLB.
+// docs/reference-model.md's thesis preset uses for DFLB.
 type WRR struct {
 	restart bool   // full cycle restart on change (Options.RestartCycle)
 	gen     uint64 // Pool.Generation the state was last checked against

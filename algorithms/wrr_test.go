@@ -161,7 +161,7 @@ func ExampleNewWRR() {
 // beginning. Weights 4,3,2 give A A B (cw = 3); then C's weight becomes 3.
 // The kernel's rule keeps cw = 3 and walks from the head (A B C A ...);
 // a restart begins again at cw = 4 (A A B C ...).
-// Reference: reference-model.md (DFLB: "WRR ... restarts its cycle when
+// Reference: docs/reference-model.md (DFLB: "WRR ... restarts its cycle when
 // weights change"); ip_vs_wrr_dest_changed for the kernel rule.
 func TestWRRRestartCycle(t *testing.T) {
 	for _, tc := range []struct {

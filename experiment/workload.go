@@ -27,7 +27,7 @@ type LoadOptions struct {
 const maxReportedLines = 5
 
 // LoadWorkload loads a trace spec under the reference filters
-// (reference-model.md, workload rule 1):
+// (docs/reference-model.md, workload rule 1):
 //
 //	default               the trace embedded in the binary
 //	synth:PRESET[:N]      a synthetic workload (traces.SynthPreset), N requests

@@ -72,7 +72,7 @@ func NewCache(policy string, capacity int64, objects int) (Cache, error) {
 	return nil, fmt.Errorf("models: unknown cache policy %q (known: %s)", policy, strings.Join(Policies(), ", "))
 }
 
-// LRU is a least-recently-used cache bounded in bytes (reference-model.md:
+// LRU is a least-recently-used cache bounded in bytes (docs/reference-model.md:
 // "LRU replacement by bytes"). Every operation is O(1): the cached objects
 // form an intrusive doubly linked list threaded through slices indexed by
 // object, most recently used first.

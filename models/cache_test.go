@@ -192,7 +192,7 @@ func TestCacheAgainstNaive(t *testing.T) {
 }
 
 // TestLRUOrder checks eviction order by bytes on a hand-made sequence.
-// Reference: reference-model.md "LRU replacement by bytes".
+// Reference: docs/reference-model.md "LRU replacement by bytes".
 func TestLRUOrder(t *testing.T) {
 	c := NewLRU(100, 0)
 	steps := []struct {
@@ -288,7 +288,7 @@ func BenchmarkCache(b *testing.B) {
 
 // Inserting an object that is already cached moves it to the
 // most-recently-used end, as when another request inserted it while this
-// one was reading it from disk (reference-model.md, serving step 2): with
+// one was reading it from disk (docs/reference-model.md, serving step 2): with
 // a, b, c cached (c most recent), inserting a again and then d evicts b,
 // not a.
 func TestInsertCachedMovesToMRU(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 // a connection and of sending bytes, and the disk cost of reading a file.
 // The zero value of every field selects the thesis's value (thesis §4.3 and
 // §6.3.7, which take them from the LARD paper, ASPLOS 1998), so Costs{} is
-// the reference model of reference-model.md.
+// the reference model of docs/reference-model.md.
 //
 // All per-block charges round the block count up: a 1-byte object costs one
 // transmit block and one disk block.
@@ -119,7 +119,7 @@ func (c *Costs) scale(d time.Duration, dynamic bool) time.Duration {
 	return time.Duration(math.Round(float64(d) * c.DynamicFactor))
 }
 
-// SetupTime is the CPU job of step 1 of reference-model.md: connection
+// SetupTime is the CPU job of step 1 of docs/reference-model.md: connection
 // setup, Connect (×DynamicFactor for a dynamic request).
 func (c *Costs) SetupTime(dynamic bool) time.Duration {
 	return c.scale(c.Connect, dynamic)
@@ -131,7 +131,7 @@ func (c *Costs) DiskTime(size int64, dynamic bool) time.Duration {
 	return c.scale(c.DiskAccess+c.DiskTransfer*time.Duration(blocks(size, c.DiskBlock)), dynamic)
 }
 
-// SendTime is the CPU job of step 3 of reference-model.md: transmit,
+// SendTime is the CPU job of step 3 of docs/reference-model.md: transmit,
 // Transmit × ceil(size/TransmitBlock), then Teardown, as one job
 // (×DynamicFactor for a dynamic request).
 func (c *Costs) SendTime(size int64, dynamic bool) time.Duration {

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// TestCosts checks the service times of reference-model.md "Serving one
+// TestCosts checks the service times of docs/reference-model.md "Serving one
 // request" (thesis §4.3): setup 140 µs; disk 28 ms + 410 µs × ⌈size/4096⌉;
 // send 40 µs × ⌈size/512⌉ + 140 µs; every block count rounded up.
 func TestCosts(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 
 // Config is one simulation: a cluster, a front end, a scheduler and how
 // requests are admitted. The zero value of every field selects its default
-// (the thesis preset of reference-model.md); Resolve fills the defaults in
+// (the thesis preset of docs/reference-model.md); Resolve fills the defaults in
 // and Validate rejects impossible values. Results carry the resolved Config.
 //
 // A zero field cannot be told from one left unset: where 0 is a value of
@@ -24,7 +24,7 @@ import (
 // the default, as cmd/lvslab does.
 type Config struct {
 	// Preset names a model preset. "thesis" (the default) is the reference
-	// model of reference-model.md, implemented to the letter.
+	// model of docs/reference-model.md, implemented to the letter.
 	Preset string `json:"preset" yaml:"preset"`
 
 	// Nodes is the number of identical back-end nodes (>= 1).
@@ -125,7 +125,7 @@ const (
 	AdmissionOpen   = "open"
 )
 
-// Defaults of the thesis preset (reference-model.md).
+// Defaults of the thesis preset (docs/reference-model.md).
 const (
 	DefaultCacheBytes   = 32 << 20
 	DefaultLow          = 30
@@ -179,7 +179,7 @@ func FrontEnds() []string {
 var ErrNotImplemented = errors.New("not implemented yet")
 
 // thesisDFLB is the DFLB configuration of the thesis preset
-// (reference-model.md, last paragraph): the aggregate load is the CPU
+// (docs/reference-model.md, last paragraph): the aggregate load is the CPU
 // metric alone (the thesis's simulated load), A = 5, SCALE = 10,
 // change threshold 0, target 0.95.
 var thesisDFLB = algorithms.DFLBParams{Coefficients: [6]float64{0, 1, 0, 0, 0, 0}, A: 5, Scale: 10, Target: 0.95}

@@ -22,7 +22,7 @@
 // Each node has one CPU and one disk, each a single FIFO server, and a
 // cache (models.Cache: lru, lfu or gds) of CacheBytes. A request holds no
 // resource while queued, and CPU and disk serve different requests at the
-// same time. A request on a node runs the steps of reference-model.md:
+// same time. A request on a node runs the steps of docs/reference-model.md:
 //
 //  1. CPU job: connection setup (Costs.SetupTime).
 //  2. When step 1 ends, look the target up in the cache. Hit: move it to
@@ -54,7 +54,7 @@
 // At most limit = Nodes × High requests are in the cluster (dispatched and
 // not yet completed, including requests bypassed to the origin).
 //
-//   - "closed" (default, reference-model.md): every request is available
+//   - "closed" (default, docs/reference-model.md): every request is available
 //     at time 0; the first limit requests are dispatched at t = 0 in trace
 //     order, and each completion at t dispatches the next at t. Trace
 //     timestamps are ignored.
@@ -117,7 +117,7 @@
 // the cluster, handle(e, ev) runs its own events. A front end registers
 // its constructor in the frontEnds table from its own file's init
 // function (frontend_*.go). "l7" (frontend.go) is the content-aware switch
-// of reference-model.md: infinitely fast, one Schedule call per request
+// of docs/reference-model.md: infinitely fast, one Schedule call per request
 // with the target as the locality key. The other names of FrontEnds ("l4"
 // keep-alive director, which sees addresses and no URL: the scheduler gets
 // the virtual service 192.0.2.1:80 as destination and the client's address,

@@ -236,13 +236,13 @@ func newEngine(cfg Config, w *traces.Workload) (*engine, error) {
 	return e, nil
 }
 
-// monitorConfig is the load monitor of reference-model.md: a 12-tick
+// monitorConfig is the load monitor of docs/reference-model.md: a 12-tick
 // moving average of each node's connection count, normalised to 0.95 at
 // the mean.
 var monitorConfig = algorithms.MonitorConfig{Window: 12, Target: 0.95}
 
 // dflbDefaultWeight is the pool weight of every node under a scheduler
-// that takes load feedback: DFLB's DEFAULT_WEIGHT (reference-model.md).
+// that takes load feedback: DFLB's DEFAULT_WEIGHT (docs/reference-model.md).
 const dflbDefaultWeight = 10
 
 func (e *engine) schedule(at time.Duration, kind evKind, nodeIdx, slot int32) {
@@ -555,7 +555,7 @@ func (e *engine) diskDone(i int32, epoch uint32) {
 
 // complete records the completion of request s, releases its node (the
 // connection count drops) and then admits the next requests: completion
-// first, then dispatch, in the same instant (reference-model.md).
+// first, then dispatch, in the same instant (docs/reference-model.md).
 func (e *engine) complete(s int32) {
 	f := &e.flights[s]
 	r := &e.w.Requests[f.req]

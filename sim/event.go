@@ -21,7 +21,7 @@ const (
 
 // event is one scheduled happening. Events run in (at, seq) order, seq
 // being the order in which they were scheduled, so that events of one
-// instant keep their scheduling order (reference-model.md).
+// instant keep their scheduling order (docs/reference-model.md).
 type event struct {
 	at    time.Duration
 	seq   uint64

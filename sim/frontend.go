@@ -56,7 +56,7 @@ func implementedFrontEnds() []string {
 	return names
 }
 
-// l7Switch is the content-aware switch of reference-model.md (KTCPVS,
+// l7Switch is the content-aware switch of docs/reference-model.md (KTCPVS,
 // thesis §6): infinitely fast, it sees every request and asks the
 // scheduler for a node per request, with the request's target as the
 // locality key and 2 cost units for a dynamic request.

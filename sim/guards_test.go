@@ -56,7 +56,7 @@ func TestAbsurdParameters(t *testing.T) {
 }
 
 // With nothing in the cluster at a monitor tick the mean load is 0, and
-// DFLB's aggregate load is 0.95 for every node (reference-model.md): the
+// DFLB's aggregate load is 0.95 for every node (docs/reference-model.md): the
 // weights stay at their default, 10. Request 0 completes at 28.77 ms;
 // request 1 arrives at 20 s (open admission), after three empty ticks.
 func TestDFLBZeroMeanLoad(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"github.com/lvslab/lvslab/traces"
 )
 
-// Service times of reference-model.md, in µs, for the sizes used below:
+// Service times of docs/reference-model.md, in µs, for the sizes used below:
 // setup 140; disk 28,000 + 410·⌈size/4096⌉; send 40·⌈size/512⌉ + 140.
 //
 //	1,000 B:   disk 28,410   send 220   alone (miss) 28,770   hit 360
@@ -22,7 +22,7 @@ const (
 )
 
 // TestReferenceModel replays tiny traces whose every completion time was
-// computed by hand from reference-model.md. Reference: thesis §4.3, §6.3.7.
+// computed by hand from docs/reference-model.md. Reference: thesis §4.3, §6.3.7.
 func TestReferenceModel(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -263,7 +263,7 @@ func TestOpenAdmission(t *testing.T) {
 	}
 }
 
-// TestDFLBMonitor checks the DFLB feedback of reference-model.md: the
+// TestDFLBMonitor checks the DFLB feedback of docs/reference-model.md: the
 // first update at 5 s, load = load×11/12 + conns/12, aggregate 0.95 ×
 // load/mean, weight += 5·cbrt(0.95 − aggregate), default weight 10.
 // Two nodes, limit 2: node 0 reads a 100 MB object for about 10 s while

@@ -265,7 +265,7 @@ func TestWriteCSVFormat(t *testing.T) {
 
 func ExampleRun() {
 	// Two requests for the same 1,000-byte object on one node
-	// (reference-model.md): the second one's cache lookup, at 280 µs,
+	// (docs/reference-model.md): the second one's cache lookup, at 280 µs,
 	// misses because the first inserts the object only when its disk read
 	// ends at 28,550 µs.
 	w := &traces.Workload{

@@ -73,7 +73,7 @@ func ReferenceFilter() Filter {
 }
 
 // Target returns the target of a URL: the URL up to the first '?' or '#',
-// as logged (no decoding, no case folding; reference-model.md rule 2). It
+// as logged (no decoding, no case folding; docs/reference-model.md rule 2). It
 // is target.Key, the definition a live layer-7 switch shares.
 func Target(url string) string { return target.Key(url) }
 

@@ -3,7 +3,7 @@ package traces
 import "testing"
 
 // A request is dynamic when its URL has a '?' anywhere or contains
-// "cgi-bin" as logged (reference-model.md workload rule 1: no decoding, no
+// "cgi-bin" as logged (docs/reference-model.md workload rule 1: no decoding, no
 // case folding), or contains one of the configured patterns.
 func TestIsDynamic(t *testing.T) {
 	for _, tc := range []struct {

@@ -26,7 +26,7 @@ func checkAccounting(t *testing.T, w *Workload) {
 	}
 }
 
-// TestLoadReferenceFilter applies the workload rules of reference-model.md
+// TestLoadReferenceFilter applies the workload rules of docs/reference-model.md
 // (thesis §6.3.7) to the hand-made odd.log, line by line.
 func TestLoadReferenceFilter(t *testing.T) {
 	var reported []string

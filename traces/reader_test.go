@@ -50,7 +50,7 @@ func mustTime(t *testing.T, s string) time.Time {
 }
 
 // TestParseLine checks the CLF/Combined parser on the shapes real logs take
-// (reference-model.md workload rule 1 needs method, URL, status, bytes).
+// (docs/reference-model.md workload rule 1 needs method, URL, status, bytes).
 func TestParseLine(t *testing.T) {
 	tests := []struct {
 		name, line string

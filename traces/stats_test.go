@@ -38,7 +38,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // TestCharacterizeGolden: "lvslab trace stats --json" on the testdata
-// slices under the reference filters (reference-model.md).
+// slices under the reference filters (docs/reference-model.md).
 func TestCharacterizeGolden(t *testing.T) {
 	for _, name := range []string{"antlr-slice.log", "semicomplete-slice.log"} {
 		t.Run(name, func(t *testing.T) {

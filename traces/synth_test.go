@@ -63,7 +63,7 @@ func TestSynthesizeSeed(t *testing.T) {
 
 // TestSynthWorkloadMatchesReader checks the fast path against the text
 // path: reading the CLF log back with Load and ReferenceFilter gives the
-// Workload that SynthWorkload builds. Reference: reference-model.md,
+// Workload that SynthWorkload builds. Reference: docs/reference-model.md,
 // workload rules 1-3.
 func TestSynthWorkloadMatchesReader(t *testing.T) {
 	for _, tc := range []struct {

@@ -12,7 +12,7 @@ type Workload struct {
 
 	// Objects are the distinct targets, in order of first appearance.
 	// Size is one size per object: the largest byte count logged for that
-	// target among the kept requests (reference-model.md, workload rule 3).
+	// target among the kept requests (docs/reference-model.md, workload rule 3).
 	Objects []Object
 
 	// Clients are the distinct client hosts, in order of first appearance.

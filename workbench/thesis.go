@@ -7,8 +7,8 @@ import (
 	"github.com/lvslab/lvslab/traces"
 )
 
-// The thesis's published numbers (thesis §4.3 and §6.3.7; thesis-notes.md
-// §5). They are what the reproduction is compared with, never output.
+// The thesis's published numbers (thesis §4.3 and §6.3.7; Fig. 4.2 and
+// Fig. 6.5). They are what the reproduction is compared with, never output.
 const (
 	thesisN          = 7    // the node count the thesis quotes
 	thesisDFLBGain   = 0.20 // DFLB over WRR and WLC at 7 nodes, Fig. 4.2

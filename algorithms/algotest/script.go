@@ -161,7 +161,7 @@ const (
 	maxLine     = 64 << 10
 )
 
-// ExecScript runs a scenario script (style.md item 9; after etcd-io/raft's
+// ExecScript runs a scenario script (docs/style.md item 9; after etcd-io/raft's
 // datadriven interaction tests, written independently) and returns its
 // transcript. name labels errors ("testdata/scripts/wrr.txt:12: ..."). The
 // same script always gives the same bytes. An error is a *[ScriptError].

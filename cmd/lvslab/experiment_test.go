@@ -103,7 +103,7 @@ func nestedYAML(k, v string) string {
 // does not have is reported where it was given (the file and the line of
 // that failure, or the --failure flag) with the node count it does not fit,
 // before any trace is loaded or simulation run. Reference: thesis §5.2 (a
-// failed real server leaves the cluster); reference-model.md numbers nodes
+// failed real server leaves the cluster); docs/reference-model.md numbers nodes
 // from 0.
 func TestExperimentFailureNodes(t *testing.T) {
 	dir := t.TempDir()

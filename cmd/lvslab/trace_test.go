@@ -33,7 +33,7 @@ func runTrace(t *testing.T, args ...string) (string, string, error) {
 }
 
 // TestTraceStatsGolden: "trace stats --json" on the testdata slices equals
-// the golden files of the traces package (reference-model.md filters).
+// the golden files of the traces package (docs/reference-model.md filters).
 func TestTraceStatsGolden(t *testing.T) {
 	for _, name := range []string{"antlr-slice", "semicomplete-slice"} {
 		out, stderr, err := runTrace(t, "trace", "stats", "--json", traceTD(name+".log"))

@@ -63,7 +63,7 @@ const (
 	DefaultWindow   = 12
 	// TargetLoad is the normalised value of a server at the cluster's mean:
 	// DFLB's target aggregate load, so that a server at the mean keeps its
-	// weight (reference-model.md, DFLB).
+	// weight (docs/reference-model.md, DFLB).
 	TargetLoad = 0.95
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Reference: reference-model.md, workload rule 2 (target = URL path up to
+// Reference: docs/reference-model.md, workload rule 2 (target = URL path up to
 // the first '?' or '#', as logged, no decoding, no case folding).
 func TestKey(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -29,7 +29,7 @@ func TestKey(t *testing.T) {
 	}
 }
 
-// Reference: reference-model.md, workload rule 1 and thesis §6.3.7 (a URL
+// Reference: docs/reference-model.md, workload rule 1 and thesis §6.3.7 (a URL
 // with a '?' or containing "cgi-bin" is dynamic); thesis §6.3.5 (cost 2).
 func TestDynamic(t *testing.T) {
 	for _, tc := range []struct {
