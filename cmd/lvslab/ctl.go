@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lvslab/lvslab/dataplane/ctl"
+	"github.com/lvslab/lvslab/dataplane/director"
 )
 
 func init() { subcommands = append(subcommands, newCtlCmd) }
@@ -79,7 +80,7 @@ until it passes again, then gets the last weight set.`,
   lvslab ctl health`,
 		Args: cobra.NoArgs,
 	}
-	cmd.PersistentFlags().StringVar(&f.socket, "socket", defaultCtlPath(), "the director's admin socket (its --ctl)")
+	cmd.PersistentFlags().StringVar(&f.socket, "socket", ctl.DefaultSocket(), "the director's admin socket (its --ctl)")
 
 	service := func(fl *pflag.FlagSet) {
 		fl.StringVarP(&f.tcp, "tcp-service", "t", "", "TCP virtual service VIP:PORT")
@@ -122,7 +123,7 @@ until it passes again, then gets the last weight set.`,
 		verb(ctl.VerbAddService, "Add a virtual service (ipvsadm -A)", cobra.MaximumNArgs(1), func(fl *pflag.FlagSet) {
 			service(fl)
 			sched(fl)
-			fl.StringVar(&f.mode, "mode", "l7", "service kind: "+directorModes)
+			fl.StringVar(&f.mode, "mode", "l7", "service kind: "+director.Modes)
 			fl.StringVar(&f.name, "name", "", "service name for logs")
 		}),
 		verb(ctl.VerbEditService, "Change a virtual service's scheduler (ipvsadm -E)", cobra.MaximumNArgs(1), func(fl *pflag.FlagSet) {
