@@ -139,9 +139,9 @@ type Backend struct {
 	cpu, disk  resource
 	prev, last sample // utilisation at the last two interval boundaries
 
-	served, hits, bytes       atomic.Int64
-	notFound, aborted, denied atomic.Int64
-	conns, inService          atomic.Int64
+	served, hits, bytes        atomic.Int64
+	notFound, aborted, denied  atomic.Int64
+	conns, accepted, inService atomic.Int64
 
 	srv       *http.Server
 	closeOnce sync.Once
@@ -274,6 +274,7 @@ func (b *Backend) connState(_ net.Conn, s http.ConnState) {
 	switch s {
 	case http.StateNew:
 		b.conns.Add(1)
+		b.accepted.Add(1)
 	case http.StateClosed, http.StateHijacked:
 		b.conns.Add(-1)
 	}
@@ -370,8 +371,8 @@ var (
 // the back end's cache: "hit" or "miss".
 const CacheHeader = "X-Lvslab-Cache"
 
-// body is what response bodies are cut from.
-var body = func() []byte {
+// filler is what response bodies are cut from.
+var filler = func() []byte {
 	b := make([]byte, 64<<10)
 	for i := range b {
 		b[i] = 'x'
@@ -420,20 +421,30 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h[CacheHeader] = missHeader
 	}
-	w.WriteHeader(http.StatusOK)
+	// Counted before the body goes out, so that a client that has read
+	// the whole response finds it counted; taken back if the write fails.
+	body := int64(0)
 	if r.Method == http.MethodGet {
-		for n := size; n > 0; {
-			k := min(n, int64(len(body)))
-			if _, err := w.Write(body[:k]); err != nil {
-				b.aborted.Add(1)
-				return
-			}
-			n -= k
+		body = size
+	}
+	b.count(hit, body, +1)
+	w.WriteHeader(http.StatusOK)
+	for n := body; n > 0; {
+		k := min(n, int64(len(filler)))
+		if _, err := w.Write(filler[:k]); err != nil {
+			b.count(hit, body, -1)
+			b.aborted.Add(1)
+			return
 		}
-		b.bytes.Add(size)
+		n -= k
 	}
+}
+
+// count adds (sign +1) or takes back (-1) a served request.
+func (b *Backend) count(hit bool, bytes int64, sign int64) {
 	if hit {
-		b.hits.Add(1)
+		b.hits.Add(sign)
 	}
-	b.served.Add(1)
+	b.bytes.Add(sign * bytes)
+	b.served.Add(sign)
 }

@@ -19,6 +19,7 @@ type Load struct {
 	Uptime time.Duration `json:"uptime_ns"`
 
 	Connections int64 `json:"connections"` // client connections open
+	Accepted    int64 `json:"accepted"`    // client connections accepted since start
 	InService   int64 `json:"in_service"`  // requests arrived and not yet answered
 	CPUQueue    int   `json:"cpu_queue"`   // CPU jobs waiting or in service
 	DiskQueue   int   `json:"disk_queue"`  // disk jobs waiting or in service
@@ -66,6 +67,7 @@ func (b *Backend) Load() Load {
 		Time:        now,
 		Uptime:      now.Sub(b.start),
 		Connections: b.conns.Load(),
+		Accepted:    b.accepted.Load(),
 		InService:   b.inService.Load(),
 		Interval:    b.cfg.Interval,
 		Requests:    b.served.Load(),
