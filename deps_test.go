@@ -33,7 +33,7 @@ var allowed = map[string]struct {
 	"dataplane": {local: []string{"algorithms"}, thirdParty: []string{
 		"github.com/gopacket/gopacket", "github.com/vishvananda/netlink", "github.com/vishvananda/netns",
 		"golang.org/x/sys", "golang.org/x/net"}},
-	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "internal/atomicfile"}, thirdParty: []string{
+	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "testbed", "internal/atomicfile"}, thirdParty: []string{
 		"gonum.org/v1/gonum", "gonum.org/v1/plot", "go.yaml.in/yaml/v3", "golang.org/x/term"}},
 	"testbed": {local: []string{"dataplane", "algorithms", "models", "traces"}, thirdParty: []string{
 		"github.com/vishvananda/netlink", "github.com/vishvananda/netns", "golang.org/x/sys",
