@@ -537,9 +537,8 @@ func (wk *worker) do(i int) {
 	if !g.deadline.IsZero() {
 		deadline = minTime(deadline, g.deadline)
 	}
-	head := false
 	var resp response
-	var err error
+	var err, first error
 	for attempt := 0; ; attempt++ {
 		var c net.Conn
 		var br *bufio.Reader
@@ -549,7 +548,7 @@ func (wk *worker) do(i int) {
 		}
 		reused := wk.reused
 		if _, err = c.Write(g.request(i)); err == nil {
-			resp, err = readResponse(br, head)
+			resp, err = readResponse(br, false)
 		}
 		if err == nil {
 			wk.reused = true
@@ -563,11 +562,17 @@ func (wk *worker) do(i int) {
 		if !reused || resp.started || attempt > 0 || g.ctx.Err() != nil || !retriable(err) {
 			break
 		}
+		first = err
+		resp = response{}
 		g.retries.Add(1)
 	}
-	if errors.Is(err, errStopped) { // the run ended before it had a connection
-		rec.Sent = -1
-		return
+	if errors.Is(err, errStopped) {
+		if first == nil { // the run ended before it had a connection
+			rec.Sent = -1
+			return
+		}
+		err = fmt.Errorf("%w, not resent: the run ended", first)
+		first = nil
 	}
 	rec.Done = time.Since(g.start)
 	rec.Status, rec.Bytes, rec.Hit = resp.status, resp.bytes, resp.hit
@@ -575,6 +580,9 @@ func (wk *worker) do(i int) {
 	case err != nil:
 		rec.Reason = g.reason(err)
 		rec.Err = err.Error()
+		if first != nil {
+			rec.Err += " (on a new connection, after " + first.Error() + " on a kept-alive one)"
+		}
 	case resp.status != 200:
 		rec.Reason = fmt.Sprintf("status_%03d", resp.status)
 		rec.Err = fmt.Sprintf("HTTP status %d", resp.status)
@@ -589,7 +597,7 @@ func retriable(err error) bool {
 
 // reason classifies a request's error.
 func (g *gen) reason(err error) string {
-	if g.over() && (isTimeout(err) || errors.Is(err, context.Canceled)) {
+	if g.over() && (isTimeout(err) || errors.Is(err, context.Canceled) || errors.Is(err, errStopped)) {
 		return g.endReason()
 	}
 	var de *dialErr
