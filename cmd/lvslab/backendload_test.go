@@ -208,6 +208,7 @@ func TestBackendLoadCLIErrors(t *testing.T) {
 		{[]string{"load", "--target", "http://x", "--trace", logf, "-o", logf}, "-o " + logf + " is the --trace file"},
 		{[]string{"load", "--target", "http://x", "--trace", logf, "--records", logf}, "--records " + logf + " is the --trace file"},
 		{[]string{"load", "--target", "http://x", "--backend-load", "x:1"}, "load report URL"},
+		{[]string{"load", "--target", "http://127.0.0.1:1", "--wait", "100ms"}, "--wait: load: 127.0.0.1:1 does not accept connections after 100ms"},
 	} {
 		var stderr bytes.Buffer
 		if code := run(tc.args, &bytes.Buffer{}, &stderr); code == 0 || !strings.Contains(stderr.String(), tc.want) {

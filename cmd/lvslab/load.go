@@ -28,6 +28,7 @@ func newLoadCmd() *cobra.Command {
 		nodes, high                int
 		http10, keepAlive, strict  bool
 		timeScale                  float64
+		wait                       time.Duration
 		loadURLs                   []string
 	)
 	cmd := &cobra.Command{
@@ -110,6 +111,11 @@ a table on a terminal and CSV otherwise, or the -o file's extension.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if wait > 0 {
+				if err := load.WaitReady(ctx, cfg.URL, wait, nil); err != nil {
+					return fmt.Errorf("--wait: %w", err)
+				}
+			}
 			lr, err := load.Run(ctx, cfg)
 			if err != nil {
 				return err
@@ -149,6 +155,7 @@ a table on a terminal and CSV otherwise, or the -o file's extension.`,
 	fs.BoolVar(&http10, "http10", false, "HTTP/1.0, one connection per request")
 	fs.IntVar(&cfg.Requests, "requests", 0, "requests to send (default: the trace's; more replays it again)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "hard deadline of the run (default: none)")
+	fs.DurationVar(&wait, "wait", 0, "first wait up to this long for --target to accept connections (a back end starting)")
 	fs.DurationVar(&cfg.Timeout, "timeout", load.DefaultTimeout, "time limit of one request")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", load.DefaultConnectTimeout, "time limit of one connection attempt")
 	fs.DurationVar(&cfg.Interval, "interval", load.DefaultInterval, "time-series bucket width (wall time)")

@@ -247,6 +247,7 @@ type worker struct {
 	// with a kept-alive connection the server closed).
 	reused bool
 	stop   bool
+	buf    *bufio.Reader // the read buffer, kept across connections
 }
 
 // Run replays cfg.Workload against cfg.URL and returns every request's
@@ -509,7 +510,12 @@ func (wk *worker) conn(deadline time.Time) (net.Conn, *bufio.Reader, error) {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
-		c, br = nc, bufio.NewReaderSize(nc, 32<<10)
+		if wk.buf == nil {
+			wk.buf = bufio.NewReaderSize(nc, 32<<10)
+		} else {
+			wk.buf.Reset(nc)
+		}
+		c, br = nc, wk.buf
 		wk.mu.Lock()
 		wk.c, wk.br, wk.reused = c, br, false
 		stop = wk.stop
@@ -633,4 +639,32 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// WaitReady waits until rawURL (http://HOST[:PORT]) accepts a TCP
+// connection, trying every 50 ms for at most wait; dial nil is a
+// net.Dialer. It returns the last connection error if the time runs out.
+func WaitReady(ctx context.Context, rawURL string, wait time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) error {
+	addr, err := hostPort(rawURL)
+	if err != nil {
+		return err
+	}
+	if dial == nil {
+		d := &net.Dialer{}
+		dial = d.DialContext
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		c, err := dial(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("load: %s does not accept connections after %v: %w", addr, wait, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -449,3 +449,33 @@ func TestWriteRecords(t *testing.T) {
 		t.Errorf("records CSV %q", rows)
 	}
 }
+
+// TestWaitReady: waiting for a back end that starts late succeeds; for
+// one that never comes, fails naming the address.
+func TestWaitReady(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	err = load.WaitReady(context.Background(), "http://"+addr, 150*time.Millisecond, nil)
+	if err == nil || !strings.Contains(err.Error(), addr+" does not accept connections after 150ms") {
+		t.Errorf("nothing listening: %v", err)
+	}
+	late := make(chan net.Listener, 1)
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		l, _ := net.Listen("tcp", addr)
+		late <- l
+	}()
+	err = load.WaitReady(context.Background(), "http://"+addr, 4*time.Second, nil)
+	if l := <-late; l != nil {
+		l.Close()
+	} else {
+		t.Skip("the port was taken meanwhile")
+	}
+	if err != nil {
+		t.Errorf("listening after 200 ms: %v", err)
+	}
+}
