@@ -42,7 +42,8 @@ absolute deadline, each model time divided by --time-scale.
 
 The trace is read as "lvslab sim" reads it (--trace: a log, "a.log+b.log",
 "default" or "synth:PRESET[:N]"; the reference filters): give the back end and
-the load generator the same trace. A target is matched as sent, up to '?' or
+the load generator the same trace: sizes come from it alone (no size parameter:
+a query string makes a request dynamic). A target is matched as sent, up to '?' or
 '#', without decoding; a query string or "cgi-bin" makes a request dynamic
 (twice the cost, never cached). Unknown targets get 404. Responses carry
 X-Lvslab-Cache: hit or miss.

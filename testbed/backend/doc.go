@@ -11,6 +11,15 @@
 //	go b.Serve(l)
 //	defer b.Close()
 //
+// # Targets and sizes
+//
+// Sizes come from the workload alone (Config.Workload: load it from the
+// same trace spec as the load generator; "synth:" specs give synthetic
+// workloads of any size): there is no size parameter in the request,
+// because a query string is what makes a request dynamic in the trace's
+// rules. A target that is not in the workload is a 404, never an object
+// of some default size.
+//
 // # Serving one request
 //
 // A GET of target T (the request-target up to '?' or '#', as sent, with

@@ -178,7 +178,9 @@ func TestBackendKilled(t *testing.T) {
 			if took := time.Since(start); took > 10*time.Second {
 				t.Errorf("the run took %v after its back end died", took)
 			}
-			if res.OK < 20 || res.Failed == 0 || res.Unsent != 0 || res.OK+res.Failed != len(w.Requests) {
+			// The back end counts a response before its body goes out, so
+			// the client may have lost the last few counted ones.
+			if res.OK < 10 || res.Failed == 0 || res.Unsent != 0 || res.OK+res.Failed != len(w.Requests) {
 				t.Fatalf("%d ok, %d failed, %d unsent", res.OK, res.Failed, res.Unsent)
 			}
 			allowed := []string{load.ReasonRefused, load.ReasonClosed, load.ReasonReset}
