@@ -44,10 +44,13 @@ a query string makes a request dynamic). A target is matched as sent, up to '?' 
 (twice the cost, never cached). Unknown targets get 404. Responses carry
 X-Lvslab-Cache: hit or miss.
 
-GET --load-path (default /lvslab/load) returns the load report as JSON:
-connections, requests in service, CPU and disk queues, busy times and
-utilisation (since start and over the last --interval), requests, hits, hit
-ratio, bytes and the configuration. Times in it are wall times.
+GET --load-path (default /lvslab/load) returns the load report as JSON. It
+carries the fields a director's DFLB load monitor reads (monitor: in its
+services file): active (requests in service), cpu_util and disk_util (over
+the last --interval), cpu_queue, disk_queue and served (requests served);
+and connections, busy times and utilisation since start (cpu_util_total,
+disk_util_total), requests, hits, hit ratio, bytes and the configuration.
+Times in it are wall times.
 
 --costs sets the model's constants as KEY=VALUE pairs, the keys of an
 experiment file's costs section: connect, teardown, transmit, transmit_block,

@@ -198,8 +198,8 @@ func TestLoadReport(t *testing.T) {
 	if err := json.Unmarshal(data, &keys); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"connections", "in_service", "cpu_queue", "disk_queue", "cpu_util", "disk_util",
-		"cpu_util_recent", "disk_util_recent", "cpu_busy_ns", "disk_busy_ns", "hit_ratio", "requests", "bytes", "config"} {
+	for _, k := range []string{"active", "served", "connections", "in_service", "cpu_queue", "disk_queue", "cpu_util", "disk_util",
+		"cpu_util_total", "disk_util_total", "cpu_busy_ns", "disk_busy_ns", "hit_ratio", "requests", "bytes", "config"} {
 		if _, ok := keys[k]; !ok {
 			t.Errorf("load report lacks %q: %s", k, data)
 		}
@@ -213,7 +213,7 @@ func TestLoadReport(t *testing.T) {
 	wantCPU := (360 + 440 + 360) * time.Microsecond / 100
 	wantDisk := (28410 + 28410) * time.Microsecond / 100
 	if l.Name != "rs1" || l.Requests != 3 || l.Hits != 1 || l.NotFound != 1 || l.Bytes != bytes || l.Connections != 1 ||
-		l.InService != 0 || l.CPUBusy != wantCPU || l.DiskBusy != wantDisk || !(l.CPUUtil > 0 && l.CPUUtil < 1) ||
+		l.InService != 0 || l.CPUBusy != wantCPU || l.DiskBusy != wantDisk || !(l.CPUUtilTotal > 0 && l.CPUUtilTotal < 1) ||
 		l.HitRatio != 1.0/3 || l.Config.Objects != 2 || l.Config.TimeScale != 100 || l.Config.CacheBytes != 1<<20 ||
 		l.Config.CachePolicy != "lru" || l.Config.Costs != models.DefaultCosts() || l.Config.Trace != "test" {
 		t.Errorf("load report %+v\nwant 3 requests, 1 hit, 1 not found, %d bytes, 1 connection, cpu busy %v, disk busy %v", l, bytes, wantCPU, wantDisk)

@@ -51,12 +51,14 @@
 //
 // # Load report
 //
-// GET Config.LoadPath (default /lvslab/load) returns a Load as JSON:
-// open connections, requests in service, CPU and disk queue lengths,
-// cumulative busy times and utilisation since start and over the last
-// Interval, requests served, hits, hit ratio, bytes, and the back end's
-// configuration (trace, cache, time scale, costs). A trace target at or
-// under the load path is refused by New.
+// GET Config.LoadPath (default /lvslab/load) returns a Load as JSON. Its
+// top level carries DFLB's load-monitor contract (dataplane/monitor's
+// Report: active, cpu_util, disk_util, cpu_queue, disk_queue, served), so
+// a director's monitor reads a back end as it is; and the back end's own
+// figures: open connections, requests in service, cumulative busy times
+// and utilisation since start, requests served, hits, hit ratio, bytes,
+// and the back end's configuration (trace, cache, time scale, costs). A
+// trace target at or under the load path is refused by New.
 //
 // # Failure
 //

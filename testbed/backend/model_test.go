@@ -158,7 +158,7 @@ func TestLoadUnderTimeline(t *testing.T) {
 			time.Sleep(d - time.Duration(b.Load().Uptime))
 			synctest.Wait()
 			l := b.Load()
-			return view{l.CPUQueue, l.DiskQueue, l.CPUBusy, l.DiskBusy, l.CPUUtilRecent, l.DiskUtilRecent}
+			return view{int(*l.CPUQueue), int(*l.DiskQueue), l.CPUBusy, l.DiskBusy, *l.CPUUtil, *l.DiskUtil}
 		}
 		for _, c := range []struct {
 			at   time.Duration
@@ -183,8 +183,8 @@ func TestLoadUnderTimeline(t *testing.T) {
 		}
 		wg.Wait()
 		l := b.Load()
-		if want := float64(72*us) / float64(10*time.Millisecond); !approx(l.CPUUtil, want) {
-			t.Errorf("cpu_util since start = %v, want %v", l.CPUUtil, want)
+		if want := float64(72*us) / float64(10*time.Millisecond); !approx(l.CPUUtilTotal, want) {
+			t.Errorf("cpu_util_total (since start) = %v, want %v", l.CPUUtilTotal, want)
 		}
 	})
 }

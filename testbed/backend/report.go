@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/lvslab/lvslab/dataplane/monitor"
 	"github.com/lvslab/lvslab/models"
 )
 
@@ -19,22 +20,24 @@ type Load struct {
 	Time   time.Time     `json:"time"`
 	Uptime time.Duration `json:"uptime_ns"`
 
+	// Report is what DFLB's load monitor reads, in the JSON contract of
+	// package dataplane/monitor (its fields sit at the top level of the
+	// report), every field set: active is InService, served is Requests,
+	// cpu_util and disk_util are the utilisation over the last complete
+	// interval (Interval wide, aligned on the start; since start until
+	// one has passed), cpu_queue and disk_queue the jobs waiting or in
+	// service at the CPU and at the disk.
+	monitor.Report
+
 	Connections int64 `json:"connections"` // client connections open
 	Accepted    int64 `json:"accepted"`    // client connections accepted since start
 	InService   int64 `json:"in_service"`  // requests arrived and not yet answered
-	CPUQueue    int   `json:"cpu_queue"`   // CPU jobs waiting or in service
-	DiskQueue   int   `json:"disk_queue"`  // disk jobs waiting or in service
 
-	CPUBusy  time.Duration `json:"cpu_busy_ns"`  // CPU busy time since start
-	DiskBusy time.Duration `json:"disk_busy_ns"` // disk busy time since start
-	CPUUtil  float64       `json:"cpu_util"`     // CPUBusy / Uptime
-	DiskUtil float64       `json:"disk_util"`    // DiskBusy / Uptime
-
-	// The utilisation over the last complete interval (Interval wide,
-	// aligned on the start); since start until one has passed.
-	Interval       time.Duration `json:"interval_ns"`
-	CPUUtilRecent  float64       `json:"cpu_util_recent"`
-	DiskUtilRecent float64       `json:"disk_util_recent"`
+	CPUBusy       time.Duration `json:"cpu_busy_ns"`     // CPU busy time since start
+	DiskBusy      time.Duration `json:"disk_busy_ns"`    // disk busy time since start
+	CPUUtilTotal  float64       `json:"cpu_util_total"`  // CPUBusy / Uptime
+	DiskUtilTotal float64       `json:"disk_util_total"` // DiskBusy / Uptime
+	Interval      time.Duration `json:"interval_ns"`     // the window of cpu_util and disk_util
 
 	Requests int64   `json:"requests"`  // requests served (complete responses)
 	Hits     int64   `json:"hits"`      // of which cache hits
@@ -84,23 +87,28 @@ func (b *Backend) Load() Load {
 	}
 	b.mu.Lock()
 	b.advance(now)
-	l.CPUQueue, l.DiskQueue = b.cpu.queue, b.disk.queue
+	cpuQueue, diskQueue := b.cpu.queue, b.disk.queue
 	l.CPUBusy, l.DiskBusy = b.cpu.busy(now), b.disk.busy(now)
 	prev, last := b.prev, b.last
 	l.CacheUsed, l.CacheObjects = b.cache.Used(), b.cache.Len()
 	b.mu.Unlock()
 	if l.Uptime > 0 {
-		l.CPUUtil = float64(l.CPUBusy) / float64(l.Uptime)
-		l.DiskUtil = float64(l.DiskBusy) / float64(l.Uptime)
+		l.CPUUtilTotal = float64(l.CPUBusy) / float64(l.Uptime)
+		l.DiskUtilTotal = float64(l.DiskBusy) / float64(l.Uptime)
 	}
-	l.CPUUtilRecent, l.DiskUtilRecent = l.CPUUtil, l.DiskUtil
+	cpuUtil, diskUtil := l.CPUUtilTotal, l.DiskUtilTotal
 	if prev.j >= 0 {
 		span := float64(last.at.Sub(prev.at))
-		l.CPUUtilRecent = float64(last.cpu-prev.cpu) / span
-		l.DiskUtilRecent = float64(last.disk-prev.disk) / span
+		cpuUtil = float64(last.cpu-prev.cpu) / span
+		diskUtil = float64(last.disk-prev.disk) / span
 	}
 	if l.Requests > 0 {
 		l.HitRatio = float64(l.Hits) / float64(l.Requests)
+	}
+	l.Report = monitor.Report{
+		Active: new(float64(l.InService)), Served: new(float64(l.Requests)),
+		CPUUtil: new(cpuUtil), DiskUtil: new(diskUtil),
+		CPUQueue: new(float64(cpuQueue)), DiskQueue: new(float64(diskQueue)),
 	}
 	return l
 }
@@ -108,7 +116,7 @@ func (b *Backend) Load() Load {
 // Summary is a one-line account of the back end's work since start.
 func (l Load) Summary() string {
 	return fmt.Sprintf("%d requests served (%.1f%% hits, %d bytes), %d not found, %d cut short, CPU %.1f%% and disk %.1f%% busy over %v",
-		l.Requests, 100*l.HitRatio, l.Bytes, l.NotFound, l.Aborted, 100*l.CPUUtil, 100*l.DiskUtil, l.Uptime.Round(time.Millisecond))
+		l.Requests, 100*l.HitRatio, l.Bytes, l.NotFound, l.Aborted, 100*l.CPUUtilTotal, 100*l.DiskUtilTotal, l.Uptime.Round(time.Millisecond))
 }
 
 // serveLoad answers a GET or HEAD of the load path.
