@@ -41,7 +41,7 @@ var allowed = map[string]struct {
 	"dataplane": {local: []string{"algorithms", "internal/target"}, thirdParty: []string{
 		"github.com/gopacket/gopacket", "github.com/vishvananda/netlink", "github.com/vishvananda/netns",
 		"golang.org/x/sys", "golang.org/x/net", "go.yaml.in/yaml/v3"}},
-	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "experiment", "internal/atomicfile"}, thirdParty: []string{
+	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "experiment", "testbed", "internal/atomicfile"}, thirdParty: []string{
 		"gonum.org/v1/gonum", "gonum.org/v1/plot", "go.yaml.in/yaml/v3", "golang.org/x/term"}},
 	"testbed": {local: []string{"dataplane", "algorithms", "models", "traces"}, thirdParty: []string{
 		"github.com/vishvananda/netlink", "github.com/vishvananda/netns", "golang.org/x/sys",
@@ -339,6 +339,11 @@ func TestDependencyRuleCatches(t *testing.T) {
 		{"experiment", module + "/dataplane", true},
 		{"sim", module + "/experiment", true},
 		{"workbench", module + "/experiment", false},
+		{"workbench", module + "/testbed/load", false},
+		{"testbed", module + "/workbench", true},
+		{"testbed", module + "/dataplane/monitor", false},
+		{"testbed", module + "/experiment", true},
+		{"dataplane", module + "/testbed", true},
 	}
 	for path, want := range map[string]string{
 		"internal/target/target.go": "internal/target", "internal/atomicfile/f.go": "internal",

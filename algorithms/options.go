@@ -110,6 +110,36 @@ func (s OptionSpec) Flag() string {
 	return strings.NewReplacer("_", "-", ".", "-").Replace(s.Name)
 }
 
+// Value returns the option as a command-line flag's value in o: a
+// flag.Value (with the Type method of github.com/spf13/pflag) whose Set
+// is the spec's and whose String is Format's text, or Default while the
+// flag is unset.
+func (s OptionSpec) Value(o *Options) *OptionValue { return &OptionValue{spec: s, opts: o} }
+
+// OptionValue is one option as a command-line flag's value (OptionSpec.Value).
+type OptionValue struct {
+	spec OptionSpec
+	opts *Options
+	set  bool
+}
+
+// Set parses text into the option (OptionSpec.Set).
+func (v *OptionValue) Set(text string) error {
+	v.set = true
+	return v.spec.Set(v.opts, text)
+}
+
+// String is the option's value as text, or its default while unset.
+func (v *OptionValue) String() string {
+	if !v.set {
+		return v.spec.Default
+	}
+	return v.spec.Format(*v.opts)
+}
+
+// Type names the option's kind in a flag's help.
+func (v *OptionValue) Type() string { return v.spec.Kind.String() }
+
 // OptionNone is the text of an empty structured value (no class, no
 // prefix table).
 const OptionNone = "none"

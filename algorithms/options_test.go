@@ -210,3 +210,33 @@ func FuzzSetOption(f *testing.F) {
 		}
 	})
 }
+
+// An option's flag value sets the option through the codec and shows its
+// default until it is set.
+func TestOptionValue(t *testing.T) {
+	for _, s := range algorithms.OptionSpecs() {
+		var o algorithms.Options
+		v := s.Value(&o)
+		if v.String() != s.Default || v.Type() != s.Kind.String() {
+			t.Errorf("%s: unset flag shows %q (type %s), want the default %q (%s)", s.Name, v.String(), v.Type(), s.Default, s.Kind)
+		}
+		if s.Example == "" {
+			continue
+		}
+		if err := v.Set(s.Example); err != nil {
+			t.Errorf("%s: Set(%q): %v", s.Name, s.Example, err)
+			continue
+		}
+		var want algorithms.Options
+		if err := s.Set(&want, s.Example); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(o, want) || v.String() != s.Format(want) {
+			t.Errorf("%s: after Set(%q) the options are %+v, shown %q; want %+v, %q", s.Name, s.Example, o, v.String(), want, s.Format(want))
+		}
+	}
+	var o algorithms.Options
+	if err := algorithms.OptionSpecs()[0].Value(&o).Set("x"); err == nil {
+		t.Error("a bad value is accepted")
+	}
+}

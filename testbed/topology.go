@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -347,6 +348,20 @@ func Derive(m Mode, servers int) (Topology, error) {
 		return Topology{}, fmt.Errorf("testbed: %d real servers: want at least 1", servers)
 	}
 	return Topology{Mode: m, Servers: servers}.Resolve()
+}
+
+// ReadTopologyFile reads the topology file at path (see ParseTopology);
+// errors name the file.
+func ReadTopologyFile(path string) (Topology, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Topology{}, err
+	}
+	t, err := ParseTopology(data)
+	if err != nil {
+		return t, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
 }
 
 // ParseTopology reads a topology from YAML. Unknown keys, wrong types and

@@ -21,14 +21,13 @@ func TestTopologyFiles(t *testing.T) {
 	if len(files) < 6 {
 		t.Fatalf("only %d topology files", len(files))
 	}
+	if _, err := testbed.ReadTopologyFile("testdata/none.yaml"); err == nil || !strings.Contains(err.Error(), "testdata/none.yaml") {
+		t.Errorf("a missing file: %v", err)
+	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		topo, err := testbed.ReadTopologyFile(f)
 		if err != nil {
-			t.Fatal(err)
-		}
-		topo, err := testbed.ParseTopology(b)
-		if err != nil {
-			t.Errorf("%s: %v", f, err)
+			t.Error(err)
 			continue
 		}
 		topo.Prefix = testbed.NewPrefix()

@@ -6,8 +6,10 @@
 // It also holds the rest of what the commands do besides reading flags:
 // preparing an experiment (package experiment) for a run (Prepare), the
 // memory bounds (MemLimit, CheckRunMemory), the trace tools, the scheduler
-// playground (Playground) and the reproduction of the thesis's figures
-// with its published numbers (Reproduce).
+// playground (Playground), live load runs against a testbed or a back end
+// expressed in the simulator's result schema (RunLoad, LiveResult) and the
+// reproduction of the thesis's figures with its published numbers
+// (Reproduce).
 //
 // It is the command's private library: only cmd/lvslab imports it. The
 // simulator itself (package sim) stays single-threaded and deterministic;

@@ -1,6 +1,7 @@
 package workbench
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/lvslab/lvslab/internal/atomicfile"
 	"github.com/lvslab/lvslab/sim"
 )
 
@@ -57,6 +59,21 @@ func WriteResultsTo(w io.Writer, format string, cells []Cell, rs []*sim.Result) 
 		return sim.WriteJSON(w, rs)
 	}
 	return WriteTable(w, cells, rs)
+}
+
+// WriteResultsOutput writes results as format (see WriteResultsTo) to out:
+// stdout for "" or "-", otherwise the file, atomically (internal/atomicfile:
+// a failed write leaves the previous file as it was).
+func WriteResultsOutput(stdout io.Writer, out, format string, cells []Cell, rs []*sim.Result) error {
+	var buf bytes.Buffer
+	if err := WriteResultsTo(&buf, format, cells, rs); err != nil {
+		return err
+	}
+	if out == "" || out == "-" {
+		_, err := stdout.Write(buf.Bytes())
+		return err
+	}
+	return atomicfile.WriteFile(out, buf.Bytes())
 }
 
 // WriteTable prints results for people: one line per run, with the

@@ -4,17 +4,14 @@ package main
 // options.
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/lvslab/lvslab/dataplane/ctl"
+	"github.com/lvslab/lvslab/dataplane/director"
 )
 
 func init() { subcommands = append(subcommands, newCtlCmd) }
@@ -79,7 +76,7 @@ until it passes again, then gets the last weight set.`,
   lvslab ctl health`,
 		Args: cobra.NoArgs,
 	}
-	cmd.PersistentFlags().StringVar(&f.socket, "socket", defaultCtlPath(), "the director's admin socket (its --ctl)")
+	cmd.PersistentFlags().StringVar(&f.socket, "socket", ctl.DefaultSocket(), "the director's admin socket (its --ctl)")
 
 	service := func(fl *pflag.FlagSet) {
 		fl.StringVarP(&f.tcp, "tcp-service", "t", "", "TCP virtual service VIP:PORT")
@@ -122,7 +119,7 @@ until it passes again, then gets the last weight set.`,
 		verb(ctl.VerbAddService, "Add a virtual service (ipvsadm -A)", cobra.MaximumNArgs(1), func(fl *pflag.FlagSet) {
 			service(fl)
 			sched(fl)
-			fl.StringVar(&f.mode, "mode", "l7", "service kind: "+directorModes)
+			fl.StringVar(&f.mode, "mode", "l7", "service kind: "+director.Modes)
 			fl.StringVar(&f.name, "name", "", "service name for logs")
 		}),
 		verb(ctl.VerbEditService, "Change a virtual service's scheduler (ipvsadm -E)", cobra.MaximumNArgs(1), func(fl *pflag.FlagSet) {
@@ -145,91 +142,35 @@ until it passes again, then gets the last weight set.`,
 	return cmd
 }
 
-// request builds the verb's request from the flags.
+// request builds the verb's request from the flags given.
 func (f *ctlFlags) request(c *cobra.Command, verb string, args []string) (ctl.Request, error) {
-	req := ctl.Request{Verb: verb}
-	changed := c.Flags().Changed
-	switch {
-	case f.tcp != "" && f.udp != "":
-		return req, errors.New("give -t or -u, not both")
-	case f.tcp != "" || f.udp != "":
-		k := ctl.Key{Proto: ctl.TCP}
-		v, flag := f.tcp, "-t"
-		if f.udp != "" {
-			k.Proto, v, flag = ctl.UDP, f.udp, "-u"
-		}
-		ap, err := netip.ParseAddrPort(v)
-		if err != nil {
-			return req, fmt.Errorf("%s %q: want ADDRESS:PORT", flag, v)
-		}
-		k.Addr = ap
-		req.Service = &ctl.ServiceSpec{Key: k}
+	fl := c.Flags()
+	a := ctl.Args{TCP: f.tcp, UDP: f.udp, Scheduler: f.sched, Netmask: f.netmask, Name: f.name,
+		ServiceOptions: fl.Lookup("scheduler") != nil, ServerOptions: fl.Lookup("real-server") != nil,
+		Real: f.real, DR: f.dr, Tun: f.tun, NAT: f.nat}
+	if fl.Changed("mode") || verb == ctl.VerbAddService {
+		a.Mode = &f.mode
 	}
-	if c.Flags().Lookup("scheduler") != nil && req.Service != nil {
-		req.Service.Scheduler = f.sched
-		req.Service.Netmask = f.netmask
-		if changed("mode") || verb == ctl.VerbAddService {
-			req.Service.Mode = f.mode
+	if fl.Changed("persistent") {
+		v := f.persist
+		if len(args) == 1 && v == fl.Lookup("persistent").NoOptDefVal {
+			v, args = args[0], nil // "-p 600": ipvsadm's spelling
 		}
-		req.Service.Name = f.name
-		if changed("persistent") {
-			v := f.persist
-			if len(args) == 1 && v == c.Flags().Lookup("persistent").NoOptDefVal {
-				v = args[0] // "-p 600": ipvsadm's spelling
-				args = nil
-			}
-			secs, err := strconv.Atoi(v)
-			if err != nil || secs < 0 {
-				return req, fmt.Errorf("-p %q: want a timeout in seconds", v)
-			}
-			d := time.Duration(secs) * time.Second
-			req.Service.Persistence = &d
-		}
+		a.Persistent = &v
 	}
 	if len(args) > 0 {
-		return req, fmt.Errorf("unexpected argument %q", args[0])
+		return ctl.Request{}, fmt.Errorf("unexpected argument %q", args[0])
 	}
-	if c.Flags().Lookup("real-server") != nil {
-		if f.real == "" {
-			return req, errors.New("-r RIP:PORT is required")
-		}
-		ap, err := netip.ParseAddrPort(f.real)
-		if err != nil {
-			return req, fmt.Errorf("-r %q: want ADDRESS:PORT", f.real)
-		}
-		srv := &ctl.ServerSpec{Addr: ap, Name: f.name}
-		n := 0
-		for _, m := range []struct {
-			set  bool
-			name string
-		}{{f.dr, ctl.ForwardDR}, {f.tun, ctl.ForwardTun}, {f.nat, ctl.ForwardNAT}} {
-			if m.set {
-				srv.Forward = m.name
-				n++
-			}
-		}
-		if n > 1 {
-			return req, errors.New("give one of -g, -i and -m")
-		}
-		if verb == ctl.VerbAddServer || changed("weight") {
-			srv.Weight = &f.weight
-		}
-		if verb == ctl.VerbAddServer || changed("u-threshold") {
-			srv.Upper = &f.upper
-		}
-		if verb == ctl.VerbAddServer || changed("l-threshold") {
-			srv.Lower = &f.lower
-		}
-		req.Server = srv
-	}
-	if req.Service == nil {
-		switch verb {
-		case ctl.VerbList, ctl.VerbZero, ctl.VerbHealth:
-		default:
-			return req, fmt.Errorf("%s: name the service with -t VIP:PORT", verb)
+	for _, o := range []struct {
+		flag string
+		v    *int
+		p    **int
+	}{{"weight", &f.weight, &a.Weight}, {"u-threshold", &f.upper, &a.Upper}, {"l-threshold", &f.lower, &a.Lower}} {
+		if verb == ctl.VerbAddServer || fl.Changed(o.flag) {
+			*o.p = o.v
 		}
 	}
-	return req, nil
+	return a.Request(verb)
 }
 
 func (f *ctlFlags) run(c *cobra.Command, verb string, args []string) error {
@@ -246,16 +187,6 @@ func (f *ctlFlags) run(c *cobra.Command, verb string, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := c.OutOrStdout()
-	switch {
-	case (verb == ctl.VerbList || verb == ctl.VerbHealth) && f.json:
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(resp.Services)
-	case verb == ctl.VerbList:
-		return ctl.WriteList(out, resp.Services, ctl.Format{Stats: f.stats, Rate: f.rate, Thresholds: f.threshold, Exact: f.exact, One: req.Service != nil})
-	case verb == ctl.VerbHealth:
-		return ctl.WriteHealth(out, resp.Services, time.Now())
-	}
-	return nil
+	format := ctl.Format{Stats: f.stats, Rate: f.rate, Thresholds: f.threshold, Exact: f.exact}
+	return ctl.WriteResponse(c.OutOrStdout(), req, resp, format, f.json, time.Now())
 }

@@ -3,82 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/lvslab/lvslab/dataplane/ctl"
 )
-
-func TestReadServicesErrors(t *testing.T) {
-	ok := "    scheduler: wlc\n    servers:\n      - {address: 127.0.0.1:8081}\n"
-	tests := []struct{ name, yaml, want string }{
-		{"nat", "services:\n  - listen: 127.0.0.1:80\n    mode: nat\n" + ok,
-			"s.yaml:3: services[0].mode: mode nat is not implemented yet (only l7)"},
-		{"unknown mode", "services:\n  - listen: 127.0.0.1:80\n    mode: l8\n" + ok,
-			"s.yaml:3: services[0].mode: unknown mode \"l8\""},
-		{"no mode", "services:\n  - listen: 127.0.0.1:80\n" + ok, "s.yaml:2: services[0].mode: missing"},
-		{"unknown key", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    bogus: 1\n" + ok,
-			"s.yaml:4: unknown key bogus in a service"},
-		{"unknown option", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    options: {lowest: 3}\n" + ok,
-			"s.yaml:4: unknown key lowest in options"},
-		{"bad duration", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    timeouts: {client: soon}\n" + ok,
-			"s.yaml:4: cannot unmarshal !!str `soon` into time.Duration"},
-		{"unknown scheduler", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: fastest\n    servers: [{address: 127.0.0.1:1}]\n",
-			"s.yaml:4: services[0].scheduler: unknown scheduler \"fastest\""},
-		{"bad address", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: rr\n    servers:\n      - {address: localhost}\n",
-			"s.yaml:6: services[0].servers[0].address: \"localhost\" is not ADDRESS:PORT"},
-		{"bad weight", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: rr\n    servers:\n      - {address: 127.0.0.1:1, weight: -1}\n",
-			"s.yaml:6: services[0].servers[0].weight: -1 is not between"},
-		{"no servers", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: rr\n",
-			"s.yaml:2: services[0].servers: no servers"},
-		{"no listen", "services:\n  - mode: l7\n" + ok, "s.yaml:2: services[0].listen: missing"},
-		{"same listen twice", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n" + ok + "  - listen: 127.0.0.1:80\n    mode: l7\n" + ok,
-			"s.yaml:7: services[1].listen: 127.0.0.1:80 is also the address of services[0]"},
-		{"empty", "", "s.yaml: empty file"},
-		{"no services", "services: []\n", "s.yaml: no services"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := readServices("s.yaml", strings.NewReader(tc.yaml))
-			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-				t.Errorf("err %v\nwant prefix %q", err, tc.want)
-			}
-		})
-	}
-}
-
-func TestParseBackendFlag(t *testing.T) {
-	tests := []struct {
-		in     string
-		addr   string
-		weight int
-		bad    bool
-	}{
-		{"127.0.0.1:8081", "127.0.0.1:8081", 1, false},
-		{"127.0.0.1:8081:3", "127.0.0.1:8081", 3, false},
-		{"[::1]:8081:0", "[::1]:8081", 0, false},
-		{"[::1]:8081", "[::1]:8081", 1, false},
-		{"127.0.0.1", "", 0, true},
-		{"127.0.0.1:8081:x", "", 0, true},
-		{"127.0.0.1:8081:-2", "", 0, true},
-	}
-	for _, tc := range tests {
-		srv, err := parseBackendFlag(tc.in, 0)
-		if (err != nil) != tc.bad {
-			t.Errorf("%s: err %v", tc.in, err)
-			continue
-		}
-		if !tc.bad && (srv.Addr.String() != tc.addr || srv.Weight != tc.weight) {
-			t.Errorf("%s: %v weight %d", tc.in, srv.Addr, srv.Weight)
-		}
-	}
-}
 
 func TestDirectorFlagErrors(t *testing.T) {
 	tests := []struct {
@@ -94,6 +32,7 @@ func TestDirectorFlagErrors(t *testing.T) {
 		{[]string{"director", "--mode", "l4", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1"}, "--mode \"l4\": unknown"},
 		{[]string{"director", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--loops", "0"}, "--loops 0"},
 		{[]string{"director", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--rules", "/nonexistent/rules.conf"}, "rules: open /nonexistent/rules.conf"},
+		{[]string{"director", "-f", "/nonexistent/s.yaml"}, "open /nonexistent/s.yaml"},
 	}
 	for _, tc := range tests {
 		_, _, err := execLab(t, tc.args...)
@@ -115,126 +54,161 @@ func TestDirectorRulesWithoutCatchAll(t *testing.T) {
     servers:
       - {name: img, address: 127.0.0.1:1}
 `), 0o644)
-	_, _, err := execLab(t, "director", "-f", filepath.Join(dir, "s.yaml"))
+	_, _, err := execLab(t, "director", "-f", filepath.Join(dir, "s.yaml"), "--ctl", "")
 	want := filepath.Join(dir, "rules.conf") + ":2: no catch-all rule"
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("err %v, want prefix %q", err, want)
 	}
 }
 
-// The director runs a services file: content rules send .gif to one back
-// end and the rest to the other; on stop it logs the counters.
-func TestDirectorEndToEnd(t *testing.T) {
-	var addrs []string
+// "lvslab director" from flags with an admin socket, administered with
+// "lvslab ctl": the verbs' flags (ipvsadm's) reach the director, its
+// answers and errors come back, and a signal (the command's context)
+// stops it with its counters logged.
+func TestDirectorCtlCommands(t *testing.T) {
+	var backends []string
 	for _, name := range []string{"A", "B"} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintf(w, "%s %s", name, r.URL.Path)
-		})}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, name) })}
 		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
-		addrs = append(addrs, ln.Addr().String())
+		backends = append(backends, ln.Addr().String())
 	}
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "rules.conf"), []byte("rule = images \\.gif$\nrule = "+addrs[0]+" .*\n"), 0o644)
-	yml := fmt.Sprintf(`services:
-  - name: web
-    listen: 127.0.0.1:0
-    mode: l7
-    scheduler: lblc
-    options: {low: 2, high: 4}
-    rules: rules.conf
-    loops: 2
-    timeouts: {client: 2s, connect: 1s, backend: 5s}
-    servers:
-      - {address: %s}
-      - {name: images, address: %s, weight: 2}
-`, addrs[0], addrs[1])
-	path := filepath.Join(dir, "s.yaml")
-	os.WriteFile(path, []byte(yml), 0o644)
-	svcs, err := readServices(path, strings.NewReader(yml))
+	dir, err := os.MkdirTemp("", "lvctl") // short: a socket path is at most 108 bytes
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "director.sock")
+
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr syncBuffer
-	ready := make(chan []string, 1)
 	done := make(chan error, 1)
-	go func() { done <- runDirector(ctx, svcs, &stderr, func(a []string) { ready <- a }) }()
-	var vip string
-	select {
-	case a := <-ready:
-		vip = a[0]
-	case err := <-done:
-		t.Fatalf("director stopped: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("director not ready")
+	go func() {
+		cmd := newRootCmd()
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(&stderr)
+		cmd.SetArgs([]string{"director", "--listen", "127.0.0.1:0", "--backend", backends[0], "--alg", "rr", "--loops", "1", "--ctl", sock})
+		done <- cmd.ExecuteContext(ctx)
+	}()
+	ctlCmd := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		if code := run(append([]string{"ctl", "--socket", sock}, args...), &out, &errb); code != 0 {
+			return out.String(), fmt.Errorf("exit %d: %s", code, strings.TrimSpace(errb.String()))
+		}
+		return out.String(), nil
+	}
+	ctlOK := func(args ...string) string {
+		t.Helper()
+		out, err := ctlCmd(args...)
+		if err != nil {
+			t.Fatalf("lvslab ctl %s: %v", strings.Join(args, " "), err)
+		}
+		return out
+	}
+	var svcs []ctl.ServiceInfo
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		out, err := ctlCmd("list", "--json")
+		if err == nil {
+			if err := json.Unmarshal([]byte(out), &svcs); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("lvslab director stopped: %v\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no admin socket: %v", err)
+		}
+	}
+	if len(svcs) != 1 || svcs[0].Scheduler != "rr" || len(svcs[0].Servers) != 1 {
+		t.Fatalf("list --json: %+v", svcs)
+	}
+	vip := svcs[0].Key.Addr.String()
+
+	ctlOK("add-server", "-t", vip, "-r", backends[1], "-w", "2")
+	ctlOK("edit-server", "-t", vip, "-r", backends[0], "-w", "0")
+	plain := ctlOK("list", "-n")
+	for _, want := range []string{
+		fmt.Sprintf("TCP  %s rr", vip),
+		fmt.Sprintf("  -> %-28s %-7s %-6d", backends[0], "Proxy", 0),
+		fmt.Sprintf("  -> %-28s %-7s %-6d", backends[1], "Proxy", 2),
+	} {
+		if !strings.Contains(plain, want) {
+			t.Errorf("list -n lacks %q:\n%s", want, plain)
+		}
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
-	for _, tc := range []struct{ path, want string }{{"/a.gif", "B /a.gif"}, {"/index.html", "A /index.html"}, {"/b.gif", "B /b.gif"}} {
-		resp, err := client.Get("http://" + vip + tc.path)
+	for range 3 {
+		resp, err := client.Get("http://" + vip + "/")
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if string(body) != tc.want {
-			t.Errorf("%s: %q, want %q", tc.path, body, tc.want)
+		if string(body) != "B" {
+			t.Errorf("with A quiesced: answered by %q", body)
 		}
 	}
 	client.CloseIdleConnections()
+	out := ctlOK("list", "-n", "--stats", "--exact", "-t", vip)
+	if !slices.ContainsFunc(strings.Split(out, "\n"), func(line string) bool {
+		f := strings.Fields(line)
+		return len(f) == 7 && f[1] == backends[1] && f[2] == "3"
+	}) {
+		t.Errorf("list --stats: want Conns 3 for %s:\n%s", backends[1], out)
+	}
+	ctlOK("edit-service", "-t", vip, "-s", "wlc")
+	ctlOK("delete-server", "-t", vip, "-r", backends[1])
+	ctlOK("zero")
+	if out := ctlOK("list", "-t", vip, "--thresholds"); !strings.Contains(out, vip+" wlc") || strings.Contains(out, backends[1]) {
+		t.Errorf("after edit-service and delete-server:\n%s", out)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"add-server", "-t", vip, "-r", backends[0]}, "already exists"},
+		{[]string{"add-server", "-t", vip, "-r", backends[1], "-m"}, "forwarding method nat"},
+		{[]string{"add-server", "-t", vip, "-r", backends[1], "-g", "-i"}, "give one of -g, -i and -m"},
+		{[]string{"add-server", "-t", vip}, "-r RIP:PORT is required"},
+		{[]string{"edit-service", "-t", vip, "-p", "600"}, "persistence"},
+		{[]string{"edit-service", "-t", vip, "-p", "soon"}, `-p "soon": want a timeout in seconds`},
+		{[]string{"add-service", "-u", "127.0.0.1:5353"}, "TCP"},
+		{[]string{"delete-service"}, "delete-service: name the service with -t VIP:PORT"},
+		{[]string{"list", "-t", "vip"}, `-t "vip": want ADDRESS:PORT`},
+		{[]string{"list", "-t", vip, "-u", vip}, "give -t or -u, not both"},
+	} {
+		if _, err := ctlCmd(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ctl %v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+
 	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("director: %v", err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("lvslab director: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("lvslab director does not stop")
+	}
+	if _, err := ctlCmd("list"); err == nil || !strings.Contains(err.Error(), "no director is listening") {
+		t.Errorf("ctl after the director stopped: %v", err)
 	}
 	log := stderr.String()
-	for _, want := range []string{"web: l7 on 127.0.0.1:", "scheduler rules/lblc, 2 servers, 2 listeners", "requests=3 responses=3"} {
+	for _, want := range []string{"l7 on " + vip + ", scheduler rr, 1 servers, 1 listeners", "admin socket " + sock,
+		"server " + backends[1] + " added", "scheduler wlc", "stopping", "requests=3 responses=3"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
-		}
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// The example services file of the README parses, and its rules resolve.
-func TestDirectorExample(t *testing.T) {
-	path := filepath.Join("..", "..", "examples", "l7", "services.yaml")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	svcs, err := readServices(path, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range svcs {
-		sw, err := svcs[i].build(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := sw.Service().Scheduler(); got != "rules/lblc" {
-			t.Errorf("scheduler %q", got)
 		}
 	}
 }

@@ -97,28 +97,6 @@ their index from 0 (A is 0).`,
 	return cmd
 }
 
-// optionValue is the flag of one scheduler option: it sets the option in
-// opts through the option codec.
-type optionValue struct {
-	spec algorithms.OptionSpec
-	opts *algorithms.Options
-	set  bool
-}
-
-func (v *optionValue) Set(s string) error {
-	v.set = true
-	return v.spec.Set(v.opts, s)
-}
-
-func (v *optionValue) String() string {
-	if !v.set {
-		return v.spec.Default
-	}
-	return v.spec.Format(*v.opts)
-}
-
-func (v *optionValue) Type() string { return v.spec.Kind.String() }
-
 // addOptionFlags adds a flag for every scheduler option (the option codec's
 // spelling, with '-' for '_' and '.'), setting it in opts.
 func addOptionFlags(cmd *cobra.Command, opts *algorithms.Options) {
@@ -127,7 +105,7 @@ func addOptionFlags(cmd *cobra.Command, opts *algorithms.Options) {
 		if syntax := s.Kind.Syntax(); syntax != "" {
 			usage += " (" + syntax + ")"
 		}
-		cmd.Flags().Var(&optionValue{spec: s, opts: opts}, s.Flag(), usage)
+		cmd.Flags().Var(s.Value(opts), s.Flag(), usage)
 		if s.Kind == algorithms.OptionBool {
 			cmd.Flags().Lookup(s.Flag()).NoOptDefVal = "true"
 		}

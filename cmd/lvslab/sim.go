@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
-
 	"github.com/spf13/cobra"
 
 	"github.com/lvslab/lvslab/experiment"
-	"github.com/lvslab/lvslab/internal/atomicfile"
 	"github.com/lvslab/lvslab/workbench"
 )
 
@@ -99,15 +96,7 @@ or the -o file's extension (.csv, .json).`,
 			if err != nil {
 				return e.Blame(err)
 			}
-			var buf bytes.Buffer
-			if err := workbench.WriteResultsTo(&buf, f, o.Cells, o.Results); err != nil {
-				return err
-			}
-			if out == "" || out == "-" {
-				_, err = cmd.OutOrStdout().Write(buf.Bytes())
-				return err
-			}
-			return atomicfile.WriteFile(out, buf.Bytes())
+			return workbench.WriteResultsOutput(cmd.OutOrStdout(), out, f, o.Cells, o.Results)
 		},
 	}
 	addExperimentFlags(cmd, &ef)

@@ -82,13 +82,9 @@ Ctrl-C (SIGINT or SIGTERM) during up removes what was made.`,
 			if file == "" {
 				return errors.New("testbed up: -f TOPOLOGY.yaml is required")
 			}
-			b, err := os.ReadFile(file)
+			topo, err := testbed.ReadTopologyFile(file)
 			if err != nil {
 				return fmt.Errorf("testbed up: %w", err)
-			}
-			topo, err := testbed.ParseTopology(b)
-			if err != nil {
-				return fmt.Errorf("%s: %w", file, err)
 			}
 			if prefix != "" {
 				if err := testbed.ValidPrefix(prefix); err != nil {

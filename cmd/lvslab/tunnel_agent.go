@@ -1,18 +1,12 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"os/signal"
-	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -63,7 +57,13 @@ JSON over HTTP. Needs CAP_NET_ADMIN and CAP_NET_RAW.`,
 			cfg.Logf = func(format string, args ...any) { fmt.Fprintf(logw, "tunnel-agent: "+format+"\n", args...) }
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return runTunnelAgent(ctx, cfg, f.listenStats, logw)
+			var stats net.Listener
+			if f.listenStats != "" {
+				if stats, err = net.Listen("tcp", f.listenStats); err != nil { // in this process's namespace
+					return fmt.Errorf("--listen-stats: %w", err)
+				}
+			}
+			return tunnel.Serve(ctx, cfg, stats)
 		},
 	}
 	fl := cmd.Flags()
@@ -92,56 +92,4 @@ func (f *tunnelAgentFlags) config() (tunnel.Config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-// runTunnelAgent sets the agent up in the calling thread's network
-// namespace, decapsulates until ctx ends, then cleans up and logs the
-// counters to logw.
-func runTunnelAgent(ctx context.Context, cfg tunnel.Config, statsAddr string, logw io.Writer) (err error) {
-	a, err := tunnel.Start(cfg)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, a.Close()) }()
-	if statsAddr != "" {
-		ln, err := net.Listen("tcp", statsAddr) // before any goroutine: in this namespace
-		if err != nil {
-			return fmt.Errorf("--listen-stats: %w", err)
-		}
-		srv := &http.Server{Handler: tunnelStatsHandler(a, cfg.VIPs), ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		fmt.Fprintf(logw, "tunnel-agent: counters on http://%s/\n", ln.Addr())
-	}
-	vips := make([]string, len(cfg.VIPs))
-	for i, v := range cfg.VIPs {
-		vips[i] = v.String()
-	}
-	fmt.Fprintf(logw, "tunnel-agent: decapsulating IP-in-IP for %s into %s\n", strings.Join(vips, ", "), a.Dev())
-	done := make(chan error, 1)
-	go func() { done <- a.Run() }()
-	select {
-	case <-ctx.Done():
-		a.Close()
-		err = <-done
-	case err = <-done:
-	}
-	fmt.Fprintf(logw, "tunnel-agent: stopped: %s\n", tunnel.String(a.Counts()))
-	return err
-}
-
-// tunnelStatsHandler serves the agent's counters as a JSON object.
-func tunnelStatsHandler(a *tunnel.Agent, vips []netip.Addr) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		counters := map[string]uint64{}
-		for _, c := range a.Counts() {
-			counters[c.Name] = c.Value
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(struct {
-			Dev      string            `json:"dev"`
-			VIPs     []netip.Addr      `json:"vips"`
-			Counters map[string]uint64 `json:"counters"`
-		}{a.Dev(), vips, counters})
-	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -512,4 +513,45 @@ func TestTableRun(t *testing.T) {
 		close(stop)
 		<-done
 	})
+}
+
+// WriteResponse prints what each verb answers as lvslab ctl shows it.
+func TestWriteResponse(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 1, 0, 0, time.UTC)
+	resp := Response{Services: sampleInfo()[:1]}
+	one := &ServiceSpec{Key: Key{TCP, vip}}
+	text := func(f func(w io.Writer) error) string {
+		var b strings.Builder
+		if err := f(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	js, err := json.MarshalIndent(resp.Services, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		req    Request
+		f      Format
+		asJSON bool
+		want   string
+	}{
+		{"list", Request{Verb: VerbList}, Format{Stats: true}, false,
+			text(func(w io.Writer) error { return WriteList(w, resp.Services, Format{Stats: true}) })},
+		{"list one service: no title", Request{Verb: VerbList, Service: one}, Format{}, false,
+			text(func(w io.Writer) error { return WriteList(w, resp.Services, Format{One: true}) })},
+		{"list as JSON", Request{Verb: VerbList}, Format{Rate: true}, true, string(js) + "\n"},
+		{"health", Request{Verb: VerbHealth}, Format{}, false,
+			text(func(w io.Writer) error { return WriteHealth(w, resp.Services, now) })},
+		{"health as JSON", Request{Verb: VerbHealth, Service: one}, Format{}, true, string(js) + "\n"},
+		{"add-server prints nothing", Request{Verb: VerbAddServer, Service: one}, Format{}, true, ""},
+	}
+	for _, tc := range tests {
+		got := text(func(w io.Writer) error { return WriteResponse(w, tc.req, resp, tc.f, tc.asJSON, now) })
+		if got != tc.want {
+			t.Errorf("%s: got\n%s\nwant\n%s", tc.name, got, tc.want)
+		}
+	}
 }

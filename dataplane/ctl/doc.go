@@ -15,6 +15,7 @@
 //   - [Server] serves a Table on a Unix socket created with mode 0600
 //     ([Listen]); [Client] talks to it. The protocol is one JSON
 //     [Request] per line, answered by one JSON [Response] per line.
+//     [Args] builds a Request from ipvsadm's options (lvslab ctl's).
 //   - [WriteList] and [WriteHealth] print what the client receives:
 //     ipvsadm -L -n's listing (plain, --stats, --rate, --thresholds,
 //     --exact) and the health checks' state.

@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -146,6 +147,25 @@ func largeNum(v uint64, exact bool) string {
 		return fmt.Sprintf("%8dG", v/1_000_000_000)
 	}
 	return fmt.Sprintf("%8dT", v/1_000_000_000_000)
+}
+
+// WriteResponse prints the answer resp to req as "lvslab ctl" does: for
+// list, the listing in format f (f.One set when req names a service), for
+// health the checks' state at now, either as indented JSON with asJSON;
+// for the other verbs nothing.
+func WriteResponse(w io.Writer, req Request, resp Response, f Format, asJSON bool, now time.Time) error {
+	switch {
+	case req.Verb != VerbList && req.Verb != VerbHealth:
+		return nil
+	case asJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(resp.Services)
+	case req.Verb == VerbList:
+		f.One = req.Service != nil
+		return WriteList(w, resp.Services, f)
+	}
+	return WriteHealth(w, resp.Services, now)
 }
 
 // WriteHealth prints the health checks' state of the services' servers.

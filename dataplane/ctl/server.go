@@ -24,6 +24,19 @@ const MaxRequest = 1 << 20
 // idleTimeout closes an admin connection that sends nothing for this long.
 const idleTimeout = 5 * time.Minute
 
+// DefaultSocket is the admin socket's default path: /run/lvslab for root,
+// else the user's runtime directory ($XDG_RUNTIME_DIR), else a per-user
+// directory under the temporary directory.
+func DefaultSocket() string {
+	if os.Geteuid() == 0 {
+		return "/run/lvslab/director.sock"
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "lvslab", "director.sock")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("lvslab-%d", os.Geteuid()), "director.sock")
+}
+
 // Server serves the admin API on a Unix socket.
 type Server struct {
 	table *Table

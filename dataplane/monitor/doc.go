@@ -20,7 +20,10 @@
 // Every field is optional and other fields are ignored. They become
 // DFLB's metrics: PROCESS from active, LOAD from cpu_util (else
 // cpu_queue), DISK from disk_util (else disk_queue), INPUT from the rate of
-// served; MEMORY and RESPONSE are not measured.
+// served; MEMORY and RESPONSE are not measured. The emulated back end
+// (testbed/backend, "lvslab backend") embeds Report in its load report and
+// fills every field: active is its requests in service, cpu_util and
+// disk_util its utilisation over its last interval.
 //
 // # Unresponsive back ends
 //

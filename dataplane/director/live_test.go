@@ -1,14 +1,13 @@
-package main
+package director
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,20 +44,20 @@ func TestReadServicesLive(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := readServices("s.yaml", strings.NewReader(tc.yaml))
+			_, err := ReadServices("s.yaml", strings.NewReader(tc.yaml))
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("err %v\nwant prefix %q", err, tc.want)
 			}
 		})
 	}
 	ok := head + "    health: {type: http, path: /health, interval: 1s, rise: 1}\n    servers:\n      - {address: 127.0.0.1:8081}\n      - {address: 127.0.0.1:8082, health: {path: /other, on_failure: inhibit}}\n"
-	svcs, err := readServices("s.yaml", strings.NewReader(ok))
+	svcs, err := ReadServices("s.yaml", strings.NewReader(ok))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := svcs[0].live
-	if l.health == nil || l.health.Path != "/health" || l.servers[0] != nil || l.servers[1] == nil || l.servers[1].Path != "/other" {
-		t.Errorf("live settings %+v", l)
+	s := svcs[0]
+	if s.Health == nil || s.Health.Path != "/health" || s.ServerHealth[0] != nil || s.ServerHealth[1] == nil || s.ServerHealth[1].Path != "/other" {
+		t.Errorf("health settings %+v, servers %+v", s.Health, s.ServerHealth)
 	}
 }
 
@@ -96,15 +95,29 @@ func startBackend(t *testing.T, name string) *backend {
 	return b
 }
 
-// ctlRun runs "lvslab ctl --socket sock args..." in process.
-func ctlRun(t *testing.T, sock string, args ...string) (string, error) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(append([]string{"ctl", "--socket", sock}, args...), &out, &errb)
-	if code != 0 {
-		return out.String(), fmt.Errorf("exit %d: %s", code, strings.TrimSpace(errb.String()))
+// admin sends req to the admin socket sock, as "lvslab ctl" does.
+func admin(sock string, req ctl.Request) ([]ctl.ServiceInfo, error) {
+	c, err := ctl.Dial(sock)
+	if err != nil {
+		return nil, err
 	}
-	return out.String(), nil
+	defer c.Close()
+	resp, err := c.Do(req)
+	return resp.Services, err
+}
+
+// service names the TCP service vip in a request.
+func service(vip string) *ctl.ServiceSpec {
+	return &ctl.ServiceSpec{Key: ctl.Key{Proto: ctl.TCP, Addr: netip.MustParseAddrPort(vip)}}
+}
+
+// server is real server addr in a request, with its weight if given.
+func server(addr string, weight ...int) *ctl.ServerSpec {
+	s := &ctl.ServerSpec{Addr: netip.MustParseAddrPort(addr)}
+	if len(weight) > 0 {
+		s.Weight = &weight[0]
+	}
+	return s
 }
 
 // The director with two back ends and an admin socket: servers added,
@@ -129,7 +142,7 @@ func TestDirectorCtlEndToEnd(t *testing.T) {
       - {address: %s}
       - {address: %s}
 `, a.addr, b.addr)
-	svcs, err := readServices("s.yaml", strings.NewReader(yml))
+	svcs, err := ReadServices("s.yaml", strings.NewReader(yml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +152,7 @@ func TestDirectorCtlEndToEnd(t *testing.T) {
 	ready := make(chan []string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runLive(ctx, svcs, &stderr, func(a []string) { ready <- a }, liveOptions{ctl: sock, loops: 1})
+		done <- Run(ctx, svcs, &stderr, Options{Ctl: sock, Loops: 1, Ready: func(a []string) { ready <- a }})
 	}()
 	var vip string
 	select {
@@ -182,30 +195,36 @@ func TestDirectorCtlEndToEnd(t *testing.T) {
 		}
 		return got
 	}
-	ctlOK := func(args ...string) string {
+	ctlOK := func(req ctl.Request) []ctl.ServiceInfo {
 		t.Helper()
-		out, err := ctlRun(t, sock, args...)
+		svcs, err := admin(sock, req)
 		if err != nil {
-			t.Fatalf("lvslab ctl %s: %v", strings.Join(args, " "), err)
+			t.Fatalf("%s: %v", req.Verb, err)
 		}
-		return out
+		return svcs
+	}
+	// list is list's text, as "lvslab ctl list" prints it.
+	list := func(f ctl.Format, svc *ctl.ServiceSpec) string {
+		t.Helper()
+		var b strings.Builder
+		f.One = svc != nil
+		if err := ctl.WriteList(&b, ctlOK(ctl.Request{Verb: ctl.VerbList, Service: svc}), f); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
 	}
 	waitHealth := func(addr string, up bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			out := ctlOK("health", "-t", vip, "--json")
-			var svcs []ctl.ServiceInfo
-			if err := json.Unmarshal([]byte(out), &svcs); err != nil {
-				t.Fatal(err)
-			}
+			svcs := ctlOK(ctl.Request{Verb: ctl.VerbHealth, Service: service(vip)})
 			for _, s := range svcs[0].Servers {
 				if s.Addr.String() == addr && s.Health != nil && s.Health.Up == up && s.Down == !up {
 					return
 				}
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s never became up=%v:\n%s", addr, up, out)
+				t.Fatalf("%s never became up=%v: %+v", addr, up, svcs[0].Servers)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -216,16 +235,16 @@ func TestDirectorCtlEndToEnd(t *testing.T) {
 	if got := send(10); got["A"] != 5 || got["B"] != 5 {
 		t.Errorf("two servers, rr: %v", got)
 	}
-	ctlOK("add-server", "-t", vip, "-r", c.addr, "-w", "1")
+	ctlOK(ctl.Request{Verb: ctl.VerbAddServer, Service: service(vip), Server: server(c.addr, 1)})
 	waitHealth(c.addr, true)
 	if got := send(30); got["A"] != 10 || got["B"] != 10 || got["C"] != 10 {
 		t.Errorf("after add-server: %v", got)
 	}
-	ctlOK("edit-server", "-t", vip, "-r", a.addr, "-w", "0")
+	ctlOK(ctl.Request{Verb: ctl.VerbEditServer, Service: service(vip), Server: server(a.addr, 0)})
 	if got := send(10); got["A"] != 0 || got["B"] != 5 || got["C"] != 5 {
 		t.Errorf("after quiescing A: %v", got)
 	}
-	plain := ctlOK("list", "-n")
+	plain := list(ctl.Format{}, nil)
 	if !strings.Contains(plain, fmt.Sprintf("  -> %-28s %-7s %-6d", a.addr, "Proxy", 0)) {
 		t.Errorf("list shows no weight 0 for A:\n%s", plain)
 	}
@@ -235,23 +254,26 @@ func TestDirectorCtlEndToEnd(t *testing.T) {
 	if got := send(6); got["B"] != 0 || got["C"] != 6 {
 		t.Errorf("with B failing its check: %v", got)
 	}
-	health := ctlOK("health")
-	if !regexpLine(health, b.addr, "DOWN") || !regexpLine(health, c.addr, "UP") {
-		t.Errorf("health:\n%s", health)
+	var health strings.Builder
+	if err := ctl.WriteHealth(&health, ctlOK(ctl.Request{Verb: ctl.VerbHealth}), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if !regexpLine(health.String(), b.addr, "DOWN") || !regexpLine(health.String(), c.addr, "UP") {
+		t.Errorf("health:\n%s", health.String())
 	}
 	b.sick.Store(false)
 	waitHealth(b.addr, true)
 	if got := send(10); got["B"] != 5 || got["C"] != 5 {
 		t.Errorf("B back: %v", got)
 	}
-	ctlOK("delete-server", "-t", vip, "-r", c.addr)
+	ctlOK(ctl.Request{Verb: ctl.VerbDeleteServer, Service: service(vip), Server: server(c.addr)})
 	if got := send(4); got["B"] != 4 {
 		t.Errorf("after delete-server C: %v", got)
 	}
 
 	// list --stats: Conns per server are the requests it served through the
 	// director; the service's include the deleted server's.
-	stats := parseStats(t, ctlOK("list", "-n", "--stats", "--rate"))
+	stats := parseStats(t, list(ctl.Format{Stats: true, Rate: true}, nil))
 	wantA, wantB, wantC := a.served.Load(), b.served.Load(), c.served.Load()
 	if stats[a.addr] != wantA || stats[b.addr] != wantB || stats["TCP  "+vip] != wantA+wantB+wantC {
 		t.Errorf("stats %v, want A %d B %d total %d", stats, wantA, wantB, wantA+wantB+wantC)
@@ -259,40 +281,50 @@ func TestDirectorCtlEndToEnd(t *testing.T) {
 	if _, ok := stats[c.addr]; ok {
 		t.Errorf("the deleted server is still listed")
 	}
-	ctlOK("zero")
-	if stats := parseStats(t, ctlOK("list", "-n", "--stats", "-t", vip)); stats["TCP  "+vip] != 0 {
+	ctlOK(ctl.Request{Verb: ctl.VerbZero})
+	if stats := parseStats(t, list(ctl.Format{Stats: true}, service(vip))); stats["TCP  "+vip] != 0 {
 		t.Errorf("after zero: %v", stats)
 	}
 
 	// Errors come back with their reason.
+	nat := server(a.addr)
+	nat.Forward = ctl.ForwardNAT
+	fastest, persistent := service(vip), service(vip)
+	fastest.Scheduler = "fastest"
+	persistent.Persistence = new(600 * time.Second)
+	udp := &ctl.ServiceSpec{Key: ctl.Key{Proto: ctl.UDP, Addr: netip.MustParseAddrPort("127.0.0.1:5353")}, Mode: "l7"}
 	for _, tc := range []struct {
-		args []string
+		req  ctl.Request
 		want string
 	}{
-		{[]string{"add-server", "-t", vip, "-r", a.addr}, "already exists"},
-		{[]string{"add-server", "-t", vip, "-r", a.addr, "-m"}, "forwarding method nat"},
-		{[]string{"edit-server", "-t", "127.0.0.1:1", "-r", a.addr, "-w", "1"}, "no such service TCP  127.0.0.1:1"},
-		{[]string{"delete-server", "-t", vip, "-r", "10.9.9.9:80"}, "no server 10.9.9.9:80"},
-		{[]string{"edit-service", "-t", vip, "-s", "fastest"}, "unknown scheduler"},
-		{[]string{"edit-service", "-t", vip, "-p", "600"}, "persistence"},
-		{[]string{"add-service", "-u", "127.0.0.1:5353"}, "TCP"},
+		{ctl.Request{Verb: ctl.VerbAddServer, Service: service(vip), Server: server(a.addr)}, "already exists"},
+		{ctl.Request{Verb: ctl.VerbAddServer, Service: service(vip), Server: nat}, "forwarding method nat"},
+		{ctl.Request{Verb: ctl.VerbEditServer, Service: service("127.0.0.1:1"), Server: server(a.addr, 1)}, "no such service TCP  127.0.0.1:1"},
+		{ctl.Request{Verb: ctl.VerbDeleteServer, Service: service(vip), Server: server("10.9.9.9:80")}, "no server 10.9.9.9:80"},
+		{ctl.Request{Verb: ctl.VerbEditService, Service: fastest}, "unknown scheduler"},
+		{ctl.Request{Verb: ctl.VerbEditService, Service: persistent}, "persistence"},
+		{ctl.Request{Verb: ctl.VerbAddService, Service: udp}, "TCP"},
 	} {
-		if _, err := ctlRun(t, sock, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("ctl %v: %v, want %q", tc.args, err, tc.want)
+		if _, err := admin(sock, tc.req); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %+v: %v, want %q", tc.req.Verb, tc.req, err, tc.want)
 		}
 	}
 
 	// edit-service changes the scheduler; add-service and delete-service
 	// open and close another service.
-	ctlOK("edit-service", "-t", vip, "-s", "wlc")
-	if out := ctlOK("list", "-t", vip); !strings.Contains(out, "TCP  "+vip+" wlc") {
+	wlc := service(vip)
+	wlc.Scheduler = "wlc"
+	ctlOK(ctl.Request{Verb: ctl.VerbEditService, Service: wlc})
+	if out := list(ctl.Format{}, service(vip)); !strings.Contains(out, "TCP  "+vip+" wlc") {
 		t.Errorf("scheduler not changed:\n%s", out)
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	vip2 := ln.Addr().String()
 	ln.Close()
-	ctlOK("add-service", "-t", vip2, "-s", "rr", "--name", "second")
-	ctlOK("add-server", "-t", vip2, "-r", c.addr)
+	second := service(vip2)
+	second.Scheduler, second.Name, second.Mode = "rr", "second", "l7"
+	ctlOK(ctl.Request{Verb: ctl.VerbAddService, Service: second})
+	ctlOK(ctl.Request{Verb: ctl.VerbAddServer, Service: service(vip2), Server: server(c.addr)})
 	resp, err := client.Get("http://" + vip2 + "/x")
 	if err != nil {
 		t.Fatal(err)
@@ -302,14 +334,14 @@ func TestDirectorCtlEndToEnd(t *testing.T) {
 	if string(body) != "C" {
 		t.Errorf("second service answered %q", body)
 	}
-	ctlOK("delete-service", "-t", vip2)
+	ctlOK(ctl.Request{Verb: ctl.VerbDeleteService, Service: service(vip2)})
 	client.CloseIdleConnections()
 	if _, err := client.Get("http://" + vip2 + "/x"); err == nil {
 		t.Error("a deleted service still answers")
 	}
 
 	// A second director on the same socket is refused.
-	err = runLive(context.Background(), nil, io.Discard, nil, liveOptions{ctl: sock})
+	err = Run(context.Background(), nil, io.Discard, Options{Ctl: sock})
 	if err == nil || !strings.Contains(err.Error(), "another process is serving") {
 		t.Errorf("second director on the socket: %v", err)
 	}
@@ -377,18 +409,19 @@ func TestDirectorHealthExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	svcs, err := readServices(path, f)
+	svcs, err := ReadServices(path, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := svcs[0].live.health; h == nil || h.Type != "http" || h.OnFailure != "inhibit" {
+	if h := svcs[0].Health; h == nil || h.Type != "http" || h.OnFailure != "inhibit" {
 		t.Errorf("health %+v", h)
 	}
-	if _, err := svcs[0].build(nil); err != nil {
+	_, host, err := svcs[0].Build(nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer svcs[0].live.host.Close()
-	if st := svcs[0].live.host.Health().Status(); len(st) != 2 || st[1].OnFailure != "remove" {
+	defer host.Close()
+	if st := host.Health().Status(); len(st) != 2 || st[1].OnFailure != "remove" {
 		t.Errorf("checks %+v", st)
 	}
 }

@@ -1,0 +1,252 @@
+package director
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lvslab/lvslab/algorithms"
+)
+
+func TestReadServicesErrors(t *testing.T) {
+	ok := "    scheduler: wlc\n    servers:\n      - {address: 127.0.0.1:8081}\n"
+	tests := []struct{ name, yaml, want string }{
+		{"nat", "services:\n  - listen: 127.0.0.1:80\n    mode: nat\n" + ok,
+			"s.yaml:3: services[0].mode: mode nat is not implemented yet (only l7)"},
+		{"unknown mode", "services:\n  - listen: 127.0.0.1:80\n    mode: l8\n" + ok,
+			"s.yaml:3: services[0].mode: unknown mode \"l8\""},
+		{"no mode", "services:\n  - listen: 127.0.0.1:80\n" + ok, "s.yaml:2: services[0].mode: missing"},
+		{"unknown key", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    bogus: 1\n" + ok,
+			"s.yaml:4: unknown key bogus in a service"},
+		{"unknown option", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    options: {lowest: 3}\n" + ok,
+			"s.yaml:4: services[0].options.lowest: unknown option \"lowest\" (known: seed, low, high"},
+		{"old option spelling", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    options:\n      expiry: 3s\n" + ok,
+			"s.yaml:5: services[0].options.expiry: unknown option"},
+		{"bad option value", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    options: {set_expiry: -1s}\n" + ok,
+			"s.yaml:4: services[0].options.set_expiry: \"-1s\": must be >= 0"},
+		{"options not a mapping", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    options: [low]\n" + ok,
+			"s.yaml:4: services[0].options: want a mapping"},
+		{"bad duration", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    timeouts: {client: soon}\n" + ok,
+			"s.yaml:4: cannot unmarshal !!str `soon` into time.Duration"},
+		{"unknown scheduler", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: fastest\n    servers: [{address: 127.0.0.1:1}]\n",
+			"s.yaml:4: services[0].scheduler: unknown scheduler \"fastest\""},
+		{"bad address", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: rr\n    servers:\n      - {address: localhost}\n",
+			"s.yaml:6: services[0].servers[0].address: \"localhost\" is not ADDRESS:PORT"},
+		{"bad weight", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: rr\n    servers:\n      - {address: 127.0.0.1:1, weight: -1}\n",
+			"s.yaml:6: services[0].servers[0].weight: -1 is not between"},
+		{"no servers", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: rr\n",
+			"s.yaml:2: services[0].servers: no servers"},
+		{"no listen", "services:\n  - mode: l7\n" + ok, "s.yaml:2: services[0].listen: missing"},
+		{"same listen twice", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n" + ok + "  - listen: 127.0.0.1:80\n    mode: l7\n" + ok,
+			"s.yaml:7: services[1].listen: 127.0.0.1:80 is also the address of services[0]"},
+		{"empty", "", "s.yaml: empty file"},
+		{"no services", "services: []\n", "s.yaml: no services"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadServices("s.yaml", strings.NewReader(tc.yaml))
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("err %v\nwant prefix %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseBackend(t *testing.T) {
+	tests := []struct {
+		in     string
+		addr   string
+		weight int
+		bad    bool
+	}{
+		{"127.0.0.1:8081", "127.0.0.1:8081", 1, false},
+		{"127.0.0.1:8081:3", "127.0.0.1:8081", 3, false},
+		{"[::1]:8081:0", "[::1]:8081", 0, false},
+		{"[::1]:8081", "[::1]:8081", 1, false},
+		{"127.0.0.1", "", 0, true},
+		{"127.0.0.1:8081:x", "", 0, true},
+		{"127.0.0.1:8081:-2", "", 0, true},
+	}
+	for _, tc := range tests {
+		srv, err := ParseBackend(tc.in, 0)
+		if (err != nil) != tc.bad {
+			t.Errorf("%s: err %v", tc.in, err)
+			continue
+		}
+		if !tc.bad && (srv.Addr.String() != tc.addr || srv.Weight != tc.weight) {
+			t.Errorf("%s: %v weight %d", tc.in, srv.Addr, srv.Weight)
+		}
+	}
+}
+
+// TestServiceOptions checks that a services file spells the scheduler's
+// options as the option codec does, lists included.
+func TestServiceOptions(t *testing.T) {
+	yml := "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: dflb\n" +
+		"    options: {low: 2, high: 4, set_expiry: 30s, inner: wlc, fallback: true, dflb.coefficients: [0, 1, 0, 0, 0, 0], classes: \"cgi=0,1\"}\n" +
+		"    servers:\n      - {address: 127.0.0.1:8081}\n      - {address: 127.0.0.1:8082}\n"
+	svcs, err := ReadServices("s.yaml", strings.NewReader(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := algorithms.Options{Low: 2, High: 4, SetExpiry: 30 * time.Second, Inner: "wlc", Fallback: true,
+		DFLB:    algorithms.DFLBParams{Coefficients: [6]float64{0, 1, 0, 0, 0, 0}},
+		Classes: map[string][]algorithms.ServerID{"cgi": {0, 1}}}
+	if got := svcs[0].Options; !reflect.DeepEqual(got, want) {
+		t.Errorf("options %+v, want %+v", got, want)
+	}
+}
+
+// The director runs a services file: content rules send .gif to one back
+// end and the rest to the other; on stop it logs the counters.
+func TestDirectorEndToEnd(t *testing.T) {
+	var addrs []string
+	for _, name := range []string{"A", "B"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s %s", name, r.URL.Path)
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		addrs = append(addrs, ln.Addr().String())
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rules.conf"), []byte("rule = images \\.gif$\nrule = "+addrs[0]+" .*\n"), 0o644)
+	yml := fmt.Sprintf(`services:
+  - name: web
+    listen: 127.0.0.1:0
+    mode: l7
+    scheduler: lblc
+    options: {low: 2, high: 4}
+    rules: rules.conf
+    loops: 2
+    timeouts: {client: 2s, connect: 1s, backend: 5s}
+    servers:
+      - {address: %s}
+      - {name: images, address: %s, weight: 2}
+`, addrs[0], addrs[1])
+	path := filepath.Join(dir, "s.yaml")
+	os.WriteFile(path, []byte(yml), 0o644)
+	svcs, err := ReadServices(path, strings.NewReader(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	ready := make(chan []string, 1)
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, svcs, &stderr, Options{Ready: func(a []string) { ready <- a }}) }()
+	var vip string
+	select {
+	case a := <-ready:
+		vip = a[0]
+	case err := <-done:
+		t.Fatalf("director stopped: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("director not ready")
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, tc := range []struct{ path, want string }{{"/a.gif", "B /a.gif"}, {"/index.html", "A /index.html"}, {"/b.gif", "B /b.gif"}} {
+		resp, err := client.Get("http://" + vip + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != tc.want {
+			t.Errorf("%s: %q, want %q", tc.path, body, tc.want)
+		}
+	}
+	client.CloseIdleConnections()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("director: %v", err)
+	}
+	log := stderr.String()
+	for _, want := range []string{"web: l7 on 127.0.0.1:", "scheduler rules/lblc, 2 servers, 2 listeners", "requests=3 responses=3"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The example services file of the README parses, and its rules resolve.
+func TestDirectorExample(t *testing.T) {
+	path := filepath.Join("..", "..", "examples", "l7", "services.yaml")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	svcs, err := ReadServices(path, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range svcs {
+		sw, host, err := svcs[i].Build(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		host.Close()
+		if got := sw.Service().Scheduler(); got != "rules/lblc" {
+			t.Errorf("scheduler %q", got)
+		}
+	}
+}
+
+// FuzzReadServices checks that no services file makes the reader panic,
+// that its errors name the file, and that what it accepts has servers and
+// a known scheduler.
+func FuzzReadServices(f *testing.F) {
+	f.Add("services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: lblc\n    options: {low: 2, set_expiry: 1s}\n    servers: [{address: 127.0.0.1:1}]\n")
+	f.Add("services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: dflb\n    options: {dflb.coefficients: [0, 1, 0, 0, 0, 0], classes: [a]}\n    servers: [{address: 127.0.0.1:1, weight: 3}]\n")
+	f.Add("services: [{options: {a: {b: c}}}]\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		svcs, err := ReadServices("f.yaml", strings.NewReader(s))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.yaml") {
+				t.Errorf("error %q does not name the file", err)
+			}
+			return
+		}
+		for _, svc := range svcs {
+			if len(svc.Servers) == 0 {
+				t.Errorf("accepted a service without servers: %+v", svc)
+			}
+			if _, ok := algorithms.Lookup(svc.Alg); !ok {
+				t.Errorf("accepted scheduler %q", svc.Alg)
+			}
+		}
+	})
+}
