@@ -3,6 +3,7 @@ package l7
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lvslab/lvslab/dataplane/httpx"
@@ -44,6 +45,10 @@ type Config struct {
 	// matched rule's class) for content-based scheduling.
 	Rules *rules.Set
 
+	// Engine is how connections are run; EngineDefault selects
+	// DefaultEngine.
+	Engine Engine
+
 	// Logf, if not nil, receives one line per unusual event (a back end
 	// failing, a malformed response). Client errors are only counted.
 	Logf func(format string, args ...any)
@@ -76,6 +81,9 @@ func (c Config) withDefaults() Config {
 	if c.IdleBackendTimeout == 0 {
 		c.IdleBackendTimeout = DefaultIdleBackendTimeout
 	}
+	if c.Engine == EngineDefault {
+		c.Engine = DefaultEngine
+	}
 	return c
 }
 
@@ -85,6 +93,8 @@ func (c Config) validate() error {
 		return errors.New("l7: timeouts must be positive (0 selects the default)")
 	case c.MaxIdle < 0:
 		return fmt.Errorf("l7: MaxIdle %d must be >= 0", c.MaxIdle)
+	case c.Engine != EngineDefault && !slices.Contains(Engines(), c.Engine):
+		return fmt.Errorf("l7: engine %v is not supported on this system; want %s", c.Engine, engineList())
 	}
 	return c.Limits.Validate()
 }

@@ -119,6 +119,9 @@ func (s *Switch) Serve(ln net.Listener) error {
 		ln.Close()
 		return ErrClosed
 	}
+	if s.cfg.Engine == EngineEpoll {
+		return s.serveLoop(ln) // unlocks s.mu
+	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
