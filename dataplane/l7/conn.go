@@ -201,16 +201,7 @@ func (cc *clientConn) handle() bool {
 	}
 	replay := complete && req.Idempotent()
 
-	target := req.Target
-	cc.areq = algorithms.Request{
-		Key:        s.keys.get(httpx.Key(target)),
-		Cost:       httpx.Cost(target),
-		Client:     cc.client,
-		ClientPort: cc.clientPort,
-	}
-	if s.cfg.Rules != nil {
-		cc.areq.Class = s.cfg.Rules.Match(target).Class()
-	}
+	cc.areq = s.schedRequest(req, cc.client, cc.clientPort)
 	var lease dataplane.Lease
 	defer func() { lease.Done() }()
 	retried := false
@@ -278,23 +269,46 @@ func (cc *clientConn) handle() bool {
 // bufferedEnd returns the end of the current request in the buffer and
 // whether all of it is there.
 func (cc *clientConn) bufferedEnd() (end int, complete bool, err error) {
-	req := &cc.req
-	start := cc.r + req.Len
+	return bufferedEnd(&cc.req, &cc.ch, cc.buf, cc.r, cc.w)
+}
+
+// bufferedEnd returns the end of the request req, whose head starts at
+// buf[r:w], and whether all of its body is in buf[:w]. A chunked body is
+// scanned with ch, which is reset first and left where the buffered part
+// ends.
+func bufferedEnd(req *httpx.Request, ch *httpx.Chunked, buf []byte, r, w int) (end int, complete bool, err error) {
+	start := r + req.Len
 	switch {
 	case req.Chunked:
-		cc.ch.Reset()
-		n, done, err := cc.ch.Scan(cc.buf[start:cc.w])
+		ch.Reset()
+		n, done, err := ch.Scan(buf[start:w])
 		if err != nil {
 			return 0, false, err
 		}
 		return start + n, done, nil
 	case req.ContentLength > 0:
-		if avail := int64(cc.w - start); avail < req.ContentLength {
-			return cc.w, false, nil
+		if avail := int64(w - start); avail < req.ContentLength {
+			return w, false, nil
 		}
 		return start + int(req.ContentLength), true, nil
 	}
 	return start, true, nil
+}
+
+// schedRequest is what the scheduler sees of req: its locality key
+// (interned), cost, client and content class.
+func (s *Switch) schedRequest(req *httpx.Request, client netip.Addr, port uint16) algorithms.Request {
+	target := req.Target
+	ar := algorithms.Request{
+		Key:        s.keys.get(httpx.Key(target)),
+		Cost:       httpx.Cost(target),
+		Client:     client,
+		ClientPort: port,
+	}
+	if s.cfg.Rules != nil {
+		ar.Class = s.cfg.Rules.Match(target).Class()
+	}
+	return ar
 }
 
 // connect returns a pooled connection to the lease's server, or a new one.

@@ -1,3 +1,5 @@
+//go:build !linux
+
 package l7
 
 import (
@@ -11,7 +13,6 @@ const (
 )
 
 func (s *Switch) serveLoop(ln net.Listener) error {
-	s.mu.Unlock()
 	ln.Close()
 	return errors.New("l7: the epoll engine is not supported on this system")
 }

@@ -31,6 +31,8 @@ type Switch struct {
 	closing   atomic.Bool
 	listeners map[net.Listener]struct{}
 	conns     map[*clientConn]struct{}
+	loops     map[interface{ wake() }]struct{} // the epoll engine's event loops
+	cut       atomic.Bool                      // Shutdown's context ended: close everything
 	wg        sync.WaitGroup
 	done      chan struct{}
 }
@@ -48,6 +50,7 @@ func New(svc *dataplane.Service, cfg Config) (*Switch, error) {
 		cfg:       cfg.withDefaults(),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*clientConn]struct{}{},
+		loops:     map[interface{ wake() }]struct{}{},
 		done:      make(chan struct{}),
 	}, nil
 }
@@ -120,7 +123,8 @@ func (s *Switch) Serve(ln net.Listener) error {
 		return ErrClosed
 	}
 	if s.cfg.Engine == EngineEpoll {
-		return s.serveLoop(ln) // unlocks s.mu
+		s.mu.Unlock()
+		return s.serveLoop(ln)
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
@@ -168,6 +172,9 @@ func (s *Switch) Shutdown(ctx context.Context) error {
 	for cc := range s.conns {
 		cc.wakeIfIdle()
 	}
+	for l := range s.loops {
+		l.wake()
+	}
 	s.mu.Unlock()
 	if first {
 		go func() {
@@ -183,6 +190,10 @@ func (s *Switch) Shutdown(ctx context.Context) error {
 		s.mu.Lock()
 		for cc := range s.conns {
 			cc.c.Close()
+		}
+		s.cut.Store(true)
+		for l := range s.loops {
+			l.wake()
 		}
 		s.mu.Unlock()
 		<-s.done
