@@ -34,6 +34,8 @@ type clientConn struct {
 	areq     algorithms.Request
 	ch       httpx.Chunked // the request body's framer
 	bodyLeft int64         // Content-Length body bytes not yet sent to the back end
+	dropFrom int           // buf[dropFrom:dropTo] is left out of the forwarded head (see dropClose)
+	dropTo   int
 	resp     httpx.Response
 	rch      httpx.Chunked // the response body's framer
 	served   int
@@ -200,6 +202,7 @@ func (cc *clientConn) handle() bool {
 		return false
 	}
 	replay := complete && req.Idempotent()
+	cc.dropFrom, cc.dropTo = dropClose(req, cc.buf, cc.r)
 
 	cc.areq = s.schedRequest(req, cc.client, cc.clientPort)
 	var lease dataplane.Lease
@@ -353,7 +356,16 @@ func (cc *clientConn) exchange(bc *backendConn, l *dataplane.Lease, end int, com
 		}
 	}
 	bc.c.SetWriteDeadline(time.Now().Add(s.cfg.BackendTimeout))
-	n, err := bc.c.Write(cc.buf[cc.r:send])
+	var n int
+	var err error
+	if cc.dropTo > 0 {
+		bufs := net.Buffers{cc.buf[cc.r:cc.dropFrom], cc.buf[cc.dropTo:send]}
+		var m int64
+		m, err = bufs.WriteTo(bc.c)
+		n = int(m)
+	} else {
+		n, err = bc.c.Write(cc.buf[cc.r:send])
+	}
 	l.Transferred(0, n)
 	if err != nil {
 		if pending && n > 0 {
@@ -603,7 +615,8 @@ func (cc *clientConn) relayResponse(bc *backendConn, l *dataplane.Lease, pending
 		}
 	}
 	s.ev.add(Responses)
-	keepBackend := kind != httpx.CloseBody && !resp.Close && !req.Close && !pending && bc.r == bc.w
+	backendTold := req.Close && cc.dropTo == 0 // the back end was asked to close
+	keepBackend := kind != httpx.CloseBody && !resp.Close && !backendTold && !pending && bc.r == bc.w
 	if keepBackend {
 		s.pool(l.Addr).put(bc, time.Now())
 	} else {

@@ -3,6 +3,7 @@ package l7
 import (
 	"net/netip"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -55,7 +56,9 @@ type econn struct {
 	pending  bool // request body bytes still to read from the client
 	relayed  bool // response bytes of this exchange were sent to the client
 	send     int  // the request is sent up to buf[send]
-	sent     int  // bytes of buf[r:send] sent
+	sent     int  // bytes of buf[r:send] sent (those of the dropped field not counted)
+	dropFrom int  // buf[dropFrom:dropTo] is left out of the forwarded head (see dropClose)
+	dropTo   int
 	bodyOut  int  // request body bytes at buf[r:] scanned and not yet sent
 	bodyDone bool // the request body was scanned to its end
 	kind     httpx.BodyKind
@@ -63,6 +66,9 @@ type econn struct {
 	start    int   // response bytes from bc.buf[start:bc.r] are still to be sent
 	finished bool  // the response body was read to its end
 	drain    int   // bytes still drained after an error status
+
+	iov [2]unix.Iovec
+	msg unix.Msghdr
 }
 
 // States.
@@ -416,6 +422,7 @@ func (c *econn) startRequest() bool {
 	}
 	c.end, c.complete = end, complete
 	c.replay = complete && req.Idempotent()
+	c.dropFrom, c.dropTo = dropClose(req, c.buf, c.r)
 	c.areq = s.schedRequest(req, c.client, c.clientPort)
 	c.retried, c.redial = false, false
 	return c.pick()
@@ -514,8 +521,18 @@ func (c *econn) begin() bool {
 
 func (c *econn) sendRequest() bool {
 	b := c.bc
-	for c.r+c.sent < c.send {
-		n, errno := sendFd(b.sk.fd, c.buf[c.r+c.sent:c.send], 0)
+	dropped := c.dropTo - c.dropFrom
+	for c.sent < c.send-c.r-dropped {
+		var n int
+		var errno syscall.Errno
+		if p := c.r + c.sent; dropped > 0 && p < c.dropFrom {
+			n, errno = c.sendAround(b.sk.fd, p)
+		} else {
+			if dropped > 0 {
+				p += dropped
+			}
+			n, errno = sendFd(b.sk.fd, c.buf[p:c.send], 0)
+		}
 		if n > 0 {
 			c.lease.Transferred(0, n)
 			c.sent += n
@@ -540,6 +557,26 @@ func (c *econn) sendRequest() bool {
 	}
 	c.setState(sRespHead)
 	return true
+}
+
+// sendAround sends buf[p:send] but the dropped field, with one sendmsg.
+func (c *econn) sendAround(fd, p int) (int, syscall.Errno) {
+	c.iov[0].Base = &c.buf[p]
+	c.iov[0].SetLen(c.dropFrom - p)
+	c.msg.Iov = &c.iov[0]
+	c.msg.SetIovlen(1)
+	if c.dropTo < c.send {
+		c.iov[1].Base = &c.buf[c.dropTo]
+		c.iov[1].SetLen(c.send - c.dropTo)
+		c.msg.SetIovlen(2)
+	}
+	n, _, errno := syscall.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_NOSIGNAL)
+	c.iov = [2]unix.Iovec{}
+	c.msg.Iov = nil
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), 0
 }
 
 // sendFailed ends an exchange whose request could not be sent.
@@ -806,7 +843,8 @@ func (c *econn) responded() bool {
 	l, b := c.l, c.bc
 	l.s.ev.add(Responses)
 	c.bc = nil
-	keep := c.kind != httpx.CloseBody && !c.resp.Close && !c.req.Close && !c.pending && b.r == b.w
+	backendTold := c.req.Close && c.dropTo == 0 // the back end was asked to close
+	keep := c.kind != httpx.CloseBody && !c.resp.Close && !backendTold && !c.pending && b.r == b.w
 	if keep {
 		b.owner = nil
 		b.pool.put(l, b)

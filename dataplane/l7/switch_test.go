@@ -59,6 +59,8 @@ func startBackend(t *testing.T, name string) *backend {
 				return
 			}
 			fmt.Fprintf(w, "%d %x", len(body), sha256.Sum256(body))
+		case r.URL.Path == "/conn":
+			fmt.Fprintf(w, "connection=%q close=%v", r.Header.Get("Connection"), r.Close)
 		case r.URL.Path == "/slow":
 			time.Sleep(300 * time.Millisecond)
 			fmt.Fprint(w, "slow")
@@ -291,6 +293,32 @@ func TestPipelining(t *testing.T) {
 			t.Errorf("connection not closed after Connection: close: %v", err)
 		}
 		ts.waitIdle(t)
+	})
+}
+
+// Clients that close after each request share one keep-alive back-end
+// connection: their "Connection: close" is not forwarded.
+func TestClientCloseKeepsBackend(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, eng Engine) {
+		a := startBackend(t, "A")
+		ts := startSwitch(t, "rr", Config{Engine: eng}, a.addr)
+		for i := range 3 {
+			c, br := ts.dial(t)
+			fmt.Fprintf(c, "GET /conn HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-N: %d\r\n\r\n", i)
+			resp, body := readResponse(t, br, "GET")
+			if resp.StatusCode != 200 || body != `connection="" close=false` {
+				t.Errorf("request %d: %d %q", i, resp.StatusCode, body)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Errorf("request %d: client connection left open: %v", i, err)
+			}
+		}
+		ts.waitIdle(t)
+		// One back-end connection, or one per event loop (startSwitch
+		// opens two listeners, and each loop has its own pools).
+		if st := ts.sw.Stats(); st.Servers[0].Conns > 2 || st.Count(Responses) != 3 {
+			t.Errorf("%d back-end connections for %d responses, want at most 2 for 3", st.Servers[0].Conns, st.Count(Responses))
+		}
 	})
 }
 
