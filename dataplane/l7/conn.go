@@ -549,6 +549,16 @@ func (cc *clientConn) toClient(p []byte) bool {
 	return true
 }
 
+// toClientv writes bufs to the client.
+func (cc *clientConn) toClientv(bufs net.Buffers) bool {
+	cc.c.SetWriteDeadline(time.Now().Add(cc.s.cfg.ClientTimeout))
+	if _, err := bufs.WriteTo(cc.c); err != nil {
+		cc.s.ev.add(ClientWriteError)
+		return false
+	}
+	return true
+}
+
 // relayResponse relays the parsed response head in bc and its body.
 // pending is true when the request body was never sent (the back end
 // answered before 100 Continue): the client connection then closes.
@@ -565,6 +575,10 @@ func (cc *clientConn) relayResponse(bc *backendConn, l *dataplane.Lease, pending
 		cc.rch.Reset()
 	}
 	finished := kind == httpx.NoBody
+	insertAt := 0
+	if cc.dropTo > 0 && !resp.Close {
+		insertAt = bc.r - 2 // the client asked to close: say so (see closeLine)
+	}
 	for {
 		// Take the body bytes buffered at bc.buf[bc.r:bc.w].
 		switch kind {
@@ -587,9 +601,18 @@ func (cc *clientConn) relayResponse(bc *backendConn, l *dataplane.Lease, pending
 		case httpx.CloseBody:
 			bc.r = bc.w
 		}
-		if bc.r > start && !cc.toClient(bc.buf[start:bc.r]) {
-			bc.close()
-			return closeAfter
+		if bc.r > start {
+			var ok bool
+			if insertAt > 0 {
+				ok = cc.toClientv(net.Buffers{bc.buf[start:insertAt], closeLine, bc.buf[insertAt:bc.r]})
+				insertAt = 0
+			} else {
+				ok = cc.toClient(bc.buf[start:bc.r])
+			}
+			if !ok {
+				bc.close()
+				return closeAfter
+			}
 		}
 		if finished {
 			break

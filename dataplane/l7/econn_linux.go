@@ -31,11 +31,14 @@ type econn struct {
 	buf  []byte
 	r, w int // unread client bytes are buf[r:w]
 
-	// out is what remains to be written to the client before the state
-	// machine goes on; outMore sends it with MSG_MORE (the connection
-	// closes right after, so the last bytes leave with the FIN).
-	out     []byte
-	outMore bool
+	// out[outFirst:outEnd] is what remains to be written to the client
+	// before the state machine goes on; outMore sends it with MSG_MORE
+	// (the connection closes right after, so the last bytes leave with
+	// the FIN).
+	out      [3][]byte
+	outFirst int
+	outEnd   int
+	outMore  bool
 
 	served   int
 	req      httpx.Request
@@ -66,8 +69,9 @@ type econn struct {
 	start    int   // response bytes from bc.buf[start:bc.r] are still to be sent
 	finished bool  // the response body was read to its end
 	drain    int   // bytes still drained after an error status
+	insertAt int   // if > 0, closeLine goes before bc.buf[insertAt] (the response head's final CRLF)
 
-	iov [2]unix.Iovec
+	iov [3]unix.Iovec
 	msg unix.Msghdr
 }
 
@@ -152,7 +156,7 @@ func (c *econn) wrote(sk *sock) {
 // returns true to go on.
 func (c *econn) advance() {
 	for {
-		if len(c.out) > 0 && !c.flush() {
+		if c.outFirst < c.outEnd && !c.flush() {
 			return
 		}
 		var more bool
@@ -182,16 +186,37 @@ func (c *econn) advance() {
 	}
 }
 
-// flush writes c.out to the client.
+// setOut queues p for the client.
+func (c *econn) setOut(p []byte, more bool) {
+	c.out[0] = p
+	c.outFirst, c.outEnd, c.outMore = 0, 1, more
+}
+
+// flush writes what is queued to the client.
 func (c *econn) flush() bool {
-	for len(c.out) > 0 {
+	for c.outFirst < c.outEnd {
 		flags := 0
 		if c.outMore {
 			flags = unix.MSG_MORE
 		}
-		n, errno := sendFd(c.sk.fd, c.out, flags)
+		var n int
+		var errno syscall.Errno
+		if c.outEnd-c.outFirst == 1 {
+			n, errno = sendFd(c.sk.fd, c.out[c.outFirst], flags)
+		} else {
+			n, errno = c.sendv(c.sk.fd, c.out[c.outFirst:c.outEnd], flags)
+		}
 		if n > 0 {
-			c.out = c.out[n:]
+			for n > 0 {
+				if p := c.out[c.outFirst]; n < len(p) {
+					c.out[c.outFirst] = p[n:]
+					break
+				} else {
+					n -= len(p)
+					c.out[c.outFirst] = nil
+					c.outFirst++
+				}
+			}
 			continue
 		}
 		switch errno {
@@ -238,7 +263,8 @@ func (c *econn) close() {
 	c.tm.stop()
 	l.release(&c.sk)
 	c.state = sClosed
-	c.out = nil
+	c.out = [3][]byte{}
+	c.outFirst, c.outEnd = 0, 0
 	l.conns--
 	l.s.open.Add(-1)
 	if len(l.free) < maxFree {
@@ -372,8 +398,7 @@ func (c *econn) reply(status int) {
 	c.dropBackend(false)
 	c.lease.Done()
 	c.setState(sReply)
-	c.out = canned[status]
-	c.outMore = true
+	c.setOut(canned[status], true)
 }
 
 // replied runs once the status is written: half-close, then drain.
@@ -559,24 +584,31 @@ func (c *econn) sendRequest() bool {
 	return true
 }
 
-// sendAround sends buf[p:send] but the dropped field, with one sendmsg.
+// sendAround sends buf[p:send] but the dropped field.
 func (c *econn) sendAround(fd, p int) (int, syscall.Errno) {
-	c.iov[0].Base = &c.buf[p]
-	c.iov[0].SetLen(c.dropFrom - p)
-	c.msg.Iov = &c.iov[0]
-	c.msg.SetIovlen(1)
-	if c.dropTo < c.send {
-		c.iov[1].Base = &c.buf[c.dropTo]
-		c.iov[1].SetLen(c.send - c.dropTo)
-		c.msg.SetIovlen(2)
+	segs := [2][]byte{c.buf[p:c.dropFrom], c.buf[c.dropTo:c.send]}
+	return c.sendv(fd, segs[:], 0)
+}
+
+// sendv writes segs (at most 3) with one sendmsg.
+func (c *econn) sendv(fd int, segs [][]byte, flags int) (int, syscall.Errno) {
+	n := 0
+	for _, p := range segs {
+		if len(p) > 0 {
+			c.iov[n].Base = &p[0]
+			c.iov[n].SetLen(len(p))
+			n++
+		}
 	}
-	n, _, errno := syscall.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&c.msg)), unix.MSG_NOSIGNAL)
-	c.iov = [2]unix.Iovec{}
+	c.msg.Iov = &c.iov[0]
+	c.msg.SetIovlen(n)
+	m, _, errno := syscall.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&c.msg)), uintptr(flags|unix.MSG_NOSIGNAL))
+	c.iov = [3]unix.Iovec{}
 	c.msg.Iov = nil
 	if errno != 0 {
 		return 0, errno
 	}
-	return int(n), 0
+	return int(m), 0
 }
 
 // sendFailed ends an exchange whose request could not be sent.
@@ -747,7 +779,7 @@ func (c *econn) responseHead() bool {
 		}
 		// An interim response: relay it; 100 Continue releases the body.
 		h := c.resp.Len
-		c.out, c.outMore = b.buf[b.r:b.r+h], false
+		c.setOut(b.buf[b.r:b.r+h], false)
 		b.r += h
 		c.relayed = true
 		if c.resp.Status == 100 && c.pending {
@@ -764,6 +796,10 @@ func (c *econn) responseHead() bool {
 	c.kind = resp.Body(req.IsHead())
 	c.start = b.r
 	b.r += resp.Len
+	c.insertAt = 0
+	if c.dropTo > 0 && !resp.Close {
+		c.insertAt = b.r - 2 // the client asked to close: say so (see dropClose)
+	}
 	switch c.kind {
 	case httpx.LengthBody:
 		c.left = resp.ContentLength
@@ -806,8 +842,16 @@ func (c *econn) takeBody() bool {
 		b.r = b.w
 	}
 	if b.r > c.start {
-		c.out = b.buf[c.start:b.r]
-		c.outMore = c.finished && c.closesAfter()
+		more := c.finished && c.closesAfter()
+		if c.insertAt > 0 {
+			// The response head, with "Connection: close" before its
+			// final CRLF.
+			c.out = [3][]byte{b.buf[c.start:c.insertAt], closeLine, b.buf[c.insertAt:b.r]}
+			c.outFirst, c.outEnd, c.outMore = 0, 3, more
+			c.insertAt = 0
+		} else {
+			c.setOut(b.buf[c.start:b.r], more)
+		}
 		c.start = b.r
 	}
 	return true

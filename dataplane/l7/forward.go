@@ -13,6 +13,12 @@ import (
 // would make the back end close its connection too, so that every request
 // of a client that closes would cost a new back-end connection.
 
+// closeLine is added to the response head when the client's
+// "Connection: close" was left out and the back end's response does not
+// say it closes: the client learns that the connection ends (RFC 9112
+// §9.6), as it would from the back end.
+var closeLine = []byte("Connection: close\r\n")
+
 // dropClose returns the bounds [start, end) in buf of the field line to
 // leave out of the request whose head starts at buf[r], or 0, 0.
 func dropClose(req *httpx.Request, buf []byte, r int) (start, end int) {

@@ -306,8 +306,8 @@ func TestClientCloseKeepsBackend(t *testing.T) {
 			c, br := ts.dial(t)
 			fmt.Fprintf(c, "GET /conn HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-N: %d\r\n\r\n", i)
 			resp, body := readResponse(t, br, "GET")
-			if resp.StatusCode != 200 || body != `connection="" close=false` {
-				t.Errorf("request %d: %d %q", i, resp.StatusCode, body)
+			if resp.StatusCode != 200 || body != `connection="" close=false` || !resp.Close {
+				t.Errorf("request %d: %d %q, response says close: %v", i, resp.StatusCode, body, resp.Close)
 			}
 			if _, err := br.ReadByte(); err != io.EOF {
 				t.Errorf("request %d: client connection left open: %v", i, err)
