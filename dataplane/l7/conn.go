@@ -29,6 +29,7 @@ type clientConn struct {
 	buf  []byte
 	r, w int // unread client bytes are buf[r:w]
 	idle atomic.Bool
+	cur  atomic.Pointer[backendConn] // the exchange's back-end connection, for Shutdown to cut
 
 	req      httpx.Request
 	areq     algorithms.Request
@@ -324,7 +325,7 @@ func (cc *clientConn) connect(l *dataplane.Lease) (*backendConn, error) {
 
 func (cc *clientConn) dial(l *dataplane.Lease) (*backendConn, error) {
 	d := net.Dialer{Timeout: cc.s.cfg.ConnectTimeout, KeepAlive: -1}
-	c, err := d.Dial("tcp", l.Addr.String())
+	c, err := d.DialContext(cc.s.cutCtx, "tcp", l.Addr.String())
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +356,9 @@ func (cc *clientConn) exchange(bc *backendConn, l *dataplane.Lease, end int, com
 			cc.bodyLeft = req.ContentLength - int64(end-headEnd) // cc.ch has scanned the buffered part
 		}
 	}
-	bc.c.SetWriteDeadline(time.Now().Add(s.cfg.BackendTimeout))
+	cc.cur.Store(bc)
+	defer cc.cur.Store(nil)
+	cc.backendDeadline(bc, false, time.Now().Add(s.cfg.BackendTimeout))
 	var n int
 	var err error
 	if cc.dropTo > 0 {
@@ -460,7 +463,7 @@ func (cc *clientConn) streamBody(bc *backendConn, l *dataplane.Lease) bool {
 					finished = cc.bodyLeft == 0
 				}
 				if k > 0 {
-					bc.c.SetWriteDeadline(time.Now().Add(s.cfg.BackendTimeout))
+					cc.backendDeadline(bc, false, time.Now().Add(s.cfg.BackendTimeout))
 					n, err := bc.c.Write(cc.buf[cc.r : cc.r+k])
 					l.Transferred(0, n)
 					if err != nil {
@@ -501,8 +504,7 @@ func (cc *clientConn) streamBody(bc *backendConn, l *dataplane.Lease) bool {
 // closeAfter once the client was answered or its connection condemned.
 func (cc *clientConn) readResponseHead(bc *backendConn, l *dataplane.Lease, relayed bool) (outcome, bool) {
 	s := cc.s
-	deadline := time.Now().Add(s.cfg.BackendTimeout)
-	bc.c.SetReadDeadline(deadline)
+	cc.backendDeadline(bc, true, time.Now().Add(s.cfg.BackendTimeout))
 	for {
 		if bc.r == bc.w {
 			bc.r, bc.w = 0, 0
@@ -528,6 +530,9 @@ func (cc *clientConn) readResponseHead(bc *backendConn, l *dataplane.Lease, rela
 		}
 		switch {
 		case err == nil:
+		case isTimeout(err) && s.cut.Load():
+			bc.close() // Shutdown gave up
+			return closeAfter, false
 		case isTimeout(err):
 			s.logf("l7: %v sent no response in %v", l.Addr, s.cfg.BackendTimeout)
 			return cc.abort(bc, l, relayed, BackendTimeout, 504), false
@@ -536,6 +541,21 @@ func (cc *clientConn) readResponseHead(bc *backendConn, l *dataplane.Lease, rela
 		default:
 			return cc.abort(bc, l, relayed, BackendReset, 502), false
 		}
+	}
+}
+
+// backendDeadline sets bc's read or write deadline, unless Shutdown gave
+// up on the exchanges in flight: then any wait on bc ends now. (Shutdown
+// sets s.cut before it cuts, so whichever of the two deadlines comes
+// last, the wait ends.)
+func (cc *clientConn) backendDeadline(bc *backendConn, read bool, t time.Time) {
+	if read {
+		bc.c.SetReadDeadline(t)
+	} else {
+		bc.c.SetWriteDeadline(t)
+	}
+	if cc.s.cut.Load() {
+		bc.c.SetDeadline(time.Unix(1, 0))
 	}
 }
 
@@ -619,13 +639,17 @@ func (cc *clientConn) relayResponse(bc *backendConn, l *dataplane.Lease, pending
 		}
 		bc.r, bc.w = 0, 0
 		start = 0
-		bc.c.SetReadDeadline(time.Now().Add(s.cfg.BackendTimeout))
+		cc.backendDeadline(bc, true, time.Now().Add(s.cfg.BackendTimeout))
 		m, err := bc.c.Read(bc.buf)
 		bc.w = m
 		l.Transferred(m, 0)
 		if m == 0 && err != nil {
 			if kind == httpx.CloseBody && !isTimeout(err) {
 				break // the body ends where the connection does
+			}
+			if s.cut.Load() {
+				bc.close() // Shutdown gave up
+				return closeAfter
 			}
 			bc.close()
 			l.Failed()

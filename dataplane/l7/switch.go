@@ -33,6 +33,8 @@ type Switch struct {
 	conns     map[*clientConn]struct{}
 	loops     map[interface{ wake() }]struct{} // the epoll engine's event loops
 	cut       atomic.Bool                      // Shutdown's context ended: close everything
+	cutCtx    context.Context                  // canceled with cut (connection attempts)
+	cutCancel context.CancelFunc
 	wg        sync.WaitGroup
 	done      chan struct{}
 }
@@ -45,7 +47,10 @@ func New(svc *dataplane.Service, cfg Config) (*Switch, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	cutCtx, cutCancel := context.WithCancel(context.Background())
 	return &Switch{
+		cutCtx:    cutCtx,
+		cutCancel: cutCancel,
 		svc:       svc,
 		cfg:       cfg.withDefaults(),
 		listeners: map[net.Listener]struct{}{},
@@ -188,10 +193,14 @@ func (s *Switch) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		s.mu.Lock()
+		s.cut.Store(true)
+		s.cutCancel()
 		for cc := range s.conns {
 			cc.c.Close()
+			if bc := cc.cur.Load(); bc != nil {
+				bc.c.SetDeadline(time.Unix(1, 0))
+			}
 		}
-		s.cut.Store(true)
 		for l := range s.loops {
 			l.wake()
 		}

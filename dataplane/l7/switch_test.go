@@ -59,6 +59,19 @@ func startBackend(t *testing.T, name string) *backend {
 				return
 			}
 			fmt.Fprintf(w, "%d %x", len(body), sha256.Sum256(body))
+		case r.URL.Path == "/slowecho":
+			// Reads the body only after a while: the sender must wait.
+			time.Sleep(200 * time.Millisecond)
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			fmt.Fprintf(w, "%d %x", len(body), sha256.Sum256(body))
+		case r.URL.Path == "/refuse":
+			// Answers without reading the body (no 100 Continue).
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusExpectationFailed)
 		case r.URL.Path == "/conn":
 			fmt.Fprintf(w, "connection=%q close=%v", r.Header.Get("Connection"), r.Close)
 		case r.URL.Path == "/slow":
