@@ -20,7 +20,9 @@ type Config struct {
 	// first wait for it (so a slow client cannot stretch it), and for each
 	// read of a request body. A new connection that sends no complete
 	// request in time gets 408; an idle keep-alive connection is closed
-	// silently. Default 10 s.
+	// silently. Default 10 s. (EngineEpoll defers accepting a connection
+	// until its first bytes arrive, for at most about a second, so a
+	// client that sends nothing meets this timeout that much later.)
 	ClientTimeout time.Duration
 
 	// ConnectTimeout bounds a connection attempt to a back end (502 when
@@ -33,7 +35,7 @@ type Config struct {
 	BackendTimeout time.Duration
 
 	// MaxIdle is the number of idle keep-alive connections kept per back
-	// end. Default 64.
+	// end (per back end and event loop with EngineEpoll). Default 64.
 	MaxIdle int
 
 	// IdleBackendTimeout drops pooled back-end connections unused for this

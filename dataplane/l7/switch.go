@@ -119,7 +119,10 @@ func Listen(ctx context.Context, addr string, n int) ([]net.Listener, error) {
 var ErrClosed = errors.New("l7: switch closed")
 
 // Serve accepts client connections on ln until Shutdown (then it returns
-// ErrClosed) or until ln fails.
+// ErrClosed) or until ln fails. With EngineEpoll it runs ln's event loop
+// on the calling goroutine, locked to its thread, and returns once the
+// loop's connections are done; ln must be a TCP listener (from Listen),
+// whose socket the loop takes over (ln itself is closed at once).
 func (s *Switch) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closing.Load() {
