@@ -25,6 +25,7 @@
 #   SWITCHES="lvslab-epoll lvslab-goroutine haproxy nginx"
 #   SIZES="1024 10240"  MODES="close keepalive"
 #   THREADS=2 CONNS=32  wrk -t and -c
+#   L7_FLAGS="--loops 1"  extra flags for lvslab director
 #   QUICK=1           a smoke run: 1 round of 3 s
 #   OUT=dir           where configs, logs and rounds.csv go (default: a new
 #                     directory under /tmp, kept)
@@ -262,7 +263,7 @@ start_switch() {
 	case $1 in
 	lvslab-*)
 		start "$1" "$DIR_NS" "$LVSLAB" director --mode l7 --engine "${1#lvslab-}" --alg rr \
-			--listen "$VIP:80" --backend "${RS[0]}:80" --backend "${RS[1]}:80"
+			--listen "$VIP:80" --backend "${RS[0]}:80" --backend "${RS[1]}:80" ${L7_FLAGS:-}
 		;;
 	haproxy) start "$1" "$DIR_NS" "$HAPROXY" -db -f "$OUT/haproxy.cfg" ;;
 	nginx) start "$1" "$DIR_NS" "$NGINX" -p "$OUT/nginx-proxy" -c "$OUT/nginx-proxy/nginx.conf" ;;
