@@ -131,6 +131,7 @@ log "VIP $VIP, real servers ${RS[*]}"
 
 # --- real servers: plain nginx on static files ----------------------------
 WWW="$OUT/www"
+FIRST_SIZE=${SIZES%% *}
 letters=abcdefghijklmnopqrstuvwxyz
 for size in $SIZES; do
 	mkdir -p "$WWW/obj/$size"
@@ -188,22 +189,19 @@ EOF
 	start "rs$i-nginx" "$PREFIX-rs$i" "$NGINX" -p "$d" -c "$d/nginx.conf"
 done
 
-# wait_http URL: until a GET through the client namespace answers 200.
+# wait_http NS URL: until a GET from namespace NS answers 200 (10 s at most).
 wait_http() {
 	for _ in $(seq 100); do
-		if [ "$(ip netns exec "$CL_NS" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" 2>/dev/null)" = 200 ]; then
+		if [ "$(ip netns exec "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$2" 2>/dev/null)" = 200 ]; then
 			return 0
 		fi
 		sleep 0.1
 	done
-	log "no answer from $1"
+	log "no answer from $2 in namespace $1"
 	return 1
 }
 for ip in "${RS[@]}"; do
-	for _ in $(seq 100); do
-		[ "$(ip netns exec "$DIR_NS" curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$ip/obj/1024/00.html" 2>/dev/null)" = 200 ] && break
-		sleep 0.1
-	done
+	wait_http "$DIR_NS" "http://$ip/obj/$FIRST_SIZE/00.html"
 done
 
 # --- the switches ----------------------------------------------------------
@@ -273,7 +271,7 @@ start_switch() {
 		;;
 	esac
 	SW_PID=$LAST_PID
-	wait_http "http://$VIP/obj/1024/00.html"
+	wait_http "$CL_NS" "http://$VIP/obj/$FIRST_SIZE/00.html"
 }
 
 # cpu_ticks PID: user + system clock ticks of PID and its children.
@@ -338,7 +336,7 @@ for round in $(seq "$ROUNDS"); do
 	for sw in $SWITCHES; do
 		start_switch "$sw"
 		# Warm up: back-end connections, caches.
-		SIZE=1024 MODE=keepalive ip netns exec "$CL_NS" wrk -t1 -c"$CONNS" -d1s -s "$OUT/paths.lua" "http://$VIP/" >/dev/null 2>&1 || true
+		SIZE=$FIRST_SIZE MODE=keepalive ip netns exec "$CL_NS" wrk -t1 -c"$CONNS" -d1s -s "$OUT/paths.lua" "http://$VIP/" >/dev/null 2>&1 || true
 		for size in $SIZES; do
 			for mode in $MODES; do
 				measure "$sw" "$size" "$mode" "$round"
