@@ -318,8 +318,12 @@ echo "round,name,size,mode,reqs,duration_us,reqs_per_s,p99_ms,errors,cpu_ms_per_
 measure() {
 	local name=$1 size=$2 mode=$3 round=$4 out c0 c1 res
 	c0=$(cpu_ticks "$SW_PID")
-	out=$(SIZE=$size MODE=$mode ip netns exec "$CL_NS" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" \
-		-s "$OUT/paths.lua" "http://$VIP/" 2>&1) || { log "wrk failed: $out"; return 1; }
+	# In the background and waited for, so that a signal is handled at once.
+	SIZE=$size MODE=$mode ip netns exec "$CL_NS" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" \
+		-s "$OUT/paths.lua" "http://$VIP/" >"$OUT/wrk.out" 2>&1 &
+	PIDS+=($!)
+	wait $! || { log "wrk failed: $(cat "$OUT/wrk.out")"; return 1; }
+	out=$(cat "$OUT/wrk.out")
 	c1=$(cpu_ticks "$SW_PID")
 	res=$(sed -n 's/^RESULT //p' <<<"$out")
 	[ -n "$res" ] || { log "no result from wrk: $out"; return 1; }
