@@ -119,6 +119,7 @@ director); a stale one is replaced.`,
 	fl.StringVar(&f.alg, "alg", "wlc", "scheduler (see \"lvslab algorithms\")")
 	fl.IntVar(&f.loops, "loops", runtime.GOMAXPROCS(0), "listeners (SO_REUSEPORT), one per core")
 	fl.StringVar(&f.rules, "rules", "", "content rules file (rule = <server> <regex>)")
+	fl.Var(&l7.DefaultEngine, "engine", "how the l7 switch runs connections: epoll (an event loop per listener, Linux) or goroutine (one per connection)")
 	fl.DurationVar(&f.clientTimeout, "client-timeout", l7.DefaultClientTimeout, "time a client has to send a complete request head (408 after it)")
 	fl.StringVar(&f.ctl, "ctl", ctl.DefaultSocket(), "admin socket of \"lvslab ctl\" (mode 0600; \"\" for none)")
 	return cmd

@@ -43,32 +43,36 @@ func fixedBackend(b testing.TB, size int) string {
 // BenchmarkSwitch is one keep-alive GET through the switch on loopback,
 // 1 KB and 10 KB responses, one client connection at a time.
 func BenchmarkSwitch(b *testing.B) {
-	for _, size := range []int{1024, 10240} {
-		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
-			addr := fixedBackend(b, size)
-			ts := startSwitch(b, "wlc", Config{}, mustAddrPort(addr))
-			c, err := net.Dial("tcp", ts.addr)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			req := []byte("GET /bench/object.html HTTP/1.1\r\nHost: bench\r\n\r\n")
-			br := bufio.NewReaderSize(c, 64<<10)
-			want := int64(size)
-			b.ReportAllocs()
-			b.SetBytes(want)
-			for b.Loop() {
-				if _, err := c.Write(req); err != nil {
-					b.Fatal(err)
-				}
-				if err := readRequestHead(br); err != nil { // a response head reads the same way
-					b.Fatal(err)
-				}
-				if _, err := br.Discard(int(want)); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	for _, eng := range Engines() {
+		for _, size := range []int{1024, 10240} {
+			b.Run(fmt.Sprintf("%v/%dB", eng, size), func(b *testing.B) { benchmarkSwitch(b, eng, size) })
+		}
+	}
+}
+
+func benchmarkSwitch(b *testing.B, eng Engine, size int) {
+	addr := fixedBackend(b, size)
+	ts := startSwitch(b, "wlc", Config{Engine: eng}, mustAddrPort(addr))
+	c, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /bench/object.html HTTP/1.1\r\nHost: bench\r\n\r\n")
+	br := bufio.NewReaderSize(c, 64<<10)
+	want := int64(size)
+	b.ReportAllocs()
+	b.SetBytes(want)
+	for b.Loop() {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if err := readRequestHead(br); err != nil { // a response head reads the same way
+			b.Fatal(err)
+		}
+		if _, err := br.Discard(int(want)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -82,8 +86,12 @@ func TestSteadyStateAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing-sensitive")
 	}
+	forEachEngine(t, testSteadyStateAllocs)
+}
+
+func testSteadyStateAllocs(t *testing.T, eng Engine) {
 	addr := fixedBackend(t, 1024)
-	ts := startSwitch(t, "lblc", Config{}, mustAddrPort(addr))
+	ts := startSwitch(t, "lblc", Config{Engine: eng}, mustAddrPort(addr))
 	c, br := ts.dial(t)
 	req := []byte("GET /steady/state.html?q=1 HTTP/1.1\r\nHost: x\r\n\r\n")
 	roundTrip := func() {

@@ -3,6 +3,7 @@ package l7
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lvslab/lvslab/dataplane/httpx"
@@ -19,7 +20,9 @@ type Config struct {
 	// first wait for it (so a slow client cannot stretch it), and for each
 	// read of a request body. A new connection that sends no complete
 	// request in time gets 408; an idle keep-alive connection is closed
-	// silently. Default 10 s.
+	// silently. Default 10 s. (EngineEpoll defers accepting a connection
+	// until its first bytes arrive, for at most about a second, so a
+	// client that sends nothing meets this timeout that much later.)
 	ClientTimeout time.Duration
 
 	// ConnectTimeout bounds a connection attempt to a back end (502 when
@@ -32,7 +35,7 @@ type Config struct {
 	BackendTimeout time.Duration
 
 	// MaxIdle is the number of idle keep-alive connections kept per back
-	// end. Default 64.
+	// end (per back end and event loop with EngineEpoll). Default 64.
 	MaxIdle int
 
 	// IdleBackendTimeout drops pooled back-end connections unused for this
@@ -43,6 +46,10 @@ type Config struct {
 	// Rules, if not nil, classify requests by target (Request.Class is the
 	// matched rule's class) for content-based scheduling.
 	Rules *rules.Set
+
+	// Engine is how connections are run; EngineDefault selects
+	// DefaultEngine.
+	Engine Engine
 
 	// Logf, if not nil, receives one line per unusual event (a back end
 	// failing, a malformed response). Client errors are only counted.
@@ -76,6 +83,9 @@ func (c Config) withDefaults() Config {
 	if c.IdleBackendTimeout == 0 {
 		c.IdleBackendTimeout = DefaultIdleBackendTimeout
 	}
+	if c.Engine == EngineDefault {
+		c.Engine = DefaultEngine
+	}
 	return c
 }
 
@@ -85,6 +95,8 @@ func (c Config) validate() error {
 		return errors.New("l7: timeouts must be positive (0 selects the default)")
 	case c.MaxIdle < 0:
 		return fmt.Errorf("l7: MaxIdle %d must be >= 0", c.MaxIdle)
+	case c.Engine != EngineDefault && !slices.Contains(Engines(), c.Engine):
+		return fmt.Errorf("l7: engine %v is not supported on this system; want %s", c.Engine, engineList())
 	}
 	return c.Limits.Validate()
 }

@@ -30,11 +30,14 @@ type clientConn struct {
 	buf  []byte
 	r, w int // unread client bytes are buf[r:w]
 	idle atomic.Bool
+	cur  atomic.Pointer[backendConn] // the exchange's back-end connection, for Shutdown to cut
 
 	req      httpx.Request
 	areq     algorithms.Request
 	ch       httpx.Chunked // the request body's framer
 	bodyLeft int64         // Content-Length body bytes not yet sent to the back end
+	dropFrom int           // buf[dropFrom:dropTo] is left out of the forwarded head (see dropClose)
+	dropTo   int
 	resp     httpx.Response
 	rch      httpx.Chunked // the response body's framer
 	served   int
@@ -201,17 +204,9 @@ func (cc *clientConn) handle() bool {
 		return false
 	}
 	replay := complete && req.Idempotent()
+	cc.dropFrom, cc.dropTo = dropClose(req, cc.buf, cc.r)
 
-	tgt := req.Target
-	cc.areq = algorithms.Request{
-		Key:        s.keys.get(target.Key(tgt)),
-		Cost:       target.Cost(target.Dynamic(tgt, nil)),
-		Client:     cc.client,
-		ClientPort: cc.clientPort,
-	}
-	if s.cfg.Rules != nil {
-		cc.areq.Class = s.cfg.Rules.Match(tgt).Class()
-	}
+	cc.areq = s.schedRequest(req, cc.client, cc.clientPort)
 	var lease dataplane.Lease
 	defer func() { lease.Done() }()
 	retried := false
@@ -279,23 +274,46 @@ func (cc *clientConn) handle() bool {
 // bufferedEnd returns the end of the current request in the buffer and
 // whether all of it is there.
 func (cc *clientConn) bufferedEnd() (end int, complete bool, err error) {
-	req := &cc.req
-	start := cc.r + req.Len
+	return bufferedEnd(&cc.req, &cc.ch, cc.buf, cc.r, cc.w)
+}
+
+// bufferedEnd returns the end of the request req, whose head starts at
+// buf[r:w], and whether all of its body is in buf[:w]. A chunked body is
+// scanned with ch, which is reset first and left where the buffered part
+// ends.
+func bufferedEnd(req *httpx.Request, ch *httpx.Chunked, buf []byte, r, w int) (end int, complete bool, err error) {
+	start := r + req.Len
 	switch {
 	case req.Chunked:
-		cc.ch.Reset()
-		n, done, err := cc.ch.Scan(cc.buf[start:cc.w])
+		ch.Reset()
+		n, done, err := ch.Scan(buf[start:w])
 		if err != nil {
 			return 0, false, err
 		}
 		return start + n, done, nil
 	case req.ContentLength > 0:
-		if avail := int64(cc.w - start); avail < req.ContentLength {
-			return cc.w, false, nil
+		if avail := int64(w - start); avail < req.ContentLength {
+			return w, false, nil
 		}
 		return start + int(req.ContentLength), true, nil
 	}
 	return start, true, nil
+}
+
+// schedRequest is what the scheduler sees of req: its locality key
+// (interned), cost, client and content class.
+func (s *Switch) schedRequest(req *httpx.Request, client netip.Addr, port uint16) algorithms.Request {
+	tgt := req.Target
+	ar := algorithms.Request{
+		Key:        s.keys.get(target.Key(tgt)),
+		Cost:       target.Cost(target.Dynamic(tgt, nil)),
+		Client:     client,
+		ClientPort: port,
+	}
+	if s.cfg.Rules != nil {
+		ar.Class = s.cfg.Rules.Match(tgt).Class()
+	}
+	return ar
 }
 
 // connect returns a pooled connection to the lease's server, or a new one.
@@ -308,7 +326,7 @@ func (cc *clientConn) connect(l *dataplane.Lease) (*backendConn, error) {
 
 func (cc *clientConn) dial(l *dataplane.Lease) (*backendConn, error) {
 	d := net.Dialer{Timeout: cc.s.cfg.ConnectTimeout, KeepAlive: -1}
-	c, err := d.Dial("tcp", l.Addr.String())
+	c, err := d.DialContext(cc.s.cutCtx, "tcp", l.Addr.String())
 	if err != nil {
 		return nil, err
 	}
@@ -339,8 +357,19 @@ func (cc *clientConn) exchange(bc *backendConn, l *dataplane.Lease, end int, com
 			cc.bodyLeft = req.ContentLength - int64(end-headEnd) // cc.ch has scanned the buffered part
 		}
 	}
-	bc.c.SetWriteDeadline(time.Now().Add(s.cfg.BackendTimeout))
-	n, err := bc.c.Write(cc.buf[cc.r:send])
+	cc.cur.Store(bc)
+	defer cc.cur.Store(nil)
+	cc.backendDeadline(bc, false, time.Now().Add(s.cfg.BackendTimeout))
+	var n int
+	var err error
+	if cc.dropTo > 0 {
+		bufs := net.Buffers{cc.buf[cc.r:cc.dropFrom], cc.buf[cc.dropTo:send]}
+		var m int64
+		m, err = bufs.WriteTo(bc.c)
+		n = int(m)
+	} else {
+		n, err = bc.c.Write(cc.buf[cc.r:send])
+	}
 	l.Transferred(0, n)
 	if err != nil {
 		if pending && n > 0 {
@@ -435,7 +464,7 @@ func (cc *clientConn) streamBody(bc *backendConn, l *dataplane.Lease) bool {
 					finished = cc.bodyLeft == 0
 				}
 				if k > 0 {
-					bc.c.SetWriteDeadline(time.Now().Add(s.cfg.BackendTimeout))
+					cc.backendDeadline(bc, false, time.Now().Add(s.cfg.BackendTimeout))
 					n, err := bc.c.Write(cc.buf[cc.r : cc.r+k])
 					l.Transferred(0, n)
 					if err != nil {
@@ -476,8 +505,7 @@ func (cc *clientConn) streamBody(bc *backendConn, l *dataplane.Lease) bool {
 // closeAfter once the client was answered or its connection condemned.
 func (cc *clientConn) readResponseHead(bc *backendConn, l *dataplane.Lease, relayed bool) (outcome, bool) {
 	s := cc.s
-	deadline := time.Now().Add(s.cfg.BackendTimeout)
-	bc.c.SetReadDeadline(deadline)
+	cc.backendDeadline(bc, true, time.Now().Add(s.cfg.BackendTimeout))
 	for {
 		if bc.r == bc.w {
 			bc.r, bc.w = 0, 0
@@ -503,6 +531,9 @@ func (cc *clientConn) readResponseHead(bc *backendConn, l *dataplane.Lease, rela
 		}
 		switch {
 		case err == nil:
+		case isTimeout(err) && s.cut.Load():
+			bc.close() // Shutdown gave up
+			return closeAfter, false
 		case isTimeout(err):
 			s.logf("l7: %v sent no response in %v", l.Addr, s.cfg.BackendTimeout)
 			return cc.abort(bc, l, relayed, BackendTimeout, 504), false
@@ -514,10 +545,35 @@ func (cc *clientConn) readResponseHead(bc *backendConn, l *dataplane.Lease, rela
 	}
 }
 
+// backendDeadline sets bc's read or write deadline, unless Shutdown gave
+// up on the exchanges in flight: then any wait on bc ends now. (Shutdown
+// sets s.cut before it cuts, so whichever of the two deadlines comes
+// last, the wait ends.)
+func (cc *clientConn) backendDeadline(bc *backendConn, read bool, t time.Time) {
+	if read {
+		bc.c.SetReadDeadline(t)
+	} else {
+		bc.c.SetWriteDeadline(t)
+	}
+	if cc.s.cut.Load() {
+		bc.c.SetDeadline(time.Unix(1, 0))
+	}
+}
+
 // toClient writes p to the client.
 func (cc *clientConn) toClient(p []byte) bool {
 	cc.c.SetWriteDeadline(time.Now().Add(cc.s.cfg.ClientTimeout))
 	if _, err := cc.c.Write(p); err != nil {
+		cc.s.ev.add(ClientWriteError)
+		return false
+	}
+	return true
+}
+
+// toClientv writes bufs to the client.
+func (cc *clientConn) toClientv(bufs net.Buffers) bool {
+	cc.c.SetWriteDeadline(time.Now().Add(cc.s.cfg.ClientTimeout))
+	if _, err := bufs.WriteTo(cc.c); err != nil {
 		cc.s.ev.add(ClientWriteError)
 		return false
 	}
@@ -540,6 +596,10 @@ func (cc *clientConn) relayResponse(bc *backendConn, l *dataplane.Lease, pending
 		cc.rch.Reset()
 	}
 	finished := kind == httpx.NoBody
+	insertAt := 0
+	if cc.dropTo > 0 && !resp.Close {
+		insertAt = bc.r - 2 // the client asked to close: say so (see closeLine)
+	}
 	for {
 		// Take the body bytes buffered at bc.buf[bc.r:bc.w].
 		switch kind {
@@ -562,22 +622,35 @@ func (cc *clientConn) relayResponse(bc *backendConn, l *dataplane.Lease, pending
 		case httpx.CloseBody:
 			bc.r = bc.w
 		}
-		if bc.r > start && !cc.toClient(bc.buf[start:bc.r]) {
-			bc.close()
-			return closeAfter
+		if bc.r > start {
+			var ok bool
+			if insertAt > 0 {
+				ok = cc.toClientv(net.Buffers{bc.buf[start:insertAt], closeLine, bc.buf[insertAt:bc.r]})
+				insertAt = 0
+			} else {
+				ok = cc.toClient(bc.buf[start:bc.r])
+			}
+			if !ok {
+				bc.close()
+				return closeAfter
+			}
 		}
 		if finished {
 			break
 		}
 		bc.r, bc.w = 0, 0
 		start = 0
-		bc.c.SetReadDeadline(time.Now().Add(s.cfg.BackendTimeout))
+		cc.backendDeadline(bc, true, time.Now().Add(s.cfg.BackendTimeout))
 		m, err := bc.c.Read(bc.buf)
 		bc.w = m
 		l.Transferred(m, 0)
 		if m == 0 && err != nil {
 			if kind == httpx.CloseBody && !isTimeout(err) {
 				break // the body ends where the connection does
+			}
+			if s.cut.Load() {
+				bc.close() // Shutdown gave up
+				return closeAfter
 			}
 			bc.close()
 			l.Failed()
@@ -590,7 +663,8 @@ func (cc *clientConn) relayResponse(bc *backendConn, l *dataplane.Lease, pending
 		}
 	}
 	s.ev.add(Responses)
-	keepBackend := kind != httpx.CloseBody && !resp.Close && !req.Close && !pending && bc.r == bc.w
+	backendTold := req.Close && cc.dropTo == 0 // the back end was asked to close
+	keepBackend := kind != httpx.CloseBody && !resp.Close && !backendTold && !pending && bc.r == bc.w
 	if keepBackend {
 		s.pool(l.Addr).put(bc, time.Now())
 	} else {

@@ -15,7 +15,12 @@
 // HTTP/1.1 connection can go to different back ends. Pipelined requests
 // wait in the client's buffer and are answered one at a time, in order.
 // Request bodies (Content-Length or chunked, with Expect: 100-continue)
-// are relayed; heads are relayed byte for byte, unmodified.
+// are relayed; heads are relayed byte for byte, with one exception: an
+// HTTP/1.1 request's "Connection: close" field is hop-by-hop and is not
+// forwarded, so that the back-end connection stays open for other
+// clients; the switch closes the client connection after the response and
+// says so in it (a "Connection: close" line added to its head when the
+// back end's does not have one).
 //
 //	svc, _ := dataplane.NewService(dataplane.Config{Scheduler: lblc})
 //	_ = svc.AddServer(dataplane.Server{ID: 1, Addr: netip.MustParseAddrPort("127.0.0.1:8081"), Weight: 1})
@@ -52,15 +57,39 @@
 //
 // # Design
 //
-// One goroutine serves each client connection, with hand-rolled, zero
-// allocation parsing, pooled buffers and interned locality keys (no
-// per-request allocation in steady state: the scheduler may keep the key).
-// Listeners are opened with SO_REUSEPORT, one per core ([Listen]), and
-// accepted sockets get no TCP keep-alive options. Measurements on this
-// project's 2-vCPU machines (docs/dataplane-notes.md) put this design at
-// 0.88x HAProxy's requests/s; per-core epoll loops on raw non-blocking
-// sockets reached 0.95-1.17x and are the next step, behind the same Switch
-// API and tests.
+// Two engines run the same behaviour (Config.Engine, [Engine]; the test
+// suite runs against both):
+//
+//   - EngineEpoll (the default on Linux): each call to Serve runs one event
+//     loop on its own locked OS thread, with its own epoll instance, its
+//     own listener (the SO_REUSEPORT group of [Listen] spreads connections
+//     over the loops) and its own pools of back-end connections (MaxIdle is
+//     per loop). Sockets are non-blocking and driven by raw system calls;
+//     epoll is level-triggered and a socket is read only once epoll said it
+//     is readable (or right after a deferred accept, TCP_DEFER_ACCEPT,
+//     when the request is usually there: a client that sends one request
+//     and closes never enters epoll). A socket that reports something its
+//     connection does not wait for is taken out of the reports until it
+//     does, so the steady state costs no epoll_ctl. When the connection
+//     closes after a response, its last bytes leave with the FIN
+//     (MSG_MORE, then close). Idle pooled back-end connections stay in
+//     epoll, so one the back end closed is dropped before it is reused.
+//     Timeouts are FIFO queues of deadlines per timeout length, checked
+//     after each epoll_wait (which waits until the earliest one, at most
+//     50 ms). epoll_wait does not release the thread's processor to the
+//     runtime (that costs more than the wait saves), so a loop holds a
+//     processor: the engine raises GOMAXPROCS to the number of loops plus
+//     one, and falls back to a releasing wait if the program lowers it.
+//   - EngineGoroutine: one goroutine per client connection on the
+//     runtime's network poller.
+//
+// Both parse by hand, without allocation, pool their buffers and intern
+// the locality keys: no allocation per request in steady state (the
+// scheduler may keep the key). Accepted sockets get no TCP keep-alive
+// options. On this project's 2-vCPU machines the goroutine engine reached
+// 0.88x HAProxy's requests/s in earlier measurements; the epoll engine's
+// figures against HAProxy and nginx are in BENCHMARKS.md
+// (scripts/bench-l7.sh).
 //
 // splice(2) is not used: at 1-10 KB objects the response already sits in
 // the connection's user-space buffer after one read, so a pipe round trip

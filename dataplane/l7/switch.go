@@ -31,6 +31,10 @@ type Switch struct {
 	closing   atomic.Bool
 	listeners map[net.Listener]struct{}
 	conns     map[*clientConn]struct{}
+	loops     map[interface{ wake() }]struct{} // the epoll engine's event loops
+	cut       atomic.Bool                      // Shutdown's context ended: close everything
+	cutCtx    context.Context                  // canceled with cut (connection attempts)
+	cutCancel context.CancelFunc
 	wg        sync.WaitGroup
 	done      chan struct{}
 }
@@ -43,11 +47,15 @@ func New(svc *dataplane.Service, cfg Config) (*Switch, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	cutCtx, cutCancel := context.WithCancel(context.Background())
 	return &Switch{
+		cutCtx:    cutCtx,
+		cutCancel: cutCancel,
 		svc:       svc,
 		cfg:       cfg.withDefaults(),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*clientConn]struct{}{},
+		loops:     map[interface{ wake() }]struct{}{},
 		done:      make(chan struct{}),
 	}, nil
 }
@@ -111,13 +119,20 @@ func Listen(ctx context.Context, addr string, n int) ([]net.Listener, error) {
 var ErrClosed = errors.New("l7: switch closed")
 
 // Serve accepts client connections on ln until Shutdown (then it returns
-// ErrClosed) or until ln fails.
+// ErrClosed) or until ln fails. With EngineEpoll it runs ln's event loop
+// on the calling goroutine, locked to its thread, and returns once the
+// loop's connections are done; ln must be a TCP listener (from Listen),
+// whose socket the loop takes over (ln itself is closed at once).
 func (s *Switch) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
 		ln.Close()
 		return ErrClosed
+	}
+	if s.cfg.Engine == EngineEpoll {
+		s.mu.Unlock()
+		return s.serveLoop(ln)
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
@@ -165,6 +180,9 @@ func (s *Switch) Shutdown(ctx context.Context) error {
 	for cc := range s.conns {
 		cc.wakeIfIdle()
 	}
+	for l := range s.loops {
+		l.wake()
+	}
 	s.mu.Unlock()
 	if first {
 		go func() {
@@ -178,8 +196,16 @@ func (s *Switch) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		s.mu.Lock()
+		s.cut.Store(true)
+		s.cutCancel()
 		for cc := range s.conns {
 			cc.c.Close()
+			if bc := cc.cur.Load(); bc != nil {
+				bc.c.SetDeadline(time.Unix(1, 0))
+			}
+		}
+		for l := range s.loops {
+			l.wake()
 		}
 		s.mu.Unlock()
 		<-s.done
