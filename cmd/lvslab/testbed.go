@@ -27,7 +27,7 @@ type testbedFlags struct {
 }
 
 // newTestbedCmd is "lvslab testbed": one constructor per subcommand below
-// (up, status, down; a later run takes the same flags).
+// (up, status, down, and run in testbed_run.go).
 func newTestbedCmd() *cobra.Command {
 	var tf testbedFlags
 	cmd := &cobra.Command{
@@ -47,7 +47,7 @@ killed run.`,
 	}
 	cmd.PersistentFlags().StringVar(&tf.root, "root", defaultTestbedRoot, "where run directories are made and looked for")
 	cmd.PersistentFlags().StringVar(&tf.runDir, "run-dir", "", "the testbed's run directory (default: ROOT/PREFIX)")
-	cmd.AddCommand(newTestbedUpCmd(&tf), newTestbedStatusCmd(&tf), newTestbedDownCmd(&tf))
+	cmd.AddCommand(newTestbedUpCmd(&tf), newTestbedStatusCmd(&tf), newTestbedDownCmd(&tf), newTestbedRunCmd(&tf))
 	return cmd
 }
 
