@@ -11,6 +11,23 @@
 // reproduction of the thesis's figures with its published numbers
 // (Reproduce).
 //
+// # Live runs and validation
+//
+// RunLive runs one cell of an experiment on a layer-7 testbed of its own
+// (package testbed): the emulated back ends, the director and the load
+// generator are lvslab processes in the testbed's namespaces, driven
+// through their command lines; RunLiveCells runs a sweep's cells one after
+// the other. Every model time is divided by the TimeScale on the live
+// machine and every live measurement multiplied back, so live results
+// compare with simulated ones figure by figure. Compare checks the
+// agreement of the two worlds (Agreement: throughput within a tolerance,
+// the same ranking of schedulers, ties within a margin) and WriteReport
+// writes it for people.
+//
+//	run, err := workbench.RunLive(ctx, e, cells[0], workbench.LiveRunOptions{RunDir: dir})
+//	v, err := workbench.Compare(cells, simulated, live, workbench.Agreement{})
+//	err = v.Err() // nil when the target is met
+//
 // It is the command's private library: only cmd/lvslab imports it. The
 // simulator itself (package sim) stays single-threaded and deterministic;
 // concurrency lives here, one goroutine per worker, each running whole

@@ -69,7 +69,7 @@ func readResultsFile(t *testing.T, path string) []*sim.Result {
 // (WRR, WLC, LBLC, LBLC/R on 4 nodes) on the first 6,000 requests of its
 // trace, in simulation and live at the default time scale; every live
 // throughput within ±15% of the simulated one and the same ranking, both
-// result sets and the report written, nothing left behind. About a minute
+// result sets and the report written, nothing left behind. About 100 s
 // on two cores.
 func TestNetnsValidate(t *testing.T) {
 	testbedtest.Require(t)
@@ -147,8 +147,8 @@ func TestNetnsFault(t *testing.T) {
 	bin := liveBinary(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "live.json")
-	// Node 1 (rs2) dies at 4 s of model time, 2 s of wall time: about a
-	// quarter into the run.
+	// Node 1 (rs2) dies at 4 s (model and wall time at the default time
+	// scale): about a quarter into the run.
 	_, stderr, err := execLab(t, "testbed", "run", "--trace", "synth:small", "--alg", "lblc", "--nodes", "4", "--cache", "48MiB",
 		"--requests", "4000", "--failure", "1@4s", "--lvslab", bin, "--run-dir", dir, "--deadline", "2m", "-o", out)
 	if ps := livePrefixes(t, stderr); len(ps) != 1 {
