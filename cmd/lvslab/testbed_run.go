@@ -128,7 +128,9 @@ dir.log, cl1.log), services file, results (live.json) and per-request
 records (records.csv) are kept in DIR/NNN-ALG-nN; otherwise under --root
 (ROOT/PREFIX, seen by "testbed status"), removed when the cell succeeds and
 kept when it fails. Ctrl-C (SIGINT or SIGTERM) stops the run and takes the
-testbed down: no namespace, link or process is left.`,
+testbed down: no namespace, link or process is left. Should the run itself be
+killed (kill -9), "lvslab testbed down" removes its testbed (with --run-dir:
+"lvslab testbed down --run-dir DIR/NNN-ALG-nN").`,
 		Example: `  lvslab testbed run -f experiments/validate-l7.yaml --format table
   lvslab testbed run -f experiments/validate-l7.yaml --alg lblc --requests 2000 -o live.json
   lvslab testbed run --trace default --alg wrr,lblc --nodes 4 --cache 2MiB --run-dir /tmp/live`,
