@@ -17,12 +17,12 @@ import (
 	"github.com/lvslab/lvslab/workbench"
 )
 
-// TestLiveServicesFiles keeps the services file a live run writes what
+// TestDirectorTakesLiveServices keeps the services file a live run writes what
 // the director reads: for every scheduler, the director builds the very
 // scheduler the simulator builds (reflect.DeepEqual: schedulers are plain
 // state machines), but for the times of its options, divided by the time
 // scale; every back end is health-checked, and DFLB gets its load monitor.
-func TestLiveServicesFiles(t *testing.T) {
+func TestDirectorTakesLiveServices(t *testing.T) {
 	topo, err := testbed.Topology{Mode: testbed.L7, Servers: 4, Segments: 1, Prefix: "lttest"}.Resolve()
 	if err != nil {
 		t.Fatal(err)
@@ -97,11 +97,11 @@ func TestLiveServicesFiles(t *testing.T) {
 	}
 }
 
-// TestLiveRefusals: testbed run and validate refuse, before anything is
+// TestTestbedRunRefusals: testbed run and validate refuse, before anything is
 // built (and so without root), what a live run cannot do: simulator-only
 // keys (each with its line), a --requests beyond the trace, a bad time
 // scale or tolerance.
-func TestLiveRefusals(t *testing.T) {
+func TestTestbedRunRefusals(t *testing.T) {
 	dir := t.TempDir()
 	simOnly := writeFile(t, dir, "sim-only.yaml", "trace: default\nalg: wrr\nnodes: 2\nadmission: open\nspeedup: 4\nfront_end: distributed\n")
 	ok := writeFile(t, dir, "ok.yaml", "trace: default\nalg: wrr\nnodes: 2\ncache: 2MiB\n")
