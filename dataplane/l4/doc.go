@@ -110,7 +110,8 @@
 // only the MAC addresses change, to the real server's and the director's.
 // Real servers' MAC addresses come from the Neighbors resolver (the live
 // one reads the namespace's neighbour table), asked when a server is
-// added and every second after, never per packet. The director answers
+// added, every second after, and when the resolver has just learned an
+// address (Director.Resolve), never per packet. The director answers
 // ARP requests for its VIPs with the port's MAC.
 //
 // ICMP errors about a connection's packets are passed to the other end
