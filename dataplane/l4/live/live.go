@@ -16,11 +16,10 @@ import (
 
 // Config configures a Director.
 type Config struct {
-	// Interfaces names the director's network interfaces, in port order:
-	// the client side first (it takes the VIPs' frames), then the others.
-	// Each gets a packet socket; its first IPv4 address is the director's
-	// address on that segment (the source of IPIP tunnels and of ARP
-	// requests). At least one.
+	// Interfaces names the director's network interfaces. Each gets a
+	// packet socket; its first IPv4 address is the director's address on
+	// that segment (the source of IPIP tunnels and of ARP requests). Empty:
+	// every Ethernet interface that is up and has an IPv4 address.
 	Interfaces []string
 
 	// MaxConns bounds the connection table: the memory budget (l4's

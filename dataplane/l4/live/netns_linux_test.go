@@ -132,13 +132,9 @@ func (dr *director) now() time.Time { return time.Now().Add(time.Duration(dr.ske
 func startDirector(t *testing.T, tb *testbed.Testbed, svcs ...live.ServiceConfig) *director {
 	t.Helper()
 	dr := &director{done: make(chan error, 1)}
-	var ifaces []string
-	for _, ifc := range tb.Layout.Director().Ifaces {
-		ifaces = append(ifaces, ifc.Name)
-	}
 	opt := live.Options{Now: dr.now, Dial: nsDialer(t, tb, "dir"), Logf: t.Logf}
 	err := tb.Do("dir", func() (err error) {
-		dr.d, err = live.Open(live.Config{Interfaces: ifaces, Options: opt})
+		dr.d, err = live.Open(live.Config{Options: opt}) // every interface of the director
 		return err
 	})
 	if err != nil {
@@ -273,6 +269,13 @@ func testForwarding(t *testing.T, m l4.Method) {
 		}
 	}
 	dr := startDirector(t, tb, service(tb, m, "rr"))
+	var names []string
+	for _, l := range dr.d.Links() {
+		names = append(names, l.Name)
+	}
+	if want := len(tb.Layout.Director().Ifaces); len(names) != want {
+		t.Errorf("the director opened %v, want its %d interfaces", names, want)
+	}
 	dial := nsDialer(t, tb, "cl1")
 	vip := netip.AddrPortFrom(tb.Layout.VIP, 80)
 

@@ -33,7 +33,9 @@ import (
 // passed by the core and handled by the kernel as usual.
 func Open(cfg Config) (_ *Director, err error) {
 	if len(cfg.Interfaces) == 0 {
-		return nil, errors.New("live: no interfaces")
+		if cfg.Interfaces, err = upInterfaces(); err != nil {
+			return nil, err
+		}
 	}
 	var closers []io.Closer
 	defer func() {
@@ -96,6 +98,28 @@ func Open(cfg Config) (_ *Director, err error) {
 	nb.learned = core.Resolve
 	nb.mu.Unlock()
 	return newDirector(core, cfg.Options, closers, links), nil
+}
+
+// upInterfaces lists the namespace's Ethernet interfaces that are up and
+// have an IPv4 address, by index.
+func upInterfaces() ([]string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("live: %w", err)
+	}
+	var names []string
+	for _, ifi := range ifs {
+		if ifi.Flags&net.FlagUp == 0 || ifi.Flags&net.FlagLoopback != 0 || len(ifi.HardwareAddr) != 6 {
+			continue
+		}
+		if a, err := firstIPv4(&ifi); err == nil && a.IsValid() {
+			names = append(names, ifi.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, errors.New("live: no Ethernet interface is up with an IPv4 address; name the director's interfaces")
+	}
+	return names, nil
 }
 
 type closerFunc func() error
