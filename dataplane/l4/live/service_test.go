@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -187,9 +188,10 @@ func TestParseMask(t *testing.T) {
 // fails gets no new connections, and gets them again when it passes.
 func TestServiceHealth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		failing := map[string]bool{netip.AddrPortFrom(rsAddr(1), 80).String(): true}
+		var failing atomic.Bool // the checks of server 1 fail
+		failing.Store(true)
 		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if failing[addr] {
+			if failing.Load() && addr == netip.AddrPortFrom(rsAddr(1), 80).String() {
 				return nil, errors.New("connection refused")
 			}
 			a, b := net.Pipe()
@@ -215,7 +217,7 @@ func TestServiceHealth(t *testing.T) {
 		if !info.Servers[1].Down || info.Servers[1].Health == nil || info.Servers[1].Health.Up {
 			t.Errorf("failing server listed as %+v", info.Servers[1])
 		}
-		delete(failing, netip.AddrPortFrom(rsAddr(1), 80).String())
+		failing.Store(false)
 		time.Sleep(1500 * time.Millisecond)
 		synctest.Wait()
 		seen := map[int]bool{}
