@@ -418,7 +418,7 @@ rx_packets() {
 }
 
 PPS_CSV="$OUT/pps.csv"
-echo "name,syns,forwarded,seconds,forwarded_per_s,director_cpu_ms" >"$PPS_CSV"
+echo "name,syns,forwarded,seconds,sent_per_s,forwarded_per_s,director_cpu_ms" >"$PPS_CSV"
 
 # pps NAME: the packet rate test: PPS_COUNT SYNs from random sources to the
 # VIP, as fast as hping3 sends them; the real servers count what arrives.
@@ -433,7 +433,7 @@ pps() {
 	r1=$(rx_packets)
 	c1=$(cpu_ticks "$PEER_PID")
 	awk -v n="$name" -v s="$PPS_COUNT" -v f=$((r1 - r0)) -v a="$t0" -v b="$t1" -v c=$((c1 - c0)) -v t="$TICK" -v p="$PEER_PID" \
-		'BEGIN { printf "%s,%d,%d,%.2f,%.0f,%s\n", n, s, f, b - a, f / (b - a), (p == "" ? "-" : sprintf("%.0f", c * 1000 / t)) }' >>"$PPS_CSV"
+		'BEGIN { printf "%s,%d,%d,%.2f,%.0f,%.0f,%s\n", n, s, f, b - a, s / (b - a), f / (b - a), (p == "" ? "-" : sprintf("%.0f", c * 1000 / t)) }' >>"$PPS_CSV"
 	log "pps: $(tail -n1 "$PPS_CSV")"
 }
 
@@ -487,7 +487,8 @@ END {
 	}
 	if (length(pps) > 0) {
 		print ""
-		print "packet rate: SYNs from random sources to the VIP (name,syns,forwarded,seconds,forwarded_per_s,director_cpu_ms):"
+		print "packet rate: SYNs from random sources to the VIP (name,syns,forwarded,seconds,sent_per_s,forwarded_per_s,director_cpu_ms;"
+		print "forwarded_per_s near sent_per_s means hping3 was the limit):"
 		for (i = 1; i <= np; i++) if (p[i] in pps) print "  " pps[p[i]]
 	}
 	print ""
