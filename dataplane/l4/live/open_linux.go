@@ -49,8 +49,8 @@ func Open(cfg Config) (_ *Director, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("live: netlink: %w", err)
 	}
-	closers = append(closers, closerFunc(func() error { rt.Close(); return nil }))
 	nb := &routeNeighbors{rt: rt, ports: map[int]int{}, inflight: map[netip.Addr]bool{}, timeout: 2 * time.Second}
+	closers = append(closers, closerFunc(nb.close))
 	var ports []l4.Port
 	var links []LinkInfo
 	lc := cfg.Link
@@ -76,7 +76,11 @@ func Open(cfg Config) (_ *Director, err error) {
 		if err != nil {
 			return nil, err
 		}
-		closers = append(closers, kt)
+		closers = append(closers, closerFunc(func() error { // after which lookups fail
+			nb.mu.Lock()
+			defer nb.mu.Unlock()
+			return kt.Close()
+		}))
 		src := addr
 		if !src.IsValid() {
 			src = netip.IPv4Unspecified() // an ARP probe's sender
@@ -159,6 +163,7 @@ type routeNeighbors struct {
 	inflight map[netip.Addr]bool
 	learned  func() // the core's Resolve
 	timeout  time.Duration
+	closed   bool
 }
 
 var _ l4.Neighbors = (*routeNeighbors)(nil)
@@ -169,12 +174,28 @@ func (n *routeNeighbors) locked(f neigh.Lookup) neigh.Lookup {
 	return func(a netip.Addr) (net.HardwareAddr, bool) {
 		n.mu.Lock()
 		defer n.mu.Unlock()
+		if n.closed {
+			return nil, false
+		}
 		return f(a)
 	}
 }
 
+// close closes the route handle; lookups fail after it.
+func (n *routeNeighbors) close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.rt.Close()
+	n.closed = true
+	return nil
+}
+
 func (n *routeNeighbors) Neighbor(a netip.Addr) (l4.Hop, bool) {
 	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return l4.Hop{}, false
+	}
 	routes, err := n.rt.RouteGet(a.AsSlice())
 	n.mu.Unlock()
 	if err != nil || len(routes) == 0 {
