@@ -33,11 +33,12 @@
 # Prints CSV on standard output, the median of the rounds:
 #   name,mode,conns_per_s,reqs_per_s
 # then the director's CPU per 1,000 connections (user + system time of the
-# forwarder's processes, from /proc; "-" for the kernel's), the packet rate
-# test (hping3 sends a bounded stream of SYNs from random sources to the VIP;
+# forwarder's processes, from /proc; "-" for the kernel's; on veth it
+# includes the real servers' receive work that the transmit system call
+# carries), the packet rate test (hping3 sends a bounded stream of SYNs from random sources to the VIP;
 # the real servers' received packets give the forwarded packets/s), and the
 # ratios against the targets (lvslab-dr >= 0.9x router conn/s, lvslab-nat >=
-# HAProxy conn/s). Progress goes to standard error; every round's numbers are
+# HAProxy conn/s) and each forwarder's balance between the real servers. Progress goes to standard error; every round's numbers are
 # kept in $OUT/rounds.csv.
 #
 # Needs root. Installs haproxy, nginx, libnginx-mod-stream, wrk, nftables,
@@ -388,17 +389,27 @@ EOF
 
 ROUNDS_CSV="$OUT/rounds.csv"
 echo "round,name,mode,reqs,duration_us,per_s,errors,cpu_ms_per_1k" >"$ROUNDS_CSV"
+rm -f "$OUT"/shares-*.txt
+
+# rx_of I: packets real server I received on eth0 so far.
+rx_of() { ip netns exec "$PREFIX-rs$1" cat /sys/class/net/eth0/statistics/rx_packets; }
 
 # measure NAME MODE ROUND: one wrk run (MODE close or keepalive).
 measure() {
-	local name=$1 mode=$2 round=$3 out c0 c1 res
+	local name=$1 mode=$2 round=$3 out c0 c1 res a0 b0 a1 b1
+	a0=$(rx_of 1)
+	b0=$(rx_of 2)
 	c0=$(cpu_ticks "$PEER_PID")
 	out=$(MODE=$mode ip netns exec "$CL_NS" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" \
 		-s "$OUT/wrk.lua" "http://$VIP/" 2>&1) || { log "wrk failed: $out"; return 1; }
 	c1=$(cpu_ticks "$PEER_PID")
+	a1=$(rx_of 1)
+	b1=$(rx_of 2)
 	res=$(sed -n 's/^RESULT //p' <<<"$out")
 	[ -n "$res" ] || { log "no result from wrk: $out"; return 1; }
 	read -r reqs dur errs bad <<<"$res"
+	# The real servers' shares of the packets: the balance of the forwarder.
+	awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) 'BEGIN { if (a + b > 0) printf "%.2f %.2f\n", a / (a + b), b / (a + b) }' >>"$OUT/shares-$name-$mode.txt"
 	local cpu=-
 	if [ -n "$PEER_PID" ]; then
 		cpu=$(awk -v c=$((c1 - c0)) -v t="$TICK" -v q="$reqs" 'BEGIN { printf "%.2f", (q > 0 ? c * 1000 / t / (q / 1000) : 0) }')
@@ -496,4 +507,9 @@ END {
 	if (conn["router"] > 0 && ("lvslab-dr" in conn)) printf "  lvslab-dr conn/s = %.2fx router (target >= 0.90x)\n", conn["lvslab-dr"] / conn["router"]
 	if (conn["haproxy"] > 0 && ("lvslab-nat" in conn)) printf "  lvslab-nat conn/s = %.2fx haproxy (target >= 1.00x)\n", conn["lvslab-nat"] / conn["haproxy"]
 }' "$ROUNDS_CSV" "$PPS_CSV"
+echo
+echo "balance: the real servers' shares of the packets in each Connection: close run (rs1/rs2):"
+for peer in $PEERS; do
+	[ -f "$OUT/shares-$peer-close.txt" ] && printf '  %-13s %s\n' "$peer" "$(tr ' \n' '/ ' <"$OUT/shares-$peer-close.txt")"
+done
 log "done; configs, logs and every round in $OUT"
