@@ -1,13 +1,14 @@
 package main
 
 // "lvslab director": the live director. Mode l7 runs the layer-7 content
-// switch; the layer-4 modes (nat, tun, dr) are not built yet. The services
-// file, the services, their health checks, load monitors and admin socket
-// are package dataplane/director's.
+// switch; the layer-4 modes (nat, tun, dr) forward packets as IPVS does.
+// The services file, the services, their health checks, load monitors and
+// admin socket are package dataplane/director's.
 
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os/signal"
 	"runtime"
 	"strings"
@@ -34,13 +35,14 @@ type directorFlags struct {
 	rules         string
 	clientTimeout time.Duration
 	ctl           string
+	interfaces    []string
 }
 
 func newDirectorCmd() *cobra.Command {
 	var f directorFlags
 	cmd := &cobra.Command{
-		Use:   "director (-f services.yaml | [--mode l7] --listen ADDR:PORT --backend ADDR:PORT[:WEIGHT]...)",
-		Short: "Run a live director (mode l7: the layer-7 content switch)",
+		Use:   "director (-f services.yaml | [--mode l7|nat|tun|dr] --listen ADDR:PORT --backend ADDR:PORT[:WEIGHT]...)",
+		Short: "Run a live director: the layer-7 content switch (l7) or the layer-4 IPVS (nat, tun, dr)",
 		Long: `Run a live director in the foreground until SIGINT or SIGTERM, which stop it
 gracefully (no new connections; requests in flight finish, for at most 10 s).
 
@@ -51,7 +53,20 @@ relays it over keep-alive connections to the back ends, so the requests of one
 client connection may go to different back ends, answered in order. Optional
 TCPHA-style content rules ("rule = <server> <regex>", first match wins, a
 catch-all ".*" last) restrict each request to its rule's servers.
-Modes nat, tun and dr (layer 4) are not implemented yet.
+
+Modes nat, tun and dr are the layer-4 director, a user-space IPVS: it reads
+the frames for the VIP (listen: VIP:PORT) on the namespace's interfaces
+(packet sockets; --interface, default every Ethernet interface that is up
+with an IPv4 address), schedules the first packet of each TCP or UDP
+connection, and forwards it by VS/NAT (the real server's address and port
+written in, its replies' source written back; the real servers' default
+route must be this director), VS/TUN (IP-in-IP to the real server, which
+decapsulates: "lvslab tunnel-agent") or VS/DR (only the MAC address changes;
+the real server holds the VIP on lo and does not answer ARP for it). The
+kernel of this namespace must not own the VIP nor forward (ip_forward=0),
+and offloads must be off: "lvslab testbed up" makes such namespaces. The
+director answers ARP for the VIPs. The mode is the real servers' default
+method (ipvsadm -m, -i, -g); a server's own mode: overrides it.
 
 One service from flags, or any number from a YAML file:
 
@@ -70,6 +85,21 @@ One service from flags, or any number from a YAML file:
         - {name: rs1, address: 127.0.0.1:8081, weight: 1}
         - {name: rs2, address: 127.0.0.1:8082, weight: 2, upper: 100, lower: 50,
            health: {path: /ping}}       # refines the service's check for this server
+    - name: vip                 # a layer-4 service
+      listen: 198.18.0.254:80   # the VIP and port
+      mode: dr                  # nat, tun or dr: the servers' default method
+      protocol: tcp             # or udp
+      scheduler: wlc
+      persistence: 300s         # ipvsadm -p (default 0: none)
+      netmask: 255.255.255.0    # ipvsadm -M: clients grouped for persistence
+      servers:
+        - {address: 198.18.0.11:80}
+        - {address: 198.18.0.12:80, mode: tun}  # this server by IP-in-IP
+
+The layer-7 keys (rules, loops, max_idle, timeouts) are not for layer-4
+services, nor protocol, persistence and netmask for layer-7 ones. A nat
+server may listen on another port; a dr or tun server listens on the VIP's
+port (its address's port is that one, or 0).
 
 Options are the scheduler's, spelt as everywhere (` + "`" + `lvslab schedule --help` + "`" + ` lists
 them): ` + strings.Join(algorithms.OptionNames(), ", ") + `. A list is written
@@ -99,6 +129,7 @@ listed as ipvsadm lists them. A live socket at the path is refused (another
 director); a stale one is replaced.`,
 		Example: `  lvslab director --mode l7 --listen 127.0.0.1:8080 --backend 127.0.0.1:8081 --backend 127.0.0.1:8082:2 --alg wlc
   lvslab director -f services.yaml
+  lvslab director --mode dr --listen 198.18.0.254:80 --backend 198.18.0.11:80 --backend 198.18.0.12:80 --alg rr
   lvslab director -f services.yaml --ctl /tmp/lvslab.sock   # then: lvslab ctl --socket /tmp/lvslab.sock list -n`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -108,7 +139,7 @@ director); a stale one is replaced.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return director.Run(ctx, svcs, cmd.ErrOrStderr(), director.Options{Ctl: f.ctl, Loops: f.loops})
+			return director.Run(ctx, svcs, cmd.ErrOrStderr(), director.Options{Ctl: f.ctl, Loops: f.loops, Interfaces: f.interfaces})
 		},
 	}
 	fl := cmd.Flags()
@@ -122,16 +153,13 @@ director); a stale one is replaced.`,
 	fl.Var(&l7.DefaultEngine, "engine", "how the l7 switch runs connections: epoll (an event loop per listener, Linux) or goroutine (one per connection)")
 	fl.DurationVar(&f.clientTimeout, "client-timeout", l7.DefaultClientTimeout, "time a client has to send a complete request head (408 after it)")
 	fl.StringVar(&f.ctl, "ctl", ctl.DefaultSocket(), "admin socket of \"lvslab ctl\" (mode 0600; \"\" for none)")
+	fl.StringArrayVar(&f.interfaces, "interface", nil, "an interface the layer-4 services forward on (repeat for each; default every Ethernet interface up with an IPv4 address)")
 	return cmd
 }
 
 // services resolves the flags into services.
 func (f *directorFlags) services(cmd *cobra.Command) ([]director.Service, error) {
-	switch f.mode {
-	case "l7":
-	case "nat", "tun", "dr":
-		return nil, fmt.Errorf("--mode %s: not implemented yet (only l7)", f.mode)
-	default:
+	if f.mode != "l7" && !director.Layer4(f.mode) {
 		return nil, fmt.Errorf("--mode %q: unknown; want %s", f.mode, director.Modes)
 	}
 	quick := f.listen != "" || len(f.backends) > 0 || f.rules != "" ||
@@ -156,6 +184,15 @@ func (f *directorFlags) services(cmd *cobra.Command) ([]director.Service, error)
 	}
 	svc := director.Service{Name: f.listen, Listen: f.listen, Alg: f.alg, Rules: f.rules, Loops: f.loops, Where: "flags",
 		Config: l7.Config{ClientTimeout: f.clientTimeout}}
+	if director.Layer4(f.mode) {
+		if f.rules != "" || cmd.Flags().Changed("client-timeout") {
+			return nil, fmt.Errorf("--rules and --client-timeout are for --mode l7; --mode %s forwards packets", f.mode)
+		}
+		if vip, err := netip.ParseAddrPort(f.listen); err != nil || !vip.Addr().Is4() || vip.Addr().IsUnspecified() || vip.Port() == 0 {
+			return nil, fmt.Errorf("--listen %q: want the VIP as IPv4 ADDRESS:PORT, port not 0", f.listen)
+		}
+		svc = director.Service{Name: f.listen, Mode: f.mode, Listen: f.listen, Alg: f.alg, Proto: "tcp", Where: "flags"}
+	}
 	for i, b := range f.backends {
 		srv, err := director.ParseBackend(b, i)
 		if err != nil {

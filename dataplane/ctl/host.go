@@ -18,9 +18,10 @@ import (
 // embeds or wraps a Host and adds what is its own (the listener, the
 // scheduler's construction, shutting down). It is safe for concurrent use.
 type Host struct {
-	svc    *dataplane.Service
-	checks *health.Group
-	cfg    HostConfig
+	svc     *dataplane.Service
+	checks  *health.Group
+	cfg     HostConfig
+	members Members
 
 	mu      sync.Mutex // serialises server changes; guards the fields below
 	servers map[netip.AddrPort]*hostServer
@@ -55,7 +56,30 @@ type HostConfig struct {
 	// Counters maps a server's counters to ipvsadm's; nil is the layer-7
 	// mapping (see RequestCounters).
 	Counters func(dataplane.ServerStats) Counters
+	// Members adds the real servers to the service and removes them; nil
+	// adds them to the dataplane.Service alone. The layer-4 director gives
+	// its own: a server it forwards to needs its forwarding state (method,
+	// next hop) besides its place in the same dataplane.Service.
+	Members Members
 }
+
+// Members is where a Host puts its service's real servers. AddServer
+// must add srv to the Host's dataplane.Service (and may do more);
+// RemoveServer must remove it; SetForward changes a server's forwarding
+// method (one of HostConfig.Forwards).
+type Members interface {
+	AddServer(srv dataplane.Server, forward string) error
+	RemoveServer(id algorithms.ServerID) error
+	SetForward(id algorithms.ServerID, forward string) error
+}
+
+// serviceMembers are the Members of a service whose servers need nothing
+// besides their place in the dataplane.Service.
+type serviceMembers struct{ svc *dataplane.Service }
+
+func (m serviceMembers) AddServer(srv dataplane.Server, _ string) error { return m.svc.AddServer(srv) }
+func (m serviceMembers) RemoveServer(id algorithms.ServerID) error      { return m.svc.RemoveServer(id) }
+func (m serviceMembers) SetForward(algorithms.ServerID, string) error   { return nil }
 
 // RequestCounters maps the counters of a service that schedules requests
 // (the layer-7 switch) to ipvsadm's: Conns are the requests scheduled,
@@ -82,8 +106,12 @@ func NewHost(svc *dataplane.Service, cfg HostConfig) (*Host, error) {
 			return nil, fmt.Errorf("health: %w", err)
 		}
 	}
+	members := cfg.Members
+	if members == nil {
+		members = serviceMembers{svc}
+	}
 	return &Host{
-		svc: svc, checks: health.NewGroup(svc, cfg.HealthOptions), cfg: cfg,
+		svc: svc, checks: health.NewGroup(svc, cfg.HealthOptions), cfg: cfg, members: members,
 		servers: map[netip.AddrPort]*hostServer{}, byID: map[algorithms.ServerID]*hostServer{},
 	}, nil
 }
@@ -159,17 +187,17 @@ func (h *Host) AddServer(spec ServerSpec) error {
 	if check != nil {
 		first = 0
 	}
-	if err := h.svc.AddServer(dataplane.Server{ID: id, Name: spec.Name, Addr: spec.Addr, Weight: first, Upper: upper, Lower: lower}); err != nil {
+	if err := h.members.AddServer(dataplane.Server{ID: id, Name: spec.Name, Addr: spec.Addr, Weight: first, Upper: upper, Lower: lower}, fwd); err != nil {
 		return err
 	}
 	if check != nil {
 		if err := h.checks.Add(id, spec.Addr, weight, *check); err != nil {
-			_ = h.svc.RemoveServer(id)
+			_ = h.members.RemoveServer(id)
 			return fmt.Errorf("server %s: health: %w", spec.Addr, err)
 		}
 		if err := h.checks.SetWeight(id, weight); err != nil {
 			h.checks.Remove(id)
-			_ = h.svc.RemoveServer(id)
+			_ = h.members.RemoveServer(id)
 			return err
 		}
 	}
@@ -246,6 +274,11 @@ func (h *Host) EditServer(spec ServerSpec) error {
 	if spec.Name != "" && spec.Name != s.name {
 		return fmt.Errorf("edit-server cannot rename %s; delete it and add it again", spec.Addr)
 	}
+	if fwd != s.forward {
+		if err := h.members.SetForward(s.id, fwd); err != nil {
+			return err
+		}
+	}
 	if spec.Upper != nil || spec.Lower != nil {
 		if err := h.svc.SetThresholds(s.id, upper, lower); err != nil {
 			return err
@@ -275,7 +308,7 @@ func (h *Host) DeleteServer(addr netip.AddrPort) error {
 			h.retired = h.retired.Add(h.cfg.Counters(st))
 		}
 	}
-	if err := h.svc.RemoveServer(s.id); err != nil {
+	if err := h.members.RemoveServer(s.id); err != nil {
 		return err
 	}
 	delete(h.servers, addr)

@@ -257,3 +257,68 @@ func TestHostInhibit(t *testing.T) {
 		}
 	})
 }
+
+// recordingMembers are Members that add servers to the service and record
+// every call, failing SetForward to "nat".
+type recordingMembers struct {
+	svc   *dataplane.Service
+	calls []string
+}
+
+func (m *recordingMembers) AddServer(srv dataplane.Server, fwd string) error {
+	m.calls = append(m.calls, "add "+srv.Addr.String()+" "+fwd)
+	return m.svc.AddServer(srv)
+}
+
+func (m *recordingMembers) RemoveServer(id algorithms.ServerID) error {
+	m.calls = append(m.calls, "remove")
+	return m.svc.RemoveServer(id)
+}
+
+func (m *recordingMembers) SetForward(_ algorithms.ServerID, fwd string) error {
+	m.calls = append(m.calls, "forward "+fwd)
+	if fwd == ForwardNAT {
+		return errors.New("no nat here")
+	}
+	return nil
+}
+
+// A Host with Members adds, re-routes and removes its servers through
+// them (the layer-4 director's forwarding state), and a refused method
+// change leaves the server as it was.
+func TestHostMembers(t *testing.T) {
+	sched, _ := algorithms.New("rr", algorithms.Options{})
+	svc, err := dataplane.NewService(dataplane.Config{Scheduler: sched})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &recordingMembers{svc: svc}
+	h, err := NewHost(svc, HostConfig{Members: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.AddServer(ServerSpec{Addr: rip1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.EditServer(ServerSpec{Addr: rip1, Forward: ForwardTun, Weight: ip(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.EditServer(ServerSpec{Addr: rip1, Forward: ForwardTun}); err != nil { // unchanged: not asked
+		t.Fatal(err)
+	}
+	if err := h.EditServer(ServerSpec{Addr: rip1, Forward: ForwardNAT, Weight: ip(5)}); err == nil {
+		t.Error("a refused method change was accepted")
+	}
+	srvs, _ := h.Servers()
+	if len(srvs) != 1 || srvs[0].Forward != ForwardTun || srvs[0].Weight != 2 {
+		t.Errorf("after a refused change: %+v, want tun with weight 2", srvs)
+	}
+	if err := h.DeleteServer(rip1); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"add " + rip1.String() + " dr", "forward tun", "forward nat", "remove"}
+	if strings.Join(m.calls, "; ") != strings.Join(want, "; ") {
+		t.Errorf("calls %q, want %q", m.calls, want)
+	}
+}

@@ -21,8 +21,30 @@ import (
 func TestReadServicesErrors(t *testing.T) {
 	ok := "    scheduler: wlc\n    servers:\n      - {address: 127.0.0.1:8081}\n"
 	tests := []struct{ name, yaml, want string }{
-		{"nat", "services:\n  - listen: 127.0.0.1:80\n    mode: nat\n" + ok,
-			"s.yaml:3: services[0].mode: mode nat is not implemented yet (only l7)"},
+		{"layer-7 key on nat", "services:\n  - listen: 198.18.0.254:80\n    mode: nat\n    rules: r.conf\n" + ok,
+			"s.yaml:4: services[0].rules: a layer-7 key; a nat service forwards packets"},
+		{"protocol on l7", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    protocol: udp\n" + ok,
+			"s.yaml:4: services[0].protocol: only for a layer-4 service"},
+		{"bad protocol", "services:\n  - listen: 198.18.0.254:80\n    mode: dr\n    protocol: sctp\n" + ok,
+			"s.yaml:4: services[0].protocol: \"sctp\": want tcp or udp"},
+		{"VIP port 0", "services:\n  - listen: 198.18.0.254:0\n    mode: dr\n" + ok,
+			"s.yaml:2: services[0].listen: \"198.18.0.254:0\": want the VIP as IPv4 ADDRESS:PORT"},
+		{"IPv6 VIP", "services:\n  - listen: \"[::1]:80\"\n    mode: tun\n" + ok,
+			"s.yaml:2: services[0].listen: \"[::1]:80\": want the VIP as IPv4"},
+		{"bad netmask", "services:\n  - listen: 198.18.0.254:80\n    mode: dr\n    netmask: 255.0.255.0\n" + ok,
+			"s.yaml:4: services[0].netmask: netmask 255.0.255.0: the ones must be contiguous"},
+		{"short persistence", "services:\n  - listen: 198.18.0.254:80\n    mode: dr\n    persistence: 500ms\n" + ok,
+			"s.yaml:4: services[0].persistence: 500ms: want 0 (none) or at least 1s"},
+		{"server mode on l7", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: rr\n    servers:\n      - {address: 127.0.0.1:1, mode: dr}\n",
+			"s.yaml:6: services[0].servers[0].mode: a layer-7 service's servers are proxied"},
+		{"unknown server mode", "services:\n  - listen: 198.18.0.254:80\n    mode: dr\n    scheduler: rr\n    servers:\n      - {address: 198.18.0.11:80, mode: masq2}\n",
+			"s.yaml:6: services[0].servers[0].mode: unknown forwarding method \"masq2\""},
+		{"dr server on another port", "services:\n  - listen: 198.18.0.254:80\n    mode: dr\n    scheduler: rr\n    servers:\n      - {address: 198.18.0.11:8080}\n",
+			"s.yaml:6: services[0].servers[0].address: 198.18.0.11:8080: a dr server listens on the service's port 80"},
+		{"nat server without a port", "services:\n  - listen: 198.18.0.254:80\n    mode: dr\n    scheduler: rr\n    servers:\n      - {address: 198.18.0.11:0, mode: nat}\n",
+			"s.yaml:6: services[0].servers[0].address: 198.18.0.11:0: a nat server needs a port"},
+		{"same VIP twice", "services:\n  - listen: 198.18.0.254:80\n    mode: nat\n" + ok + "  - listen: 198.18.0.254:80\n    mode: nat\n" + ok,
+			"s.yaml:7: services[1].listen: 198.18.0.254:80 is also the address of services[0]"},
 		{"unknown mode", "services:\n  - listen: 127.0.0.1:80\n    mode: l8\n" + ok,
 			"s.yaml:3: services[0].mode: unknown mode \"l8\""},
 		{"no mode", "services:\n  - listen: 127.0.0.1:80\n" + ok, "s.yaml:2: services[0].mode: missing"},
@@ -59,6 +81,42 @@ func TestReadServicesErrors(t *testing.T) {
 				t.Errorf("err %v\nwant prefix %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A layer-4 service's keys: its mode is the servers' default method, a
+// server's own overrides it; the same VIP:PORT may serve TCP and UDP.
+func TestReadServicesLayer4(t *testing.T) {
+	const file = `services:
+  - name: web
+    listen: 198.18.0.254:80
+    mode: dr
+    scheduler: wlc
+    persistence: 300s
+    netmask: 255.255.255.0
+    health: {type: tcp, interval: 1s}
+    servers:
+      - {address: 198.18.0.11:80}
+      - {address: 198.18.0.12:0, mode: tun, weight: 3}
+      - {address: 198.18.1.13:8080, mode: nat}
+  - listen: 198.18.0.254:80
+    mode: nat
+    protocol: udp
+    scheduler: rr
+    servers:
+      - {address: 198.18.1.11:5353}
+`
+	svcs, err := ReadServices("s.yaml", strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, dns := svcs[0], svcs[1]
+	if web.Mode != "dr" || web.Proto != "tcp" || web.Persistence != 300*time.Second || web.PersistMask != 24 ||
+		!reflect.DeepEqual(web.ServerModes, []string{"", "tun", "nat"}) || web.Servers[1].Weight != 3 || web.Health == nil {
+		t.Errorf("web: %+v", web)
+	}
+	if dns.Mode != "nat" || dns.Proto != "udp" || dns.Persistence != 0 || dns.Name != "198.18.0.254:80" {
+		t.Errorf("dns: %+v", dns)
 	}
 }
 
@@ -225,6 +283,19 @@ func TestDirectorExample(t *testing.T) {
 	}
 }
 
+// The layer-4 examples read, each with its mode.
+func TestDirectorLayer4Examples(t *testing.T) {
+	for _, mode := range []string{"nat", "dr", "tun"} {
+		svcs, err := ReadServicesFile(filepath.Join("..", "..", "examples", "l4", mode+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(svcs) != 1 || svcs[0].Mode != mode || svcs[0].Listen != "198.18.0.254:80" || len(svcs[0].Servers) < 2 {
+			t.Errorf("%s.yaml: %+v", mode, svcs)
+		}
+	}
+}
+
 // FuzzReadServices checks that no services file makes the reader panic,
 // that its errors name the file, and that what it accepts has servers and
 // a known scheduler.
@@ -232,6 +303,7 @@ func FuzzReadServices(f *testing.F) {
 	f.Add("services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: lblc\n    options: {low: 2, set_expiry: 1s}\n    servers: [{address: 127.0.0.1:1}]\n")
 	f.Add("services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    scheduler: dflb\n    options: {dflb.coefficients: [0, 1, 0, 0, 0, 0], classes: [a]}\n    servers: [{address: 127.0.0.1:1, weight: 3}]\n")
 	f.Add("services: [{options: {a: {b: c}}}]\n")
+	f.Add("services:\n  - listen: 198.18.0.254:80\n    mode: dr\n    protocol: udp\n    scheduler: sh\n    persistence: 30s\n    netmask: 255.255.0.0\n    servers: [{address: 198.18.0.11:0, mode: tun}, {address: 198.18.1.2:8080, mode: nat}]\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		svcs, err := ReadServices("f.yaml", strings.NewReader(s))
 		if err != nil {

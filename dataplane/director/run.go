@@ -12,6 +12,7 @@ import (
 
 	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/dataplane/ctl"
+	"github.com/lvslab/lvslab/dataplane/l4/live"
 	"github.com/lvslab/lvslab/dataplane/l7"
 	"github.com/lvslab/lvslab/dataplane/monitor"
 )
@@ -25,8 +26,15 @@ type Options struct {
 	// added by "lvslab ctl add-service"; 0 means 1.
 	Loops int
 	// Ready, if not nil, is called with the listen addresses once every
-	// service accepts connections (and the admin socket, if any, is open).
+	// service accepts connections (and the admin socket, if any, is open;
+	// the layer-4 services' real servers are resolved, or ResolveTimeout
+	// has passed).
 	Ready func(addrs []string)
+	// Interfaces are the network interfaces the layer-4 services forward
+	// on (packet sockets); empty means every Ethernet interface that is up
+	// with an IPv4 address. They are opened with the first layer-4
+	// service, in the process's network namespace.
+	Interfaces []string
 }
 
 // ShutdownTimeout is how long requests in flight get to finish when a
@@ -36,6 +44,7 @@ const ShutdownTimeout = 10 * time.Second
 // director runs the services and the admin table.
 type director struct {
 	ctx   context.Context
+	opt   Options
 	logf  func(string, ...any)
 	loops int
 	table *ctl.Table
@@ -43,7 +52,8 @@ type director struct {
 	errc  chan error
 
 	mu   sync.Mutex
-	runs []*l7Service // every service started, in order, for the final counters
+	runs []*l7Service   // every service started, in order, for the final counters
+	l4   *live.Director // the layer-4 services' forwarding, opened with the first
 }
 
 // Run runs the services until ctx ends or one of them fails, then shuts
@@ -56,14 +66,29 @@ func Run(ctx context.Context, svcs []Service, stderr io.Writer, o Options) error
 		defer logMu.Unlock()
 		fmt.Fprintf(stderr, "lvslab director: "+format+"\n", args...)
 	}
-	d := &director{ctx: ctx, logf: logf, loops: max(o.Loops, 1), errc: make(chan error, 1)}
+	d := &director{ctx: ctx, opt: o, logf: logf, loops: max(o.Loops, 1), errc: make(chan error, 1)}
 	d.table = ctl.NewTable(ctl.TableConfig{Add: d.addService})
 	var addrs []string
 	for i := range svcs {
-		ls, err := d.start(&svcs[i])
+		var (
+			cs   ctl.Service
+			addr string
+			err  error
+		)
+		if Layer4(svcs[i].Mode) {
+			var ls *live.Service
+			if ls, err = d.startL4(&svcs[i]); err == nil {
+				cs, addr = ls, svcs[i].Listen
+			}
+		} else {
+			var ls *l7Service
+			if ls, err = d.start(&svcs[i]); err == nil {
+				cs, addr = ls, ls.addr
+			}
+		}
 		if err == nil {
-			if err = d.table.Register(ls); err != nil {
-				_ = ls.Close(context.Background())
+			if err = d.table.Register(cs); err != nil {
+				_ = cs.Close(context.Background())
 				err = fmt.Errorf("%s: %w", svcs[i].Where, err)
 			}
 		}
@@ -71,8 +96,9 @@ func Run(ctx context.Context, svcs []Service, stderr io.Writer, o Options) error
 			d.shutdown()
 			return err
 		}
-		addrs = append(addrs, ls.addr)
+		addrs = append(addrs, addr)
 	}
+	d.waitResolved()
 	tctx, stopTable := context.WithCancel(context.Background())
 	d.wg.Go(func() { d.table.Run(tctx) })
 	var srv *ctl.Server
@@ -99,6 +125,7 @@ func Run(ctx context.Context, svcs []Service, stderr io.Writer, o Options) error
 		logf("stopping")
 	case err = <-d.errc:
 	}
+	d.logL4()
 	if srv != nil {
 		srv.Close()
 	}
@@ -132,6 +159,12 @@ func (d *director) shutdown() {
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	_ = d.table.Close(sctx) // each service logs its own failure
+	d.mu.Lock()
+	l4d := d.l4
+	d.mu.Unlock()
+	if l4d != nil {
+		_ = l4d.Close() // stops its Run, forgets its connections
+	}
 	d.wg.Wait()
 }
 
@@ -197,7 +230,7 @@ func (d *director) addService(spec ctl.ServiceSpec) (ctl.Service, error) {
 	switch spec.Mode {
 	case "", "l7":
 	case "nat", "tun", "dr":
-		return nil, fmt.Errorf("add-service: mode %s is not implemented yet (only l7)", spec.Mode)
+		return d.addL4Service(spec)
 	default:
 		return nil, fmt.Errorf("add-service: unknown mode %q; want %s", spec.Mode, Modes)
 	}

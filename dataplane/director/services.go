@@ -18,6 +18,7 @@ import (
 	"github.com/lvslab/lvslab/dataplane"
 	"github.com/lvslab/lvslab/dataplane/ctl"
 	"github.com/lvslab/lvslab/dataplane/health"
+	"github.com/lvslab/lvslab/dataplane/l4/live"
 	"github.com/lvslab/lvslab/dataplane/l7"
 	"github.com/lvslab/lvslab/dataplane/monitor"
 	"github.com/lvslab/lvslab/dataplane/rules"
@@ -29,20 +30,23 @@ type servicesFile struct {
 }
 
 type serviceYAML struct {
-	Name      string          `yaml:"name"`
-	Listen    string          `yaml:"listen"`
-	Mode      string          `yaml:"mode"`
-	Scheduler string          `yaml:"scheduler"`
-	Options   yaml.Node       `yaml:"options"`
-	Rules     string          `yaml:"rules"`
-	Loops     int             `yaml:"loops"`
-	MaxIdle   int             `yaml:"max_idle"`
-	Timeouts  timeoutsYAML    `yaml:"timeouts"`
-	Servers   []serverYAML    `yaml:"servers"`
-	Health    *health.Config  `yaml:"health"`
-	Monitor   *monitor.Config `yaml:"monitor"`
-	line      int             // of the service's entry
-	keyLines  map[string]int  // line of each key of the entry
+	Name        string          `yaml:"name"`
+	Listen      string          `yaml:"listen"`
+	Mode        string          `yaml:"mode"`
+	Protocol    string          `yaml:"protocol"`
+	Persistence time.Duration   `yaml:"persistence"`
+	Netmask     string          `yaml:"netmask"`
+	Scheduler   string          `yaml:"scheduler"`
+	Options     yaml.Node       `yaml:"options"`
+	Rules       string          `yaml:"rules"`
+	Loops       int             `yaml:"loops"`
+	MaxIdle     int             `yaml:"max_idle"`
+	Timeouts    timeoutsYAML    `yaml:"timeouts"`
+	Servers     []serverYAML    `yaml:"servers"`
+	Health      *health.Config  `yaml:"health"`
+	Monitor     *monitor.Config `yaml:"monitor"`
+	line        int             // of the service's entry
+	keyLines    map[string]int  // line of each key of the entry
 }
 
 type timeoutsYAML struct {
@@ -54,6 +58,7 @@ type timeoutsYAML struct {
 type serverYAML struct {
 	Name    string         `yaml:"name"`
 	Address string         `yaml:"address"`
+	Mode    string         `yaml:"mode"`
 	Weight  *int           `yaml:"weight"`
 	Upper   int            `yaml:"upper"`
 	Lower   int            `yaml:"lower"`
@@ -63,8 +68,12 @@ type serverYAML struct {
 
 // Service is one resolved virtual service.
 type Service struct {
-	Name    string
-	Listen  string // ADDRESS:PORT
+	Name string
+	// Mode is l7 (the content switch) or a layer-4 forwarding method,
+	// nat, tun or dr: the default of the service's real servers. Empty
+	// means l7.
+	Mode    string
+	Listen  string // ADDRESS:PORT; for layer 4 the VIP and port
 	Alg     string // registered scheduler name
 	Options algorithms.Options
 	Rules   string // rule file path, or ""
@@ -81,6 +90,16 @@ type Service struct {
 	Monitor *monitor.Config
 	Where   string // "file:line: services[i]" or "flags", for messages
 
+	// Layer 4 only: the protocol (tcp or udp; empty means tcp), the
+	// persistence timeout and netmask (ipvsadm -p, -M; PersistMask a
+	// prefix length, 0 meaning 32), and each server's forwarding method
+	// when it is not the service's Mode (ipvsadm -g, -i, -m; "" keeps
+	// Mode).
+	Proto       string
+	Persistence time.Duration
+	PersistMask int
+	ServerModes []string
+
 	// Set by Build: the content rules and their server names, which a
 	// scheduler set by "lvslab ctl edit-service" sits behind too.
 	ruleSet *rules.Set
@@ -88,7 +107,10 @@ type Service struct {
 }
 
 // Modes names the forwarding modes, for messages.
-const Modes = "l7 (nat, tun and dr are not implemented yet)"
+const Modes = "l7, nat, tun or dr"
+
+// Layer4 reports whether mode is a layer-4 forwarding method.
+func Layer4(mode string) bool { return mode == "nat" || mode == "tun" || mode == "dr" }
 
 // ReadServicesFile reads and checks the services file at path (see
 // ReadServices).
@@ -161,20 +183,24 @@ func ReadServices(path string, r io.Reader) ([]Service, error) {
 		if sy.Mode == "" {
 			return nil, fmt.Errorf("%s: missing; want %s", at("mode"), Modes)
 		}
-		switch sy.Mode {
-		case "l7":
-		case "nat", "tun", "dr":
-			return nil, fmt.Errorf("%s: mode %s is not implemented yet (only l7)", at("mode"), sy.Mode)
-		default:
+		if sy.Mode != "l7" && !Layer4(sy.Mode) {
 			return nil, fmt.Errorf("%s: unknown mode %q; want %s", at("mode"), sy.Mode, Modes)
 		}
 		if sy.Listen == "" {
 			return nil, fmt.Errorf("%s: missing; want ADDRESS:PORT", at("listen"))
 		}
-		if prev, dup := listens[sy.Listen]; dup {
+		l4key, err := readLayer4(sy, at)
+		if err != nil {
+			return nil, err
+		}
+		listen := sy.Listen
+		if l4key != "" {
+			listen = l4key
+		}
+		if prev, dup := listens[listen]; dup {
 			return nil, fmt.Errorf("%s: %s is also the address of %s", at("listen"), sy.Listen, prev)
 		}
-		listens[sy.Listen] = fmt.Sprintf("services[%d]", i)
+		listens[listen] = fmt.Sprintf("services[%d]", i)
 		if sy.Scheduler == "" {
 			return nil, fmt.Errorf("%s: missing; see \"lvslab algorithms\"", at("scheduler"))
 		}
@@ -192,7 +218,7 @@ func ReadServices(path string, r io.Reader) ([]Service, error) {
 			return nil, err
 		}
 		svc := Service{
-			Name: cmpOr(sy.Name, sy.Listen), Listen: sy.Listen, Alg: sy.Scheduler, Options: opts,
+			Name: cmpOr(sy.Name, sy.Listen), Mode: sy.Mode, Listen: sy.Listen, Alg: sy.Scheduler, Options: opts,
 			Loops: sy.Loops, Where: at(""),
 			Config: l7.Config{ClientTimeout: sy.Timeouts.Client, ConnectTimeout: sy.Timeouts.Connect,
 				BackendTimeout: sy.Timeouts.Backend, MaxIdle: sy.MaxIdle},
@@ -228,6 +254,32 @@ func ReadServices(path string, r io.Reader) ([]Service, error) {
 			svc.Servers = append(svc.Servers, dataplane.Server{
 				ID: algorithms.ServerID(k), Name: s.Name, Addr: ap, Weight: w, Upper: s.Upper, Lower: s.Lower,
 			})
+			if Layer4(sy.Mode) {
+				m, vip := cmpOr(s.Mode, sy.Mode), netip.MustParseAddrPort(sy.Listen) // checked by readLayer4
+				if m == "nat" && ap.Port() == 0 {
+					return nil, fmt.Errorf("%s.address: %s: a nat server needs a port", where, s.Address)
+				}
+				if m != "nat" && ap.Port() != 0 && ap.Port() != vip.Port() {
+					return nil, fmt.Errorf("%s.address: %s: a %s server listens on the service's port %d (port mapping needs nat)", where, s.Address, m, vip.Port())
+				}
+			}
+			switch {
+			case s.Mode == "":
+			case !Layer4(sy.Mode):
+				return nil, fmt.Errorf("%s.mode: a layer-7 service's servers are proxied; a forwarding method (nat, tun, dr) is for layer-4 services", where)
+			case !Layer4(s.Mode):
+				return nil, fmt.Errorf("%s.mode: unknown forwarding method %q; want nat, tun or dr", where, s.Mode)
+			}
+			if Layer4(sy.Mode) {
+				svc.ServerModes = append(svc.ServerModes, s.Mode)
+			}
+		}
+		if Layer4(sy.Mode) {
+			svc.Proto = cmpOr(sy.Protocol, "tcp")
+			svc.Persistence = sy.Persistence
+			if sy.Netmask != "" {
+				svc.PersistMask, _ = live.ParseMask(sy.Netmask) // checked by readLayer4
+			}
 		}
 		if err := readLive(&svc, sy, at, serverAt); err != nil {
 			return nil, err
@@ -235,6 +287,52 @@ func ReadServices(path string, r io.Reader) ([]Service, error) {
 		out = append(out, svc)
 	}
 	return out, nil
+}
+
+// readLayer4 checks the keys that belong to one kind of service: a layer-4
+// service's listen address is its VIP:PORT (IPv4, port not 0), its
+// protocol tcp or udp, its persistence and netmask ipvsadm's -p and -M,
+// and the layer-7 switch's keys (rules, loops, max_idle, timeouts) do not
+// apply; a layer-7 service takes no protocol, persistence or netmask. It
+// returns the key two layer-4 services may not share ("tcp VIP:PORT").
+func readLayer4(sy *serviceYAML, at func(key string) string) (string, error) {
+	if !Layer4(sy.Mode) {
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{"protocol", sy.Protocol != ""}, {"persistence", sy.Persistence != 0}, {"netmask", sy.Netmask != ""}} {
+			if k.set {
+				return "", fmt.Errorf("%s: only for a layer-4 service (mode nat, tun or dr)", at(k.key))
+			}
+		}
+		return "", nil
+	}
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"rules", sy.Rules != ""}, {"loops", sy.Loops != 0}, {"max_idle", sy.MaxIdle != 0},
+		{"timeouts", sy.Timeouts != (timeoutsYAML{})}} {
+		if k.set {
+			return "", fmt.Errorf("%s: a layer-7 key; a %s service forwards packets and does not read requests", at(k.key), sy.Mode)
+		}
+	}
+	vip, err := netip.ParseAddrPort(sy.Listen)
+	if err != nil || !vip.Addr().Is4() || vip.Addr().IsUnspecified() || vip.Port() == 0 {
+		return "", fmt.Errorf("%s: %q: want the VIP as IPv4 ADDRESS:PORT, port not 0", at("listen"), sy.Listen)
+	}
+	proto := cmpOr(sy.Protocol, "tcp")
+	if proto != "tcp" && proto != "udp" {
+		return "", fmt.Errorf("%s: %q: want tcp or udp", at("protocol"), sy.Protocol)
+	}
+	if sy.Persistence < 0 || (sy.Persistence > 0 && sy.Persistence < time.Second) {
+		return "", fmt.Errorf("%s: %v: want 0 (none) or at least 1s", at("persistence"), sy.Persistence)
+	}
+	if sy.Netmask != "" {
+		if _, err := live.ParseMask(sy.Netmask); err != nil {
+			return "", fmt.Errorf("%s: %w", at("netmask"), err)
+		}
+	}
+	return proto + " " + vip.String(), nil
 }
 
 // readLive checks and keeps the health and monitor blocks of a service.
@@ -316,7 +414,7 @@ var yamlSections = strings.NewReplacer(
 	"in type director.servicesFile", "at the top level (want services)",
 	"in type director.serviceYAML", "in a service",
 	"in type director.timeoutsYAML", "in timeouts (want client, connect, backend)",
-	"in type director.serverYAML", "in a server (want name, address, weight, upper, lower, health)",
+	"in type director.serverYAML", "in a server (want name, address, mode, weight, upper, lower, health)",
 	"in type health.Config", "in health (want type, port, path, host, status, expect, interval, fast_interval, timeout, rise, fall, initial, on_failure)",
 	"in type monitor.Config", "in monitor (want path, port, interval, timeout, window)",
 	"field ", "unknown key ",

@@ -203,9 +203,8 @@ type Hop struct {
 // Neighbors resolves the next hop toward an address. The live
 // implementation reads the namespace's routes and neighbour table (and
 // asks ARP for a missing entry); tests use a StaticNeighbors. The
-// director asks when a real server is added and again every second for
-// servers it could not resolve or whose entry went stale, never per
-// packet; a server without a next hop has its packets dropped
+// director asks when a real server is added, again every second, and
+// when told a new entry is known (Director.Resolve), never per packet; a server without a next hop has its packets dropped
 // (DropNoNeighbor).
 type Neighbors interface {
 	Neighbor(addr netip.Addr) (Hop, bool)

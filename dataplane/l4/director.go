@@ -1000,6 +1000,15 @@ func (d *Director) icmpTunnel(in int, p *packet.Packet, outer *packet.Quoted) {
 	c.dest.vs.stats.out(n - packet.EthLen)
 }
 
+// Resolve asks the neighbour resolver for every real server's next hop
+// now, as the timers do every second: a resolver that has just learned an
+// address calls it, so that the servers behind it get traffic at once.
+func (d *Director) Resolve() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.resolveAll()
+}
+
 // resolveAll asks the neighbour resolver for every real server's next hop.
 func (d *Director) resolveAll() {
 	for _, vs := range d.services {

@@ -17,8 +17,10 @@
 //	_ = d.AddServer(key, l4.RealServer{Server: dataplane.Server{ID: 1, Addr: rs1, Weight: 1}, Method: l4.DR})
 //	err := d.Run(ctx) // until ctx ends or a link fails
 //
-// Tests, benchmarks and any other driver call Process with a batch of
-// frames and a time instead of Run, and Tick to let time pass. The
+// Package live runs a Director on real interfaces (packet sockets, routes
+// and ARP, services managed through the admin API); tests, benchmarks and
+// any other driver call Process with a batch of frames and a time instead
+// of Run, and Tick to let time pass. The
 // management methods (AddService, EditService, DeleteService, AddServer,
 // EditServer, DeleteServer, Stats, Conns, Zero) are ipvsadm's verbs and
 // apply at once, without a restart; Service returns a virtual service's
@@ -110,7 +112,8 @@
 // only the MAC addresses change, to the real server's and the director's.
 // Real servers' MAC addresses come from the Neighbors resolver (the live
 // one reads the namespace's neighbour table), asked when a server is
-// added and every second after, never per packet. The director answers
+// added, every second after, and when the resolver has just learned an
+// address (Director.Resolve), never per packet. The director answers
 // ARP requests for its VIPs with the port's MAC.
 //
 // ICMP errors about a connection's packets are passed to the other end

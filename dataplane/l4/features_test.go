@@ -311,6 +311,13 @@ func TestNeighborResolution(t *testing.T) {
 	if _, f := b.one(fromClient(client, syn, 1, "")); [6]byte(f[0:6]) != mac {
 		t.Error("new MAC not used")
 	}
+	// Resolve asks at once, without waiting for the next second.
+	delete(b.nb, rsAddr(0))
+	b.d.Resolve()
+	b.none(fromClient(clientN(2), syn, 1, ""), DropNoNeighbor)
+	b.nb[rsAddr(0)] = Hop{Port: 0, MAC: net.HardwareAddr(mac[:])}
+	b.d.Resolve()
+	b.one(fromClient(clientN(3), syn, 1, ""))
 }
 
 // The memory budget: a full table drops new connections, never old ones.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/dataplane"
+	"github.com/lvslab/lvslab/dataplane/l4/conntab"
 )
 
 func (k ServiceKey) internal() svcKey {
@@ -228,4 +229,56 @@ func slicesDelete(s []*dest, x *dest) []*dest {
 		}
 	}
 	return out
+}
+
+// SetMethod changes the forwarding method of the real server with the
+// given address (a zero port matches any): ipvsadm -e with only -g, -i or
+// -m. Connections already made keep theirs. A server reached by DR or TUN
+// listens on the service's port, so it cannot become NAT on another one.
+func (d *Director) SetMethod(k ServiceKey, a netip.AddrPort, m Method) error {
+	if m < NAT || m > DR {
+		return fmt.Errorf("l4: service %v: real server %v: unknown forwarding method", k, a)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	vs, err := d.lookupService(k)
+	if err != nil {
+		return err
+	}
+	ds := vs.byAddr(a)
+	if ds == nil {
+		return fmt.Errorf("l4: service %v: real server %v: %w", k, a, ErrNotFound)
+	}
+	if m != NAT && ds.port != k.VIP.Port() {
+		return fmt.Errorf("l4: service %v: real server %v: %v delivers to the service's port %d; port mapping needs nat",
+			k, netip.AddrPortFrom(addr(ds.addr), ds.port), m, k.VIP.Port())
+	}
+	ds.method = m
+	return nil
+}
+
+// Flush ends every connection and removes every persistence template, as
+// if each had timed out now: the pool's counts go back to zero. A
+// director that stops forwarding calls it, so that its services' counts
+// stay true.
+func (d *Director) Flush() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	// Connections first, then the templates they no longer control.
+	var conns, templates []*conntab.Entry[conn]
+	d.tab.Range(func(e *conntab.Entry[conn]) bool {
+		if e.Template {
+			templates = append(templates, e)
+		} else {
+			conns = append(conns, e)
+		}
+		return true
+	})
+	for _, e := range conns {
+		e.Value.lease.Done()
+		d.tab.Remove(e)
+	}
+	for _, e := range templates {
+		d.tab.Remove(e)
+	}
 }

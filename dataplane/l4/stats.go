@@ -211,6 +211,34 @@ func (d *Director) Zero() {
 	d.arpReplies, d.icmpSent = 0, 0
 }
 
+// ZeroService clears the counters and rates of one virtual service and
+// its real servers (ipvsadm -Z -t VIP:port).
+func (d *Director) ZeroService(k ServiceKey) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	vs, err := d.lookupService(k)
+	if err != nil {
+		return err
+	}
+	vs.stats.zero()
+	for _, ds := range vs.order {
+		ds.stats.zero()
+	}
+	return nil
+}
+
+// ServerCounters returns the counters of one real server of a virtual
+// service, by its ID.
+func (d *Director) ServerCounters(k ServiceKey, id algorithms.ServerID) (Counters, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	vs := d.services[k.internal()]
+	if vs == nil || vs.dests[id] == nil {
+		return Counters{}, false
+	}
+	return vs.dests[id].stats.Counters, true
+}
+
 // Conn is one entry of the connection table (ipvsadm -L -c).
 type Conn struct {
 	Proto    Protocol

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,11 @@ type Link struct {
 
 	txMu   sync.Mutex // one Send at a time
 	txHead int        // the next transmit slot to fill
+
+	// Close leaves the ring mapped while the last Recv's frames are out;
+	// the next Recv unmaps it, or the cleanup when the Link is collected.
+	late     runtime.Cleanup
+	lateRing bool
 
 	statsMu sync.Mutex // guards rxDropped and fd against Close in Stats
 	c       struct {
@@ -149,6 +155,19 @@ func Open(ifname string, cfg Config) (*Link, error) {
 	return l, nil
 }
 
+// unmapLate unmaps a ring that Close left mapped because the last Recv's
+// frames were still out. Called with rxMu held, after Close.
+func (l *Link) unmapLate() {
+	if !l.lateRing {
+		return
+	}
+	l.late.Stop()
+	unix.Munmap(l.ring)
+	l.ring, l.rx, l.tx = nil, nil, nil
+	l.lateRing = false
+	l.rxHeld = 0
+}
+
 // hdr is the tpacket2_hdr at the start of slot i of ring r.
 func (l *Link) hdr(r []byte, i int) *unix.Tpacket2Hdr {
 	return (*unix.Tpacket2Hdr)(unsafe.Pointer(&r[i*l.g.frameSize]))
@@ -163,6 +182,7 @@ func (l *Link) Recv(frames []link.Frame) (int, error) {
 	l.rxMu.Lock()
 	defer l.rxMu.Unlock()
 	if l.closed.Load() {
+		l.unmapLate()
 		return 0, link.ErrClosed
 	}
 	l.releaseRX()
@@ -413,7 +433,12 @@ func (l *Link) Stats() Stats {
 }
 
 // Close wakes a blocked Recv or Send, waits for them to return, and
-// releases the rings and the socket. Closing twice is not an error.
+// releases the rings and the socket. Closing twice is not an error. The
+// frames of the last Recv stay valid until Recv is called again (it then
+// returns ErrClosed), as at any time: a forwarder that closes its links
+// while another goroutine still rewrites or sends a received batch does
+// not read unmapped memory. Until then the ring stays mapped (at the
+// latest until the Link is garbage collected).
 func (l *Link) Close() error {
 	if !l.closed.CompareAndSwap(false, true) {
 		return nil
@@ -431,10 +456,16 @@ func (l *Link) Close() error {
 	return l.release()
 }
 
-// release unmaps the rings and closes the descriptors.
+// release unmaps the rings and closes the descriptors. Called with
+// rxMu held (or before the Link is shared): if the last Recv's frames are
+// still out, the ring's unmapping waits for the next Recv (unmapLate).
 func (l *Link) release() error {
 	var errs []error
-	if l.ring != nil {
+	if l.ring != nil && l.rxHeld > 0 {
+		ring := l.ring
+		l.late = runtime.AddCleanup(l, func(r []byte) { unix.Munmap(r) }, ring)
+		l.lateRing = true
+	} else if l.ring != nil {
 		errs = append(errs, unix.Munmap(l.ring))
 		l.ring, l.rx, l.tx = nil, nil, nil
 	}

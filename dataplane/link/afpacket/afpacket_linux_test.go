@@ -454,6 +454,44 @@ func TestNetnsClose(t *testing.T) {
 	}
 }
 
+// TestNetnsCloseWhileHeld: frames a Recv handed out stay readable after
+// another goroutine closes the Link, until the next Recv, which says
+// ErrClosed (a forwarder stopping while it rewrites a batch).
+func TestNetnsCloseWhileHeld(t *testing.T) {
+	tb := up(t, testbed.Offloads{})
+	a := open(t, tb, "cl1", afpacket.Config{})
+	rx := open(t, tb, "dir", afpacket.Config{})
+	sent := ether(rx.MAC(), a.MAC(), etherTest, []byte("held across Close"))
+	if err := a.Send([]link.Frame{{Data: sent}}); err != nil {
+		t.Fatal(err)
+	}
+	frames := make([]link.Frame, 64)
+	var held []byte
+	for deadline := time.Now().Add(5 * time.Second); held == nil && time.Now().Before(deadline); {
+		n, err := rx.Recv(frames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range frames[:n] {
+			if isTest(f.Data) {
+				held = f.Data
+			}
+		}
+	}
+	if held == nil {
+		t.Fatal("the test frame did not arrive")
+	}
+	if err := rx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(held, sent) { // reads the ring after Close
+		t.Errorf("held frame changed after Close: %q", held)
+	}
+	if _, err := rx.Recv(frames); !errors.Is(err, link.ErrClosed) {
+		t.Errorf("Recv after Close: %v", err)
+	}
+}
+
 // TestNetnsOpenErrors: bad interfaces and ring sizes are errors naming
 // them.
 func TestNetnsOpenErrors(t *testing.T) {
