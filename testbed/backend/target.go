@@ -1,6 +1,9 @@
 package backend
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // RequestTarget returns the request-target a client sends for a trace
 // target (traces.Target: the URL as logged, up to the first '?' or '#').
@@ -10,8 +13,8 @@ import "strings"
 //   - a byte that is a control character, a space, DEL or not ASCII is
 //     percent-encoded (%XX, upper-case hex);
 //   - a '%' not followed by two hex digits is encoded as %25;
-//   - a target that does not start with '/' (and is not an absolute URL,
-//     "scheme://...") gets a leading '/'.
+//   - a target that does not start with '/' gets a leading '/', unless it
+//     is an absolute URL ("scheme://host/...") that can be sent as it is.
 //
 // The back end keys its objects by this form and the load generator sends
 // it, so both agree on every target. The mapping is not one-to-one on
@@ -23,8 +26,8 @@ func RequestTarget(target string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(target) + 8)
-	if !strings.HasPrefix(target, "/") && !isAbsoluteURL(target) {
-		b.WriteByte('/')
+	if !strings.HasPrefix(target, "/") {
+		b.WriteByte('/') // an absolute URL that needs encoding becomes a path
 	}
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(target); i++ {
@@ -54,6 +57,12 @@ func sendable(target string) bool {
 			return false
 		}
 		if c == '%' && !(i+2 < len(target) && isHex(target[i+1]) && isHex(target[i+2])) {
+			return false
+		}
+	}
+	if !strings.HasPrefix(target, "/") {
+		// An absolute URL must also parse as one (its authority too).
+		if _, err := url.ParseRequestURI(target); err != nil {
 			return false
 		}
 	}
