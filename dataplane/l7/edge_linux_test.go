@@ -3,11 +3,38 @@ package l7
 import (
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvslab/lvslab/algorithms"
+	"github.com/lvslab/lvslab/dataplane"
 )
+
+// The epoll engine serves TCP listeners only, and says so.
+func TestEpollServeNonTCP(t *testing.T) {
+	sched, _ := algorithms.New("rr", algorithms.Options{})
+	svc, _ := dataplane.NewService(dataplane.Config{Scheduler: sched})
+	sw, err := New(svc, Config{Engine: EngineEpoll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.Serve(ln); err == nil || !strings.Contains(err.Error(), "TCP listeners") {
+		t.Errorf("Serve on a unix socket: %v", err)
+	}
+	if _, err := net.Dial("unix", ln.Addr().String()); err == nil {
+		t.Error("the listener was left open")
+	}
+	_ = os.Remove(ln.Addr().String())
+}
 
 // fullBacklog returns the address of a listener with a full accept
 // queue, to which connection attempts hang (the kernel drops their SYNs).

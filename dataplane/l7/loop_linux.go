@@ -156,7 +156,7 @@ func (s *Switch) serveLoop(ln net.Listener) error {
 // instance and wake-up descriptor.
 func (l *loop) open(ln net.Listener) error {
 	sc, ok := ln.(syscall.Conn)
-	if !ok {
+	if _, tcp := ln.Addr().(*net.TCPAddr); !ok || !tcp {
 		ln.Close()
 		return fmt.Errorf("l7: the epoll engine serves TCP listeners, not %T", ln)
 	}

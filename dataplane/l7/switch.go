@@ -214,6 +214,7 @@ func (s *Switch) Shutdown(ctx context.Context) error {
 		v.(*idlePool).closeAll()
 		return true
 	})
+	s.cutCancel() // nothing is left to cut
 	return err
 }
 
