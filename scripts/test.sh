@@ -79,5 +79,11 @@ if [ "$(id -u)" -eq 0 ]; then
 	echo "$(grep -cE '"Action":"pass".*"Test":"(TestNetns|TestLive)[^/"]*"' "$live") live tests passed, none skipped"
 fi
 
+# Allocation counts and the address-space-capped bounds checks hold only
+# without the race detector (it allocates, and it cannot run in a capped
+# address space): they run here, once, without it.
+step "allocation and memory-bound tests (no race detector)"
+go test -count=1 -run '^(TestBounds|TestScheduleAllocs|TestSwapPoolsAllocs|TestTablesBounded|TestNoAllocs|TestForwardAllocs|TestSteadyStateAllocs|TestParse)$' ./...
+
 step "go test -race"
 go test -race -count=1 ./...
