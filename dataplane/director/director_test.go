@@ -261,13 +261,7 @@ func (s *syncBuffer) String() string {
 
 // The example services file of the README parses, and its rules resolve.
 func TestDirectorExample(t *testing.T) {
-	path := filepath.Join("..", "..", "examples", "l7", "services.yaml")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	svcs, err := ReadServices(path, f)
+	svcs, err := ReadServicesFile(filepath.Join("..", "..", "examples", "l7", "services.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -403,13 +403,7 @@ func parseStats(t *testing.T, out string) map[string]int64 {
 
 // The README's health-checked example parses and builds.
 func TestDirectorHealthExample(t *testing.T) {
-	path := filepath.Join("..", "..", "examples", "l7", "health.yaml")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	svcs, err := ReadServices(path, f)
+	svcs, err := ReadServicesFile(filepath.Join("..", "..", "examples", "l7", "health.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
