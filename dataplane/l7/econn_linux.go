@@ -96,6 +96,25 @@ const (
 	wBackendOut
 )
 
+// readClient reads what the client socket has into c.buf[c.w:] and
+// reports whether the caller should go on (bytes read, or the socket
+// found not readable, or an interrupted read); false means end of stream
+// or an error.
+func (c *econn) readClient() bool {
+	space := c.buf[c.w:]
+	m, errno := readFd(c.sk.fd, space)
+	switch {
+	case m > 0:
+		c.w += m
+		c.sk.readable = m == len(space)
+		return true
+	case errno == unix.EAGAIN:
+		c.sk.readable = false
+		return true
+	}
+	return errno == unix.EINTR
+}
+
 func (c *econn) reset() {
 	buf := c.buf
 	l, tm, sk := c.l, c.tm, c.sk
@@ -302,17 +321,7 @@ func (c *econn) readHead() bool {
 			c.wait(wClientIn, qClient, false)
 			return false
 		}
-		space := c.buf[c.w:]
-		m, errno := readFd(c.sk.fd, space)
-		switch {
-		case m > 0:
-			c.w += m
-			c.sk.readable = m == len(space)
-			continue
-		case errno == unix.EAGAIN:
-			c.sk.readable = false
-			continue
-		case errno == unix.EINTR:
+		if c.readClient() {
 			continue
 		}
 		// End of stream or an error.
@@ -681,17 +690,7 @@ func (c *econn) streamBody() bool {
 			c.wait(wClientIn, qClient, true)
 			return false
 		}
-		space := c.buf[c.w:]
-		m, errno := readFd(c.sk.fd, space)
-		switch {
-		case m > 0:
-			c.w += m
-			c.sk.readable = m == len(space)
-			continue
-		case errno == unix.EAGAIN:
-			c.sk.readable = false
-			continue
-		case errno == unix.EINTR:
+		if c.readClient() {
 			continue
 		}
 		c.dropBackend(true)
