@@ -611,6 +611,11 @@ func (g *gen) reason(err error) string {
 		switch {
 		case errors.Is(err, syscall.ECONNREFUSED):
 			return ReasonRefused
+		case errors.Is(err, syscall.ECONNRESET):
+			// The handshake completed into a listener that closed before
+			// accepting: the kernel reset the connection while it was
+			// being reported as connected.
+			return ReasonReset
 		case isTimeout(err):
 			return ReasonConnectTimeout
 		}

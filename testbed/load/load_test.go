@@ -186,7 +186,8 @@ func TestBackendKilled(t *testing.T) {
 			allowed := []string{load.ReasonRefused, load.ReasonClosed, load.ReasonReset}
 			for reason := range res.Failures {
 				if !slices.Contains(allowed, reason) {
-					t.Errorf("failure reason %q (%d), want one of %v", reason, res.Failures[reason], allowed)
+					i := slices.IndexFunc(res.Records, func(r load.Record) bool { return r.Reason == reason })
+					t.Errorf("failure reason %q (%d, first: %s), want one of %v", reason, res.Failures[reason], res.Records[i].Err, allowed)
 				}
 			}
 			if res.Failures[load.ReasonRefused] == 0 {
