@@ -44,7 +44,7 @@ func BenchmarkRun(b *testing.B) {
 				if res.Completed != len(w.Requests) {
 					b.Fatalf("completed %d of %d", res.Completed, len(w.Requests))
 				}
-				events += e.seq
+				events += *e.seq
 			}
 			secs := b.Elapsed().Seconds()
 			b.ReportMetric(float64(b.N*len(w.Requests))/secs, "req/s")

@@ -102,6 +102,18 @@ type Config struct {
 
 	// Seed seeds every random stream (workload sampling, scheduler ties).
 	Seed uint64 `json:"seed" yaml:"seed"`
+
+	// Clusters, when set, makes the run a multi-cluster (geographic)
+	// simulation of thesis §2.4.3: several clusters, each with its own
+	// front end and nodes, clients homed on one cluster each, WANDelay
+	// between clusters and, if Overflow.On, the thesis's overflow rule
+	// (geo.go). Empty: one cluster of Nodes nodes, as always.
+	Clusters []Cluster `json:"clusters,omitempty" yaml:"clusters"`
+	// WANDelay is the one-way network delay between any two clusters
+	// (multi-cluster runs only; 0: none).
+	WANDelay time.Duration `json:"wan_delay_ns,omitempty" yaml:"wan_delay"`
+	// Overflow is the inter-cluster overflow rule (multi-cluster runs).
+	Overflow Overflow `json:"overflow,omitzero" yaml:"overflow"`
 }
 
 // Failure takes node Node down at At and, if Recover > At, back up at Recover.
@@ -245,6 +257,9 @@ func (c Config) Resolve() (Config, error) {
 	}
 	if c.Admission == "" {
 		c.Admission = AdmissionClosed
+		if len(c.Clusters) > 0 {
+			c.Admission = AdmissionOpen // clients arrive at their trace times (geo.go)
+		}
 	}
 	c.Admission = strings.ToLower(c.Admission)
 	if c.Admission != AdmissionClosed && c.Admission != AdmissionOpen {
@@ -328,6 +343,10 @@ func (c Config) Resolve() (Config, error) {
 		case f.Recover < 0:
 			return c, configError(fmt.Sprintf("failures[%d].recover", i), "must be >= 0 (got %v)", f.Recover)
 		}
+	}
+
+	if err := c.resolveGeo(); err != nil {
+		return c, err
 	}
 
 	o := &c.Options

@@ -87,7 +87,7 @@ type engine struct {
 	costs models.Costs
 
 	now    time.Duration
-	seq    uint64
+	seq    *uint64 // scheduling order; shared by the clusters of a multi-cluster run
 	events eventHeap
 
 	nodes    []node
@@ -126,9 +126,14 @@ type engine struct {
 	sampled                           int
 	err                               error
 
-	// observe, if set (tests), sees every completion: request index,
-	// time, node (-1: origin) and whether it was a cache hit.
+	// observe, if set (tests, multi-cluster runs), sees every completion:
+	// request index, time, node (-1: origin) and whether it was a cache hit.
 	observe func(k int, at time.Duration, node int32, hit bool)
+
+	// feeding is set while a multi-cluster run may still inject requests
+	// (inject): the engine is not done, and its monitor keeps ticking,
+	// even when nothing is in the cluster (geo.go).
+	feeding bool
 }
 
 // Run simulates w on the cluster described by cfg and returns the result.
@@ -141,6 +146,9 @@ func Run(cfg Config, w *traces.Workload) (*Result, error) {
 	}
 	if err := checkWorkload(w); err != nil {
 		return nil, err
+	}
+	if len(cfg.Clusters) > 0 {
+		return runGeo(cfg, w)
 	}
 	e, err := newEngine(cfg, w)
 	if err != nil {
@@ -176,7 +184,7 @@ func checkWorkload(w *traces.Workload) error {
 }
 
 func newEngine(cfg Config, w *traces.Workload) (*engine, error) {
-	e := &engine{cfg: cfg, w: w, costs: cfg.Costs, tried: -1}
+	e := &engine{cfg: cfg, w: w, costs: cfg.Costs, tried: -1, seq: new(uint64)}
 	sched, err := algorithms.New(cfg.Algorithm, cfg.Options)
 	if err != nil {
 		return nil, fmt.Errorf("sim: alg: %w", err)
@@ -246,8 +254,8 @@ var monitorConfig = algorithms.MonitorConfig{Window: 12, Target: 0.95}
 const dflbDefaultWeight = 10
 
 func (e *engine) schedule(at time.Duration, kind evKind, nodeIdx, slot int32) {
-	e.seq++
-	ev := event{at: at, seq: e.seq, kind: kind, node: nodeIdx, slot: slot}
+	*e.seq++
+	ev := event{at: at, seq: *e.seq, kind: kind, node: nodeIdx, slot: slot}
 	if nodeIdx >= 0 && (kind == evCPUDone || kind == evDiskDone) {
 		ev.epoch = e.nodes[nodeIdx].epoch
 	}
@@ -257,62 +265,16 @@ func (e *engine) schedule(at time.Duration, kind evKind, nodeIdx, slot int32) {
 // scheduleEssential schedules an event that keeps the run alive even when
 // nothing is in the cluster (arrivals, failures, health checks).
 func (e *engine) scheduleEssential(ev event) {
-	e.seq++
-	ev.seq = e.seq
+	*e.seq++
+	ev.seq = *e.seq
 	e.essential++
 	e.events.push(ev)
 }
 
 func (e *engine) run() error {
-	for _, f := range e.cfg.Failures {
-		e.scheduleEssential(event{at: f.At, kind: evNodeDown, node: int32(f.Node), slot: -1})
-		if f.Recover > f.At {
-			e.scheduleEssential(event{at: f.Recover, kind: evNodeUp, node: int32(f.Node), slot: -1})
-		}
-	}
-	if e.cfg.Admission == AdmissionClosed {
-		e.scheduleEssential(event{at: 0, kind: evArrival, node: -1, slot: -1})
-	} else {
-		e.scheduleEssential(event{at: e.arrivalTime(0, 0), kind: evArrival, node: -1, slot: -1})
-	}
-	e.schedule(e.cfg.DFLBInterval, evMonitor, -1, -1)
-	e.nextSample = e.cfg.Interval
-
+	e.begin()
 	for e.events.len() > 0 && !e.done() {
-		ev := e.events.pop()
-		for ev.at >= e.nextSample {
-			e.sample()
-		}
-		e.now = ev.at
-		switch ev.kind {
-		case evCPUDone:
-			e.cpuDone(ev.node, ev.epoch)
-		case evDiskDone:
-			e.diskDone(ev.node, ev.epoch)
-		case evOriginDone:
-			e.complete(ev.slot)
-		case evArrival:
-			e.arrival()
-		case evMonitor:
-			e.monitor()
-		case evNodeDown:
-			e.nodeDown(ev.node)
-		case evNodeUp:
-			e.nodeUp(ev.node)
-		case evDetect:
-			e.essential--
-			e.detect(ev.node, ev.flag)
-			e.admit()
-		case evRefused:
-			e.essential--
-			e.refused(ev.node, ev.slot)
-		case evFrontEnd:
-			e.essential--
-			fev := ev // only this copy escapes (interface call)
-			if err := e.fe.handle(e, &fev); err != nil {
-				e.fail(err)
-			}
-		}
+		e.step(e.events.pop())
 		if e.err != nil {
 			return e.err
 		}
@@ -323,6 +285,69 @@ func (e *engine) run() error {
 	return nil
 }
 
+// begin schedules the run's first events: failures, the first arrival
+// (none while the engine is fed by a multi-cluster run) and the monitor.
+func (e *engine) begin() {
+	for _, f := range e.cfg.Failures {
+		e.scheduleEssential(event{at: f.At, kind: evNodeDown, node: int32(f.Node), slot: -1})
+		if f.Recover > f.At {
+			e.scheduleEssential(event{at: f.Recover, kind: evNodeUp, node: int32(f.Node), slot: -1})
+		}
+	}
+	switch {
+	case e.feeding:
+	case e.cfg.Admission == AdmissionClosed:
+		e.scheduleEssential(event{at: 0, kind: evArrival, node: -1, slot: -1})
+	default:
+		e.scheduleEssential(event{at: e.arrivalTime(0, 0), kind: evArrival, node: -1, slot: -1})
+	}
+	e.schedule(e.cfg.DFLBInterval, evMonitor, -1, -1)
+	e.nextSample = e.cfg.Interval
+}
+
+// advance moves the clock to t, first closing the time-series intervals
+// that end at or before t.
+func (e *engine) advance(t time.Duration) {
+	for t >= e.nextSample {
+		e.sample()
+	}
+	e.now = t
+}
+
+// step runs event ev; a failure is left in e.err.
+func (e *engine) step(ev event) {
+	e.advance(ev.at)
+	switch ev.kind {
+	case evCPUDone:
+		e.cpuDone(ev.node, ev.epoch)
+	case evDiskDone:
+		e.diskDone(ev.node, ev.epoch)
+	case evOriginDone:
+		e.complete(ev.slot)
+	case evArrival:
+		e.arrival()
+	case evMonitor:
+		e.monitor()
+	case evNodeDown:
+		e.nodeDown(ev.node)
+	case evNodeUp:
+		e.nodeUp(ev.node)
+	case evDetect:
+		e.essential--
+		e.detect(ev.node, ev.flag)
+		e.admit()
+	case evRefused:
+		e.essential--
+		e.refused(ev.node, ev.slot)
+	case evFrontEnd:
+		e.essential--
+		fev := ev // only this copy escapes (interface call)
+		if err := e.fe.handle(e, &fev); err != nil {
+			e.fail(err)
+		}
+	}
+}
+
 func (e *engine) fail(err error) {
 	if e.err == nil {
 		e.err = err
@@ -330,7 +355,9 @@ func (e *engine) fail(err error) {
 }
 
 // done reports whether every request has left the cluster.
-func (e *engine) done() bool { return e.next == len(e.w.Requests) && e.inCluster == 0 }
+func (e *engine) done() bool {
+	return !e.feeding && e.next == len(e.w.Requests) && e.inCluster == 0
+}
 
 // arrivalTime returns request k's open-loop arrival time: its trace time
 // divided by Speedup, never before prev, the previous request's arrival
@@ -685,7 +712,7 @@ func (e *engine) monitor() {
 		}
 	}
 	e.admit()
-	if !e.done() && (e.inCluster > 0 || e.essential > 0) {
+	if !e.done() && (e.inCluster > 0 || e.essential > 0 || e.feeding) {
 		e.schedule(e.now+e.cfg.DFLBInterval, evMonitor, -1, -1)
 	}
 }

@@ -13,6 +13,9 @@ import "math/rand/v2"
 const (
 	// streamScheduler derives algorithms.Options.Seed when it is 0.
 	streamScheduler uint64 = 2
+	// streamHome keys the hash that homes each client on a cluster in a
+	// multi-cluster run (geo.go).
+	streamHome uint64 = 3
 )
 
 // newStream returns the generator of stream id under seed.

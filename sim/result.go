@@ -36,6 +36,44 @@ type Result struct {
 	// ResponseCDF is the response-time distribution as (time, fraction)
 	// points, for CDF plots.
 	ResponseCDF []CDFPoint `json:"response_cdf"`
+
+	// Multi-cluster runs (Config.Clusters) only: the requests tunnelled to
+	// a remote cluster, their share of Requests, and each cluster's part.
+	// Nodes then lists every cluster's nodes in cluster order, numbered
+	// on (ClusterResult.FirstNode), and response times include the WAN.
+	Overflowed    int             `json:"overflowed,omitempty"`
+	OverflowShare float64         `json:"overflow_share,omitempty"`
+	Clusters      []ClusterResult `json:"clusters,omitempty"`
+}
+
+// ClusterResult is one cluster's share of a multi-cluster run.
+type ClusterResult struct {
+	Cluster   int `json:"cluster"`
+	Nodes     int `json:"nodes"`
+	FirstNode int `json:"first_node"` // its first node in Result.Nodes
+	// Home counts the requests of the clients homed on the cluster;
+	// OverflowOut those of them it tunnelled to a remote cluster,
+	// OverflowIn the requests remote clusters tunnelled to it, Served the
+	// requests its nodes (or origin) completed, its own and tunnelled.
+	Home        int `json:"home"`
+	OverflowOut int `json:"overflow_out"`
+	OverflowIn  int `json:"overflow_in"`
+	Served      int `json:"served"`
+	// ThroughputRPS is Served / the run's makespan.
+	ThroughputRPS float64 `json:"throughput_rps"`
+	HitRatio      float64 `json:"hit_ratio"`
+	// Response times of the requests of its home clients, wherever served
+	// (a tunnelled request's includes 2 × WANDelay).
+	P50          time.Duration `json:"p50_ns"`
+	P95          time.Duration `json:"p95_ns"`
+	P99          time.Duration `json:"p99_ns"`
+	MeanResponse time.Duration `json:"mean_response_ns"`
+	// MaxLoad is the highest aggregate load of a monitor tick;
+	// OverflowStarts counts the times the cluster started tunnelling and
+	// OverflowTime the time it spent doing so (until the last arrival).
+	MaxLoad        float64       `json:"max_load"`
+	OverflowStarts int           `json:"overflow_starts"`
+	OverflowTime   time.Duration `json:"overflow_ns"`
 }
 
 // NodeResult is one node's share of a run.
