@@ -127,6 +127,24 @@
 // rejected by Resolve with ErrNotImplemented, never silently replaced by
 // another front end.
 //
+// # Multi-cluster runs
+//
+// Config.Clusters makes a run geographic (thesis §2.4.3): several
+// clusters, each a whole cluster as above with its own front end, nodes
+// and admission limit, run in one event loop (one heap order: the
+// clusters share the sequence counter). Clients are homed on clusters by
+// share, as anycast sends each to its nearest site, and arrive at their
+// trace times (open admission). Every DFLBInterval each cluster computes
+// its aggregate load, (requests in it + requests waiting at its front
+// end) / (Nodes × High), smoothed over Overflow.Window ticks; the clusters
+// exchange loads every Overflow.Exchange, a report taking WANDelay. With
+// Overflow.On a cluster whose load is above 1.1 tunnels new connections
+// to a remote cluster that reported below 0.7, and stops when that remote
+// reports above 0.7 or its own load falls to 1.0. A tunnelled request
+// pays WANDelay there and WANDelay for the reply. Result.Clusters has each
+// cluster's throughput, overflow and response times (runGeo in geo.go
+// details the model).
+//
 // # Results
 //
 // Result holds throughput (completed / time of the last completion, in

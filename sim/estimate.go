@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/lvslab/lvslab/models"
+	"github.com/lvslab/lvslab/traces"
 )
 
 // MaxRequests is the largest workload Run accepts: requests are numbered
@@ -62,11 +63,37 @@ func EstimateMemory(c Config, requests, objects, clients int) (MemoryEstimate, e
 	}
 	var m MemoryEstimate
 	m.Responses = mulSat(int64(requests), responseBytes)
+	if len(c.Clusters) > 0 {
+		// A multi-cluster run (geo.go): every cluster is a run of its
+		// own, with its nodes, slots and front end; the requests are
+		// copied into the cluster they reach, and every response time is
+		// kept twice (by the serving and by the home cluster).
+		nodes, slots = 0, 0
+		for _, cl := range c.Clusters {
+			n := int64(cl.Nodes)
+			nodes = addSat(nodes, n)
+			s := int64(requests)
+			if limit := n * int64(c.High); limit/n == int64(c.High) && limit < s {
+				s = limit
+			}
+			slots = addSat(slots, s)
+		}
+		m.Responses = mulSat(m.Responses, 2)
+		m.Other = mulSat(int64(requests), geoRequestBytes)
+		m.Other = addSat(m.Other, mulSat(int64(len(c.Clusters)), mulSat(int64(clients), clientBytes)))
+		m.Other = addSat(m.Other, mulSat(int64(len(c.Clusters)), mulSat(int64(c.Distributors), int64(unsafe.Sizeof(distributor{})))))
+	} else {
+		m.Other = mulSat(int64(c.Distributors), int64(unsafe.Sizeof(distributor{})))
+		m.Other = addSat(m.Other, mulSat(int64(clients), clientBytes))
+	}
 	m.Caches = mulSat(nodes, models.CacheTableBytes(c.CachePolicy, objects))
-	m.Other = addSat(addSat(mulSat(slots, slotBytes), mulSat(int64(clients), clientBytes)),
-		addSat(mulSat(nodes, nodeBytes), mulSat(int64(c.Distributors), int64(unsafe.Sizeof(distributor{})))))
+	m.Other = addSat(m.Other, addSat(mulSat(slots, slotBytes), mulSat(nodes, nodeBytes)))
 	return m, nil
 }
+
+// geoRequestBytes is a multi-cluster run's cost per request: its copy in
+// the cluster it reaches and its index there.
+const geoRequestBytes = int64(unsafe.Sizeof(traces.Request{})) + 4
 
 // mulSat and addSat are a*b and a+b for a, b >= 0, saturating at
 // math.MaxInt64 instead of overflowing.

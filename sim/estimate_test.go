@@ -38,6 +38,8 @@ func TestEstimateMemory(t *testing.T) {
 		{"gds caches", Config{Nodes: 64, Algorithm: "wlc", CachePolicy: "gds"}, wide},
 		{"distributed", Config{Nodes: 16, Algorithm: "lblc", FrontEnd: FrontEndDistributed, Distributors: 8}, many},
 		{"l4 keep-alive", Config{Nodes: 16, Algorithm: "wlc", FrontEnd: FrontEndL4, KeepAlive: 15 * time.Second}, many},
+		{"clusters", Config{Nodes: 4, Algorithm: "wlc", Speedup: 100, Clusters: []Cluster{{Share: 1}, {Nodes: 8, Share: 2}},
+			Overflow: Overflow{On: true}}, many},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			est, err := EstimateMemory(tc.cfg, len(tc.w.Requests), len(tc.w.Objects), len(tc.w.Clients))
@@ -75,6 +77,19 @@ func liveBytes(t *testing.T, cfg Config, w *traces.Workload) float64 {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
+	if len(cfg.Clusters) > 0 {
+		g, err := newGeo(cfg, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.run(); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(g)
+		return float64(after.HeapAlloc) - float64(before.HeapAlloc)
+	}
 	e, err := newEngine(cfg, w)
 	if err != nil {
 		t.Fatal(err)

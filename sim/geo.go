@@ -114,6 +114,18 @@ type geo struct {
 // Decisions stop with the last arrival: the rule only routes new
 // connections.
 func runGeo(cfg Config, w *traces.Workload) (*Result, error) {
+	g, err := newGeo(cfg, w)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.run(); err != nil {
+		return nil, err
+	}
+	return g.result(), nil
+}
+
+// newGeo builds the clusters of a multi-cluster run.
+func newGeo(cfg Config, w *traces.Workload) (*geo, error) {
 	g := &geo{cfg: cfg, w: w}
 	if err := g.homes(); err != nil {
 		return nil, err
@@ -139,10 +151,7 @@ func runGeo(cfg Config, w *traces.Workload) (*Result, error) {
 		e.observe = func(k int, at time.Duration, _ int32, _ bool) { g.completed(i, k, at) }
 		g.sites = append(g.sites, s)
 	}
-	if err := g.run(); err != nil {
-		return nil, err
-	}
-	return g.result(), nil
+	return g, nil
 }
 
 // homes homes every client on a cluster (see runGeo).
@@ -156,17 +165,7 @@ func (g *geo) homes() error {
 	key := newStream(g.cfg.Seed, streamHome).Uint64()
 	g.home = make([]int32, len(g.w.Clients))
 	for i, name := range g.w.Clients {
-		h := fnv.New64a()
-		h.Write([]byte(name))
-		u := float64(mix64(h.Sum64()^key)>>11) / (1 << 53) // uniform in [0, 1)
-		k := len(cum) - 1
-		for j, c := range cum {
-			if u*sum < c {
-				k = j
-				break
-			}
-		}
-		g.home[i] = int32(k)
+		g.home[i] = int32(homeOf(key, name, cum))
 	}
 	for k, r := range g.w.Requests {
 		if r.Client < 0 || int(r.Client) >= len(g.w.Clients) {
@@ -174,6 +173,22 @@ func (g *geo) homes() error {
 		}
 	}
 	return nil
+}
+
+// homeOf returns the cluster of client name: a hash of the name keyed by
+// key, uniform in [0, 1), scaled by the total share and looked up in cum,
+// the clusters' cumulative shares.
+func homeOf(key uint64, name string, cum []float64) int {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	u := float64(mix64(h.Sum64()^key)>>11) / (1 << 53)
+	x := u * cum[len(cum)-1]
+	for j, c := range cum {
+		if x < c {
+			return j
+		}
+	}
+	return len(cum) - 1
 }
 
 // mix64 is the finaliser of SplitMix64: it spreads a hash's bits.

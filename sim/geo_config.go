@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -158,4 +160,49 @@ func (o Overflow) nextTarget(self, cur int, local float64, remote []float64) int
 		}
 	}
 	return best
+}
+
+// GeoCSVHeader are the columns WriteCSV appends to CSVHeader when one of
+// the results is of a multi-cluster run (empty in the rows of the others),
+// so that the CSV of single-cluster runs keeps its columns. The cluster_*
+// columns list one value per cluster, separated by ';'.
+var GeoCSVHeader = []string{
+	"clusters", "overflow", "wan_delay_ms", "overflowed", "overflow_share",
+	"cluster_nodes", "cluster_home", "cluster_served", "cluster_overflow_out",
+	"cluster_rps", "cluster_p50_ms", "cluster_p95_ms", "cluster_mean_ms",
+}
+
+// GeoCSVRow returns r's values under GeoCSVHeader: empty for a
+// single-cluster run.
+func (r *Result) GeoCSVRow() []string {
+	row := make([]string, len(GeoCSVHeader))
+	if len(r.Config.Clusters) == 0 {
+		return row
+	}
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 6, 64) }
+	ms := func(d time.Duration) string { return f(float64(d) / 1e6) }
+	list := func(g func(ClusterResult) string) string {
+		parts := make([]string, len(r.Clusters))
+		for i, c := range r.Clusters {
+			parts[i] = g(c)
+		}
+		return strings.Join(parts, ";")
+	}
+	on := "off"
+	if r.Config.Overflow.On {
+		on = "on"
+	}
+	copy(row, []string{
+		strconv.Itoa(len(r.Config.Clusters)), on, ms(r.Config.WANDelay),
+		strconv.Itoa(r.Overflowed), f(r.OverflowShare),
+		list(func(c ClusterResult) string { return strconv.Itoa(c.Nodes) }),
+		list(func(c ClusterResult) string { return strconv.Itoa(c.Home) }),
+		list(func(c ClusterResult) string { return strconv.Itoa(c.Served) }),
+		list(func(c ClusterResult) string { return strconv.Itoa(c.OverflowOut) }),
+		list(func(c ClusterResult) string { return f(c.ThroughputRPS) }),
+		list(func(c ClusterResult) string { return ms(c.P50) }),
+		list(func(c ClusterResult) string { return ms(c.P95) }),
+		list(func(c ClusterResult) string { return ms(c.MeanResponse) }),
+	})
+	return row
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -49,17 +50,27 @@ func configJSON(c *Config) string {
 	return string(b)
 }
 
-// WriteCSV writes CSVHeader and one row per result.
+// WriteCSV writes CSVHeader and one row per result; when a result is of a
+// multi-cluster run, every row goes on with the GeoCSVHeader columns.
 func WriteCSV(w io.Writer, rs []*Result) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
+	geo := slices.ContainsFunc(rs, func(r *Result) bool { return r != nil && len(r.Config.Clusters) > 0 })
+	header := CSVHeader
+	if geo {
+		header = slices.Concat(CSVHeader, GeoCSVHeader)
+	}
+	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("sim: write csv: %w", err)
 	}
 	for i, r := range rs {
 		if r == nil {
 			return fmt.Errorf("sim: write csv: result %d is nil", i)
 		}
-		if err := cw.Write(r.CSVRow()); err != nil {
+		row := r.CSVRow()
+		if geo {
+			row = append(row, r.GeoCSVRow()...)
+		}
+		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("sim: write csv: %w", err)
 		}
 	}
