@@ -103,8 +103,9 @@ func (e *Experiment) SetFlag(name string, vals []string) error {
 		if !ok || !p.Flag {
 			return fmt.Errorf("--%s: not a parameter flag", name)
 		}
-		if p.Kind == Failures {
-			// Repeated --failure flags are one schedule, not a sweep.
+		if p.Kind == Failures || p.Kind == Clusters {
+			// Repeated --failure flags are one schedule, not a sweep;
+			// --clusters 3:4,1:2 is one layout.
 			vals = []string{strings.Join(vals, ",")}
 		}
 		for _, v := range vals {
@@ -475,8 +476,11 @@ func (l *List) Type() string { return "strings" }
 // FlagUsage is the help of the flag of parameter p.
 func (p Param) FlagUsage() string {
 	usage := p.Usage + "; several values sweep"
-	if p.Kind == Failures {
+	switch p.Kind {
+	case Failures:
 		usage = p.Usage + "; repeat for several failures in one run"
+	case Clusters:
+		usage = p.Usage + "; one layout per run (a file's list of layouts sweeps)"
 	}
 	if k := p.FileKey(); k != strings.ReplaceAll(p.Name, "-", "_") {
 		usage += " (file key " + k + ")"

@@ -142,7 +142,7 @@ func configFields(typ reflect.Type, prefix string) []string {
 	var out []string
 	for f := range typ.Fields() {
 		name := prefix + f.Name
-		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[netip.Prefix]() && (f.Name == "Costs" || f.Name == "Options" || f.Name == "DFLB") {
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[netip.Prefix]() && (f.Name == "Costs" || f.Name == "Options" || f.Name == "DFLB" || f.Name == "Overflow") {
 			out = append(out, configFields(f.Type, name+".")...)
 			continue
 		}

@@ -73,6 +73,9 @@ const (
 	Near
 	// Numbers: a list of numbers; a list of such lists sweeps.
 	Numbers
+	// Clusters: a list of clusters (mappings {nodes, share} or
+	// "SHARE[:NODES]"), one layout; a list of such lists sweeps.
+	Clusters
 )
 
 // FileKey is the parameter's file key.
@@ -347,7 +350,7 @@ var params = append([]Param{
 		apply: setBytes(func(c *sim.Config) *int64 { return &c.Costs.DiskBlock })},
 	{Name: "costs.dynamic_factor", Field: "Costs.DynamicFactor", Usage: "multiplier of every CPU and disk time of a dynamic request (default 2)", Shared: sharedCluster,
 		apply: setFloat(func(c *sim.Config) *float64 { return &c.Costs.DynamicFactor })},
-}, optionParams()...)
+}, slices.Concat(geoParams(), optionParams())...)
 
 // optionFlags are the scheduler options that are flags of sim and sweep
 // (the others are file keys only).

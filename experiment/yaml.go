@@ -133,6 +133,8 @@ func (p Param) values(n *yaml.Node) ([]value, error) {
 		return structured(n, key, yaml.SequenceNode, false, nearText)
 	case Numbers:
 		return structured(n, key, yaml.SequenceNode, true, numbersText)
+	case Clusters:
+		return structured(n, key, yaml.SequenceNode, true, clustersText)
 	case Scalar:
 		return scalars(n, key)
 	}
