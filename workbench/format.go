@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -93,6 +94,10 @@ func WriteTable(w io.Writer, cells []Cell, rs []*sim.Result) error {
 	if failed {
 		head = append(head, "failed")
 	}
+	geo := slices.ContainsFunc(rs, func(r *sim.Result) bool { return len(r.Clusters) > 0 })
+	if geo {
+		head = append(head, "overflow %")
+	}
 	if labels {
 		head = append(head, "parameters")
 	}
@@ -114,6 +119,9 @@ func WriteTable(w io.Writer, cells []Cell, rs []*sim.Result) error {
 		if failed {
 			row = append(row, strconv.Itoa(r.Failed))
 		}
+		if geo {
+			row = append(row, strconv.FormatFloat(100*r.OverflowShare, 'f', 1, 64))
+		}
 		if labels {
 			row = append(row, strings.Join(cells[i].Labels, " "))
 		}
@@ -122,7 +130,13 @@ func WriteTable(w io.Writer, cells []Cell, rs []*sim.Result) error {
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if geo {
+		return writeClusterTable(w, cells, rs)
+	}
+	return nil
 }
 
 func ms(d time.Duration) string {
