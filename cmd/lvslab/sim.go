@@ -41,6 +41,18 @@ until then a request it sends to the dead node waits --connect-timeout
 
 and a list of such lists sweeps failure schedules ([[], [...]]).
 
+Several clusters (thesis §2.4.3): --clusters 3,1 runs two clusters of --nodes
+nodes each, 75% and 25% of the clients homed on them (3:4,1 gives the first 4
+nodes), in open admission; --overflow on lets an overloaded cluster (aggregate
+load above --overflow-high 1.1) tunnel new connections to one that last
+reported below --overflow-low 0.7, until that one reports above 0.7 or its own
+load falls to --overflow-stop 1.0; loads are exchanged every
+--overflow-exchange (2m) and a tunnelled request pays --wan-delay each way.
+A table then lists each cluster below the runs. In a file:
+
+  clusters: [{share: 3}, {share: 1, nodes: 4}]
+  overflow: [off, on]
+
 Log lines that do not parse are dropped; their count and the first few
 (file:line: reason) go to standard error. --strict (file key strict: true)
 makes the first one an error instead.
@@ -63,6 +75,7 @@ or the -o file's extension (.csv, .json).`,
   lvslab sim --trace access.log --alg wrr,wlc,dflb --nodes 1-16 --format csv -o fig42.csv
   lvslab sim -f examples/fig6.5.yaml
   lvslab sim -f examples/failover.yaml --health-check-delay 0s,5s
+  lvslab sim -f examples/geo-overflow.yaml --format table
   lvslab sim --alg lblc,wlc --nodes 4 --failure 1@20s-60s --failure 2@40s --format table`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
