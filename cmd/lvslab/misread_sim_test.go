@@ -206,6 +206,9 @@ var zeroValues = map[string]string{
 	"options.classes":               "{}",
 	"options.near":                  "[]",
 	"options.dflb.change_threshold": "0",
+	"clusters":                      "none",
+	"wan_delay":                     "0",
+	"overflow":                      "false",
 }
 
 // TestEveryParamZeroAndNegative walks every parameter, as a file key and as
@@ -244,6 +247,8 @@ func TestEveryParamZeroAndNegative(t *testing.T) {
 				zero, negatives = "[]", []string{"[{prefix: 10.0.0.0/8, servers: [-1]}]"}
 			case experiment.Numbers:
 				zero, negatives = "[0, 0, 0, 0, 0, 0]", []string{"[-1, 2, 0, 0, 0, 0]"}
+			case experiment.Clusters:
+				zero, negatives = "none", []string{"[{share: -1}, {share: 1}]", "[{share: 1, nodes: -1}, {share: 1}]", `["1:-1", "1"]`}
 			default:
 				for _, z := range []string{"0", "0s", "false"} {
 					if err := p.Check(z); err != nil && strings.Contains(err.Error(), "default") || p.Zero != "" && err == nil {
