@@ -359,3 +359,91 @@ func TestGeoCSV(t *testing.T) {
 		t.Errorf("cluster_served %v", got)
 	}
 }
+
+// TestGeoHysteresis checks, on a hand-worked timeline, that a cluster
+// keeps tunnelling while its load is between the stop level (1.0) and the
+// start level (1.1), and stops at 1.0. Reference: thesis §2.4.3.
+//
+// Cluster 0 has one node admitting 20 requests (high 20), so its load is
+// requests / 20 in steps of 0.05. A request's CPU setup takes 1 ns and
+// its teardown 1 s (objects of 0 bytes; the first read from disk 1 ns),
+// so the node completes one request a second, the k-th at k s plus a few
+// ns (just after the tick of k s). Ticks every 1 s, window 1, an exchange
+// at every tick, WAN 100 ms. Cluster 0's clients send 24 requests at 0,
+// then one at 1.5, 3.5, 4.5 and 5.5 s.
+//
+//	1 s    24 present: load 1.20; cluster 1 reports 0.
+//	1.1 s  1.20 > 1.1 and 0 < 0.7: start. 1.5 s: tunnelled.
+//	2 s    23: 1.15, go on (cluster 1 reports 0.05: the request of 1.5 s).
+//	3 s    22: 1.10, not above 1.1 but above 1.0: go on. 3.5 s: tunnelled.
+//	4 s    21: 1.05, go on. 4.5 s: tunnelled.
+//	5 s    20: 1.00, falls to 1.0: stop. 5.5 s: served at home.
+//	6 s    20 (one more arrived, one more done): 1.00, no start.
+//
+// The tunnelled requests take, at cluster 1, 1 s + 2 ns (1.6 s: setup,
+// the 1 ns read of its miss, send), 1 s + 1 ns (3.6 s: a hit) and 1 s +
+// 2 ns (4.6 s: a hit whose setup waits 1 ns for the CPU, still sending the
+// previous one until 4.6 s + 1 ns), plus 2 × 100 ms each.
+func TestGeoHysteresis(t *testing.T) {
+	cfg := Config{Nodes: 1, Algorithm: "wlc", Low: 10, High: 20,
+		Costs:        models.Costs{Connect: 1, Teardown: time.Second, DiskAccess: 1},
+		DFLBInterval: time.Second,
+		Clusters:     []Cluster{{Share: 1}, {Share: 1}},
+		WANDelay:     100 * time.Millisecond,
+		Overflow:     Overflow{On: true, Exchange: time.Second, Window: 1},
+	}
+	w := &traces.Workload{Name: "hysteresis", Clients: []string{clientOn(t, cfg, 0)}, Objects: []traces.Object{{Target: "/"}}}
+	ms := time.Millisecond
+	for range 24 {
+		w.Requests = append(w.Requests, traces.Request{})
+	}
+	for _, at := range []time.Duration{1500 * ms, 3500 * ms, 4500 * ms, 5500 * ms} {
+		w.Requests = append(w.Requests, traces.Request{Time: at})
+	}
+	g, err := newGeo(mustResolve(t, cfg), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.run(); err != nil {
+		t.Fatal(err)
+	}
+	res := g.result()
+	checkInvariants(t, res)
+	if want := []transition{{1100 * ms, 0, 1}, {5000 * ms, 0, -1}}; !slices.Equal(g.transitions, want) {
+		t.Errorf("transitions %v, want %v", g.transitions, want)
+	}
+	// The tunnelled requests' response times; none served at home takes
+	// 1.2 s and a few ns (they complete a whole number of seconds after 0
+	// or after 5.5 s).
+	count := func(d time.Duration) int {
+		n := 0
+		for _, x := range g.sites[0].resp {
+			if x == d {
+				n++
+			}
+		}
+		return n
+	}
+	if count(1200*ms+2) != 2 || count(1200*ms+1) != 1 {
+		t.Errorf("tunnelled response times: %d of 1.2 s + 2 ns, %d of 1.2 s + 1 ns; want 2 and 1 (all: %v)",
+			count(1200*ms+2), count(1200*ms+1), g.sites[0].resp)
+	}
+	c0, c1 := res.Clusters[0], res.Clusters[1]
+	for _, x := range []struct {
+		name      string
+		got, want any
+	}{
+		{"cluster 0 home", c0.Home, 28},
+		{"cluster 0 out", c0.OverflowOut, 3},
+		{"cluster 0 served", c0.Served, 25},
+		{"cluster 1 served", c1.Served, 3},
+		{"cluster 0 max load", c0.MaxLoad, 1.2},
+		{"cluster 1 max load", c1.MaxLoad, 0.05},
+		{"cluster 0 overflow time", c0.OverflowTime, 3900 * ms},
+		{"cluster 0 starts", c0.OverflowStarts, 1},
+	} {
+		if x.got != x.want {
+			t.Errorf("%s = %v, want %v", x.name, x.got, x.want)
+		}
+	}
+}
