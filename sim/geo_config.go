@@ -164,7 +164,8 @@ func (o Overflow) nextTarget(self, cur int, local float64, remote []float64) int
 
 // GeoCSVHeader are the columns WriteCSV appends to CSVHeader when one of
 // the results is of a multi-cluster run (empty in the rows of the others),
-// so that the CSV of single-cluster runs keeps its columns. The cluster_*
+// so that the CSV of single-cluster runs keeps its columns. "clusters" is
+// the layout, SHARE:NODES for each cluster ("3:2,1:2"); the cluster_*
 // columns list one value per cluster, separated by ';'.
 var GeoCSVHeader = []string{
 	"clusters", "overflow", "wan_delay_ms", "overflowed", "overflow_share",
@@ -192,8 +193,12 @@ func (r *Result) GeoCSVRow() []string {
 	if r.Config.Overflow.On {
 		on = "on"
 	}
+	layout := make([]string, len(r.Config.Clusters))
+	for i, c := range r.Config.Clusters {
+		layout[i] = strconv.FormatFloat(c.Share, 'g', -1, 64) + ":" + strconv.Itoa(c.Nodes)
+	}
 	copy(row, []string{
-		strconv.Itoa(len(r.Config.Clusters)), on, ms(r.Config.WANDelay),
+		strings.Join(layout, ","), on, ms(r.Config.WANDelay),
 		strconv.Itoa(r.Overflowed), f(r.OverflowShare),
 		list(func(c ClusterResult) string { return strconv.Itoa(c.Nodes) }),
 		list(func(c ClusterResult) string { return strconv.Itoa(c.Home) }),

@@ -349,7 +349,7 @@ func TestGeoCSV(t *testing.T) {
 		t.Fatalf("header %v", recs[0])
 	}
 	col := func(row []string, name string) string { return row[slices.Index(recs[0], name)] }
-	if col(recs[1], "clusters") != "" || col(recs[2], "clusters") != "2" || col(recs[2], "overflow") != "on" {
+	if col(recs[1], "clusters") != "" || col(recs[2], "clusters") != "3:2,1:2" || col(recs[2], "overflow") != "on" {
 		t.Errorf("clusters columns %q, %q", col(recs[1], "clusters"), col(recs[2], "clusters"))
 	}
 	if got, want := col(recs[2], "overflowed"), fmt.Sprint(geo.Overflowed); got != want {

@@ -2,6 +2,7 @@ package workbench
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,5 +60,52 @@ func TestGeoTable(t *testing.T) {
 	}
 	if r.Overflowed == 0 {
 		t.Error("no request overflowed: the test shows nothing")
+	}
+}
+
+// TestGeoPlot checks that the CSV of a sweep of overflow off and on plots
+// one set of figures per value: the multi-cluster columns tell the rows
+// apart.
+func TestGeoPlot(t *testing.T) {
+	m, err := traces.SynthPreset("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Requests = 3000
+	w, err := traces.SynthWorkload(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []*sim.Result
+	for _, on := range []bool{false, true} {
+		r, err := sim.Run(sim.Config{Nodes: 1, Algorithm: "wlc", Speedup: 8, Clusters: []sim.Cluster{{Share: 3}, {Share: 1}},
+			Overflow: sim.Overflow{On: on}}, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	var b bytes.Buffer
+	if err := sim.WriteCSV(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := ReadTable("geo.csv", &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tab.Header, TableFromResults("geo", rs).Header) {
+		t.Errorf("TableFromResults header differs from the CSV's")
+	}
+	files, err := WritePlots(t.TempDir(), tab, nil, PlotOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var off, on bool
+	for _, f := range files {
+		off = off || strings.Contains(f, "_off.")
+		on = on || strings.Contains(f, "_on.")
+	}
+	if !off || !on {
+		t.Errorf("figures %v: want some for overflow off and some for on", files)
 	}
 }

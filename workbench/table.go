@@ -65,8 +65,16 @@ func ReadTable(name string, r io.Reader) (*Table, error) {
 // TableFromResults builds the table that sim.WriteCSV would write for rs.
 func TableFromResults(name string, rs []*sim.Result) *Table {
 	t := &Table{Name: name, Header: append([]string(nil), sim.CSVHeader...)}
+	geo := slices.ContainsFunc(rs, func(r *sim.Result) bool { return len(r.Config.Clusters) > 0 })
+	if geo {
+		t.Header = append(t.Header, sim.GeoCSVHeader...)
+	}
 	for _, r := range rs {
-		t.Rows = append(t.Rows, r.CSVRow())
+		row := r.CSVRow()
+		if geo {
+			row = append(row, r.GeoCSVRow()...)
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	t.index()
 	return t
@@ -112,8 +120,10 @@ func (t *Table) Float(i int, column string) (float64, error) {
 
 // configColumns are the CSV columns that describe a run's configuration
 // other than the algorithm and the node count: rows of a CSV that agree on
-// all of them belong in one figure.
-var configColumns = []string{"trace", "preset", "front_end", "admission", "cache_bytes", "cache_policy", "seed"}
+// all of them belong in one figure. The last three are those of
+// multi-cluster runs (sim.GeoCSVHeader), absent from other CSVs.
+var configColumns = []string{"trace", "preset", "front_end", "admission", "cache_bytes", "cache_policy", "seed",
+	"clusters", "overflow", "wan_delay_ms"}
 
 // ErrAmbiguous is wrapped by WritePlots's error when a CSV holds two rows
 // of one algorithm and node count that agree on every configuration column:
