@@ -92,8 +92,8 @@ func EstimateMemory(c Config, requests, objects, clients int) (MemoryEstimate, e
 }
 
 // geoRequestBytes is a multi-cluster run's cost per request: its copy in
-// the cluster it reaches and its index there.
-const geoRequestBytes = int64(unsafe.Sizeof(traces.Request{})) + 4
+// the cluster it reaches.
+const geoRequestBytes = int64(unsafe.Sizeof(traces.Request{}))
 
 // mulSat and addSat are a*b and a+b for a, b >= 0, saturating at
 // math.MaxInt64 instead of overflowing.

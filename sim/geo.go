@@ -25,13 +25,12 @@ const (
 // site is one cluster of a multi-cluster run: an engine of its own (nodes,
 // pool, scheduler, front end, admission) fed with the requests routed to it.
 type site struct {
-	e      *engine
-	origin []int32 // the engine's request k is the workload's request origin[k]
+	e *engine // its requests (e.w.Requests) are those routed to it, Time their arrival there
 
-	load   float64   // aggregate load, smoothed over Overflow.Window ticks
-	known  []float64 // the last load each cluster reported to this one (NaN: none yet)
-	target int       // cluster it tunnels new connections to, -1 if none
-	since  time.Duration
+	load   float64       // aggregate load, smoothed over Overflow.Window ticks
+	known  []float64     // the last load each cluster reported to this one (NaN: none yet)
+	target int           // cluster it tunnels new connections to, -1 if none
+	since  time.Duration // when it started tunnelling to target
 
 	incoming      int // tunnelled requests on their way here
 	home, out, in int
@@ -41,7 +40,7 @@ type site struct {
 	resp          []time.Duration // its home clients' response times, WAN included
 }
 
-// geoReport is a load report in flight.
+// report is a load report in flight.
 type report struct {
 	from int
 	load float64
@@ -86,13 +85,15 @@ type geo struct {
 // scheduler, front end and admission limit Nodes×High); all clusters run
 // in one event loop.
 //
-// Every DFLBInterval (the load monitor's period) each cluster computes its
-// aggregate load x = (requests in the cluster + requests waiting at its
-// front end) / (Nodes × High): the mean over its nodes of conns/High, the
-// normalisation the monitor gives Server.Load (1 = every node at its high
-// threshold, "just loaded" as in DFLB's normalised metrics, thesis §4.2.3),
-// plus the front-end backlog, which a real director would have left in
-// its nodes' queues. It is smoothed as the thesis's simulated load is
+// The thesis's "aggregate load" of a cluster (§2.4.3) is the cluster-wide
+// counterpart of DFLB's normalised per-server load (§4.2.3, 1 = just
+// loaded). Here, every DFLBInterval (the load monitor's period) each
+// cluster computes x = (requests in the cluster + requests waiting at its
+// front end) / (Nodes × High), in requests over its admission limit: for
+// static requests, the mean over its nodes of conns/High (the
+// normalisation the monitor gives Server.Load, 1 = every node at its high
+// threshold) plus the front-end backlog per node, which a real director
+// would have left in its nodes' queues. It is smoothed as the thesis's simulated load is
 // (§4.3): load = load × (W−1)/W + x/W, W = Overflow.Window (12). At the
 // first update at or after each multiple of Overflow.Exchange, every
 // cluster sends its load to every other; a report arrives WANDelay later.
@@ -315,7 +316,6 @@ func (g *geo) deliver(c int, k int32) {
 	r := g.w.Requests[k]
 	r.Time = g.now // the engine's open admission: arrival time, speedup 1
 	e.w.Requests = append(e.w.Requests, r)
-	s.origin = append(s.origin, k)
 	e.arrived = len(e.w.Requests)
 	e.admit()
 }
