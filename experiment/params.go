@@ -73,6 +73,12 @@ const (
 	Near
 	// Numbers: a list of numbers; a list of such lists sweeps.
 	Numbers
+	// Groups: a list of node groups (mappings {count, speed, ...} or
+	// "COUNT[:KEY=VALUE...]"), one cluster; a list of such lists sweeps.
+	Groups
+	// Slowdowns: a list of slowdowns (mappings {node, factor, from, to}
+	// or "NODExFACTOR@FROM-TO"), one schedule; a list of such lists sweeps.
+	Slowdowns
 )
 
 // FileKey is the parameter's file key.
@@ -272,6 +278,26 @@ func frontEndLive(v string) string {
 var params = append([]Param{
 	{Name: "preset", Field: "Preset", Flag: true, Usage: "model preset (" + strings.Join(sim.Presets(), ", ") + ")", Shared: sharedCluster,
 		apply: setString(func(c *sim.Config) *string { return &c.Preset })},
+	{Name: "cluster", Key: "nodes", Field: "Groups", Flag: true, Kind: Groups,
+		Usage:  `heterogeneous nodes, groups COUNT[:KEY=VALUE...] comma-separated: "3:speed=2,4" is 3 nodes twice as fast, then 4 reference nodes (keys speed, cpu_speed, disk_speed, cache, weight); replaces --nodes`,
+		Shared: "the testbed's emulated back ends run at the same speeds with the same caches, and the live director uses the same weights",
+		apply: func(c *sim.Config, v string) (err error) {
+			c.Groups, err = ParseGroups(v)
+			return err
+		}},
+	{Name: "weights", Field: "Weights", Flag: true, Usage: "static weights of WRR, WLC and DFLB's defaults: given (each group's weight, default 1) or capacity (10 × the node's CPU speed)",
+		Zero: "given: each group's weight (default 1)", Shared: "the live director uses the same weights",
+		apply: func(c *sim.Config, v string) error {
+			switch w := strings.ToLower(strings.TrimSpace(v)); w {
+			case "given":
+				c.Weights = sim.WeightsGiven
+			case sim.WeightsCapacity:
+				c.Weights = w
+			default:
+				return fmt.Errorf("%q: want given or capacity", strings.TrimSpace(v))
+			}
+			return nil
+		}},
 	{Name: "cache", Field: "CacheBytes", Flag: true, Usage: "cache size per node, e.g. 8MiB (default 32MiB)", Shared: sharedCluster,
 		apply: setBytes(func(c *sim.Config) *int64 { return &c.CacheBytes })},
 	{Name: "cache-policy", Field: "CachePolicy", Flag: true, Usage: "cache replacement policy: lru, lfu, gds", Shared: sharedCluster,
@@ -321,6 +347,13 @@ var params = append([]Param{
 		Shared: "a testbed stops and restarts an emulated back end at the same times",
 		apply: func(c *sim.Config, v string) (err error) {
 			c.Failures, err = ParseFailures(v)
+			return err
+		}},
+	{Name: "slowdown", Field: "Slowdowns", Flag: true, Kind: Slowdowns, Zero: "no slowdown",
+		Usage:  `node slowdown NODExFACTOR@FROM-TO, nodes numbered from 0: "2x3@60s-2m" multiplies node 2's CPU and disk times by 3 from 60 s to 2 min (another job on it); "none" for no slowdown`,
+		Shared: "a testbed's emulated back end slows down over the same interval, time-scaled",
+		apply: func(c *sim.Config, v string) (err error) {
+			c.Slowdowns, err = ParseSlowdowns(v)
 			return err
 		}},
 	{Name: "health-check-delay", Field: "HealthCheckDelay", Flag: true, Usage: "how long the front end takes to notice a node failing or recovering (default 0: at once)",
