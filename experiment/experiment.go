@@ -24,6 +24,8 @@ type Experiment struct {
 	Values     map[string][]string // Param.Name -> values
 	Dir        string              // relative trace paths start here
 	Strict     bool                // a log line that does not parse is an error (else dropped and reported)
+	// KeepDynamic keeps the traces' dynamic requests (LoadOptions).
+	KeepDynamic bool
 
 	// File is the experiment file ("" without one).
 	File string

@@ -447,7 +447,7 @@ func ParamByKey(key string) (Param, bool) {
 }
 
 // TopKeys are the file keys that are not parameters.
-var TopKeys = []string{"name", "trace", "alg", "nodes", "strict"}
+var TopKeys = []string{"name", "trace", "alg", "nodes", "strict", "keep_dynamic"}
 
 // topLive says why a live host honours each of TopKeys.
 var topLive = map[string]string{
@@ -456,6 +456,8 @@ var topLive = map[string]string{
 	"alg":    "the live director runs the same registered schedulers",
 	"nodes":  "a testbed has that many real servers",
 	"strict": "the trace is read the same way",
+	// keep_dynamic: true is refused by CheckLive (simKeepDynamic).
+	"keep_dynamic": "false reads the trace the same way; true is simulated only",
 }
 
 // LiveWhy says whether a live host honours the file key key (a TopKeys

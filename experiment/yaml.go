@@ -485,13 +485,20 @@ func (e *Experiment) readSection(n *yaml.Node, section string) error {
 				e.nodesFrom = nodesFile
 				e.lines[path] = []value{{v: strings.Join(list, ","), line: v.Line}}
 				return nil
-			case "strict":
+			case "strict", "keep_dynamic":
 				x, err := scalar(v, path)
 				if err != nil {
 					return err
 				}
-				if e.Strict, err = strconv.ParseBool(strings.TrimSpace(x.v)); err != nil {
-					return fileError(x.line, "strict: %q is not true or false", x.v)
+				b, err := strconv.ParseBool(strings.TrimSpace(x.v))
+				if err != nil {
+					return fileError(x.line, "%s: %q is not true or false", path, x.v)
+				}
+				if path == "strict" {
+					e.Strict = b
+				} else {
+					e.KeepDynamic = b
+					e.lines[path] = []value{x}
 				}
 				return nil
 			}
