@@ -280,27 +280,38 @@ func ParseSlowdowns(v string) ([]sim.Slowdown, error) {
 // parseSlowdown parses NODExFACTOR@FROM-TO.
 func parseSlowdown(item string) (sim.Slowdown, error) {
 	item = strings.TrimSpace(item)
-	bad := func(why string) (sim.Slowdown, error) {
-		return sim.Slowdown{}, fmt.Errorf("%q: %s (want NODExFACTOR@FROM-TO, e.g. 2x3@60s-2m)", item, why)
+	const form = "NODExFACTOR@FROM-TO, e.g. 2x3@60s-2m"
+	node, rest, ok := strings.Cut(item, "x")
+	if !ok {
+		return sim.Slowdown{}, fmt.Errorf("%q: no x between the node and the factor (want %s)", item, form)
 	}
-	nf, times, ok := strings.Cut(item, "@")
+	n, err := slowNode(node)
+	if err != nil {
+		return sim.Slowdown{}, fmt.Errorf("%q: the node: %v (want %s)", item, err, form)
+	}
+	s, err := parseFactorTimes(item, rest, form)
+	return sim.Slowdown{Node: n, Factor: s.Factor, From: s.From, To: s.To}, err
+}
+
+// parseFactorTimes parses FACTOR@FROM-TO, the rest of item; form is the
+// form errors ask for.
+func parseFactorTimes(item, rest, form string) (models.Slowdown, error) {
+	bad := func(why string) (models.Slowdown, error) {
+		return models.Slowdown{}, fmt.Errorf("%q: %s (want %s)", item, why, form)
+	}
+	factor, times, ok := strings.Cut(rest, "@")
 	if !ok {
 		return bad("no @")
-	}
-	node, factor, ok := strings.Cut(nf, "x")
-	if !ok {
-		return bad("no x between the node and the factor")
 	}
 	from, to, ok := strings.Cut(times, "-")
 	if !ok {
 		return bad("no - between from and to")
 	}
-	var s sim.Slowdown
+	var s models.Slowdown
 	for _, f := range []struct {
 		what string
 		set  func() error
 	}{
-		{"the node", func() (err error) { s.Node, err = slowNode(node); return }},
 		{"the factor", func() (err error) { s.Factor, err = slowFactor(factor); return }},
 		{"from", func() (err error) { s.From, err = slowTime(from); return }},
 		{"to", func() (err error) { s.To, err = slowTime(to); return }},
@@ -313,6 +324,21 @@ func parseSlowdown(item string) (sim.Slowdown, error) {
 		return bad("to must be after from")
 	}
 	return s, nil
+}
+
+// ParseBackendSlowdowns parses the slowdowns of one back end (lvslab
+// backend --slowdown): comma-separated FACTOR@FROM-TO, in model time.
+func ParseBackendSlowdowns(v string) ([]models.Slowdown, error) {
+	var ss []models.Slowdown
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		s, err := parseFactorTimes(item, item, "FACTOR@FROM-TO, e.g. 3@60s-2m")
+		if err != nil {
+			return nil, err
+		}
+		ss = append(ss, s)
+	}
+	return ss, nil
 }
 
 func slowNode(v string) (int, error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvslab/lvslab/models"
 	"github.com/lvslab/lvslab/sim"
 )
 
@@ -269,6 +270,15 @@ func TestGroupsSlowdownsText(t *testing.T) {
 	for _, s := range []string{"", "1x2", "1@1s-2s", "-1x2@1s-2s", "1x2@2s-1s", "1x2@-1s-2s", "1xNaN@1s-2s"} {
 		if _, err := ParseSlowdowns(s); err == nil {
 			t.Errorf("ParseSlowdowns(%q) accepted", s)
+		}
+	}
+	ss, err := ParseBackendSlowdowns("3@1s-1m, 1.5@2m-3m")
+	if want := []models.Slowdown{{Factor: 3, From: time.Second, To: time.Minute}, {Factor: 1.5, From: 2 * time.Minute, To: 3 * time.Minute}}; err != nil || !reflect.DeepEqual(ss, want) {
+		t.Errorf("ParseBackendSlowdowns = %+v, %v; want %+v", ss, err, want)
+	}
+	for _, s := range []string{"", "3", "0x3@1s-2s", "3@2s-1s", "0@1s-2s", "3@1s-2s,"} {
+		if _, err := ParseBackendSlowdowns(s); err == nil {
+			t.Errorf("ParseBackendSlowdowns(%q) accepted", s)
 		}
 	}
 }
