@@ -169,7 +169,7 @@ type Backend struct {
 	cache      models.Cache
 	cpu, disk  resource
 	origin     time.Time // the first request's arrival: model time 0 of Slowdowns
-	prev, last sample // utilisation at the last two interval boundaries
+	prev, last sample    // utilisation at the last two interval boundaries
 
 	served, hits, bytes        atomic.Int64
 	notFound, aborted, denied  atomic.Int64
