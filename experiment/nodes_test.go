@@ -35,7 +35,7 @@ func TestNodeGroupsFile(t *testing.T) {
 		{
 			name:   "every group key, block style",
 			yaml:   "nodes:\n  - count: 2\n    cpu_speed: 1.5\n    disk_speed: 0.5\n    cache: 8MiB\n    weight: 3\n  - {count: 1}\nweights: given\n",
-			groups: []sim.NodeGroup{{Count: 2, CPUSpeed: 1.5, DiskSpeed: 0.5, CacheBytes: 8 << 20, Weight: 3}, {Count: 1}},
+			groups: []sim.NodeGroup{{Count: 2, CPUSpeed: 1.5, DiskSpeed: 0.5, CacheBytes: 8 << 20, Weight: 3}, {Count: 1}}, weights: "given",
 			counts: []int{0}, resolvedN: 3,
 		},
 		{

@@ -286,12 +286,10 @@ var params = append([]Param{
 			return err
 		}},
 	{Name: "weights", Field: "Weights", Flag: true, Usage: "static weights of WRR, WLC and DFLB's defaults: given (each group's weight, default 1) or capacity (10 × the node's CPU speed)",
-		Zero: "given: each group's weight (default 1)", Shared: "the live director uses the same weights",
+		Shared: "the live director uses the same weights",
 		apply: func(c *sim.Config, v string) error {
 			switch w := strings.ToLower(strings.TrimSpace(v)); w {
-			case "given":
-				c.Weights = sim.WeightsGiven
-			case sim.WeightsCapacity:
+			case "given", sim.WeightsCapacity:
 				c.Weights = w
 			default:
 				return fmt.Errorf("%q: want given or capacity", strings.TrimSpace(v))

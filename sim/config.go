@@ -39,9 +39,9 @@ type Config struct {
 	Groups []NodeGroup `json:"node_groups,omitempty" yaml:"node_groups"`
 
 	// Weights says where the nodes' static weights (WRR, WLC, and DFLB's
-	// default weights) come from: "" (given: each group's Weight, default
-	// 1) or "capacity" (proportional to each node's CPU speed). See
-	// NodeWeight.
+	// default weights) come from: "" or "given" (each group's Weight,
+	// default 1; resolved to "") or "capacity" (proportional to each
+	// node's CPU speed). See NodeWeight.
 	Weights string `json:"weights,omitempty" yaml:"weights"`
 
 	// Slowdowns slow nodes down for intervals of simulated time: another
@@ -426,6 +426,9 @@ func (c Config) Resolve() (Config, error) {
 // later).
 func (c *Config) resolveNodes() error {
 	c.Weights = strings.ToLower(c.Weights)
+	if c.Weights == "given" {
+		c.Weights = WeightsGiven // its only spelling in a resolved Config
+	}
 	if c.Weights != WeightsGiven && c.Weights != WeightsCapacity {
 		return configError("weights", "unknown weights %q (known: given, capacity)", c.Weights)
 	}

@@ -118,7 +118,7 @@ func TestNodeWeight(t *testing.T) {
 		wantDFLB []int
 	}{
 		{"identical nodes", Config{Nodes: 2}, []int{1, 1}, []int{10, 10}},
-		{"given", Config{Groups: []NodeGroup{{Count: 1, Weight: 3}, {Count: 1, CPUSpeed: 4}}}, []int{3, 1}, []int{30, 10}},
+		{"given", Config{Weights: "Given", Groups: []NodeGroup{{Count: 1, Weight: 3}, {Count: 1, CPUSpeed: 4}}}, []int{3, 1}, []int{30, 10}},
 		{"capacity", Config{Weights: "Capacity", Groups: []NodeGroup{{Count: 1, CPUSpeed: 2.5}, {Count: 1}, {Count: 1, CPUSpeed: 0.01}}},
 			[]int{25, 10, 1}, []int{25, 10, 1}},
 	} {
@@ -127,6 +127,9 @@ func TestNodeWeight(t *testing.T) {
 			c, err := tc.cfg.Resolve()
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c.Weights != WeightsGiven && c.Weights != WeightsCapacity {
+				t.Errorf("resolved weights %q", c.Weights)
 			}
 			for i := range tc.want {
 				if got := c.NodeWeight(i, false); got != tc.want[i] {
