@@ -364,4 +364,18 @@ func TestAdoptCell(t *testing.T) {
 			t.Errorf("%s: adoptCell = %v, want an error containing %q", b.name, err, b.err)
 		}
 	}
+
+	// Node groups: the back ends' one cache size is every node's, which
+	// need not be the cluster's cache.
+	groups := Cell{Trace: "synth:small", Config: resolved(t, sim.Config{Algorithm: "lblc", CacheBytes: 48 << 20,
+		Groups: []sim.NodeGroup{{Count: 2, CacheBytes: 8 << 20, CPUSpeed: 2}, {Count: 2, CacheBytes: 8 << 20}}})}
+	r := live()
+	r.Config.CacheBytes = 8 << 20
+	if err := adoptCell(r, groups, acct); err != nil {
+		t.Errorf("groups of 8 MiB caches: %v", err)
+	}
+	r = live()
+	if err := adoptCell(r, groups, acct); err == nil || !strings.Contains(err.Error(), "the cell's nodes have 8388608") {
+		t.Errorf("groups of 8 MiB caches, back ends of 48 MiB: adoptCell = %v", err)
+	}
 }
