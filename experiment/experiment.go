@@ -540,8 +540,13 @@ func (l *List) Type() string { return "strings" }
 // FlagUsage is the help of the flag of parameter p.
 func (p Param) FlagUsage() string {
 	usage := p.Usage + "; several values sweep"
-	if p.Kind == Failures {
+	switch p.Kind {
+	case Failures:
 		usage = p.Usage + "; repeat for several failures in one run"
+	case Slowdowns:
+		usage = p.Usage + "; repeat for several slowdowns in one run"
+	case Groups:
+		usage = p.Usage + "; repeat for more groups of the one cluster (a file's list of lists sweeps clusters)"
 	}
 	if k := p.FileKey(); k != strings.ReplaceAll(p.Name, "-", "_") {
 		usage += " (file key " + k + ")"
