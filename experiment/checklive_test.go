@@ -14,6 +14,9 @@ var liveKeys = map[string]struct {
 	refused bool
 }{
 	"preset":                        {"thesis", false},
+	"nodes":                         {"[{count: 2, speed: 2}]", false},
+	"weights":                       {"capacity", false},
+	"slowdown":                      {`["0x2@1s-2s"]`, false},
 	"cache":                         {"8MiB", false},
 	"cache_policy":                  {"lfu", false},
 	"front_end":                     {"l4", false},
@@ -88,7 +91,11 @@ func TestCheckLive(t *testing.T) {
 			if p.Live == "" && p.Shared == "" {
 				t.Error("a shared parameter without its reason (Param.Shared)")
 			}
-			e, err := Parse("exp.yaml", strings.NewReader("alg: wrr\nnodes: 2\n"+nestedYAML(k, c.value)), "")
+			head := "alg: wrr\nnodes: 2\n"
+			if k == "nodes" { // the key under test gives the nodes
+				head = "alg: wrr\n# nodes as groups\n"
+			}
+			e, err := Parse("exp.yaml", strings.NewReader(head+nestedYAML(k, c.value)), "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,7 +112,11 @@ func TestCheckLive(t *testing.T) {
 			}
 			if p.Flag {
 				f := New()
-				if err := f.SetFlag(p.Name, []string{strings.Trim(c.value, `[]"`)}); err != nil {
+				v := strings.Trim(c.value, `[]"`)
+				if k == "nodes" {
+					v = "2:speed=2" // --node-groups's form of the same groups
+				}
+				if err := f.SetFlag(p.Name, []string{v}); err != nil {
 					t.Fatal(err)
 				}
 				err := f.CheckLive()

@@ -12,6 +12,18 @@
 // codec of package algorithms spells them everywhere (options.set_expiry,
 // --set-expiry).
 //
+// # Nodes
+//
+// nodes: is node counts (7, [1, 4, 7], 1-16: a sweep axis of identical
+// clusters) or node groups ([{count: 3, speed: 2}, {count: 4}]: one
+// heterogeneous cluster, the parameter "node-groups", flag --node-groups; a list
+// of such lists sweeps clusters). Groups fix the cluster's size, so an
+// experiment with groups has the single node count 0, which sim.Config
+// resolves to the sum of the groups' counts. weights: (given, capacity)
+// and slowdown: ([{node, factor, from, to}]) complete the cluster; the
+// nodes that failures and slowdowns name are checked against every
+// cluster run (CheckFailureNodes).
+//
 // # Usage
 //
 //	e, err := experiment.ReadFile("exp.yaml")

@@ -24,6 +24,8 @@ type Experiment struct {
 	Values     map[string][]string // Param.Name -> values
 	Dir        string              // relative trace paths start here
 	Strict     bool                // a log line that does not parse is an error (else dropped and reported)
+	// KeepDynamic keeps the traces' dynamic requests (LoadOptions).
+	KeepDynamic bool
 
 	// File is the experiment file ("" without one).
 	File string
@@ -92,21 +94,35 @@ func (e *Experiment) SetFlag(name string, vals []string) error {
 	case "alg":
 		e.Algorithms = vals
 	case "nodes":
+		if e.flags["node-groups"] {
+			return errors.New("--nodes: --node-groups gives the nodes already; give one of them")
+		}
 		n, err := ParseNodes(vals)
 		if err != nil {
 			return fmt.Errorf("--nodes: %w", err)
 		}
 		e.Nodes = n
 		e.nodesFrom = nodesFlag
+		// The flag replaces the file's nodes, counts or groups.
+		delete(e.Values, "node-groups")
+		delete(e.lines, "node-groups")
 	default:
 		p, ok := ParamByName(name)
 		if !ok || !p.Flag {
 			return fmt.Errorf("--%s: not a parameter flag", name)
 		}
-		if p.Kind == Failures || p.Kind == Clusters {
+		if p.Kind == Failures || p.Kind == Clusters || p.Kind == Groups || p.Kind == Slowdowns {
 			// Repeated --failure flags are one schedule, not a sweep;
-			// --clusters 3:4,1:2 is one layout.
+			// --clusters 3:4,1:2 is one layout (and --node-groups's groups
+			// one cluster).
 			vals = []string{strings.Join(vals, ",")}
+		}
+		if name == "node-groups" {
+			if e.flags["nodes"] {
+				return errors.New("--node-groups: --nodes gives the nodes already; give one of them")
+			}
+			e.Nodes, e.nodesFrom = nil, ""
+			delete(e.lines, "nodes")
 		}
 		for _, v := range vals {
 			if err := p.Check(v); err != nil {
@@ -196,8 +212,8 @@ func (e *Experiment) Blame(err error) error {
 	for _, key := range ce.Keys {
 		key, _, _ = strings.Cut(key, "[") // failures[1].node
 		name := key
-		if p, ok := ParamByKey(key); ok {
-			name = p.Name
+		if p, ok := ParamByKey(key); ok && (key != "nodes" || len(e.Values[p.Name]) > 0) {
+			name = p.Name // nodes given as groups: the cluster parameter
 		} else if !slices.Contains(TopKeys, key) {
 			continue
 		}
@@ -263,8 +279,15 @@ func (e *Experiment) NodesWhere() string {
 	return nodesFlag
 }
 
-// NodeCounts returns the node counts run: Nodes, or the default ones.
+// NodeCounts returns the node counts run: Nodes, or the default ones; or,
+// when the experiment gives its nodes as groups (the cluster parameter),
+// the single count 0, which sim.Config reads as "the sum of the groups'
+// counts": a cluster of groups fixes its size, and a sweep over clusters
+// is a sweep of the cluster parameter.
 func (e *Experiment) NodeCounts() []int {
+	if len(e.Values["node-groups"]) > 0 {
+		return []int{0}
+	}
 	if len(e.Nodes) > 0 {
 		return e.Nodes
 	}
@@ -356,43 +379,85 @@ func (e *Experiment) Configs() (sim.Config, []Axis, error) {
 // given (the file and the line of that failure, or --failure) and the node
 // counts it does not fit. sim.Config.Resolve would reject it too, but
 // later and without saying where it came from.
+//
+// It checks the slowdowns' nodes the same way, and with nodes given as
+// groups, the nodes of every cluster.
 func (e *Experiment) CheckFailureNodes() error {
 	counts := e.NodeCounts()
-	for vi, v := range e.Values["failure"] {
-		fs, err := ParseFailures(v)
-		if err != nil {
-			return fmt.Errorf("failure: %w", err)
+	if vals := e.Values["node-groups"]; len(vals) > 0 {
+		counts = nil
+		for _, v := range vals {
+			if n := GroupsSize(v); !slices.Contains(counts, n) {
+				counts = append(counts, n)
+			}
 		}
-		for i, f := range fs {
-			var bad []int
-			for _, n := range counts {
-				if f.Node >= n {
-					bad = append(bad, n)
+		slices.Sort(counts)
+	}
+	for _, name := range []string{"failure", "slowdown"} {
+		for vi, v := range e.Values[name] {
+			var nodes []int
+			if name == "failure" {
+				fs, err := ParseFailures(v)
+				if err != nil {
+					return fmt.Errorf("failure: %w", err)
+				}
+				for _, f := range fs {
+					nodes = append(nodes, f.Node)
+				}
+			} else {
+				ss, err := ParseSlowdowns(v)
+				if err != nil {
+					return fmt.Errorf("slowdown: %w", err)
+				}
+				for _, s := range ss {
+					nodes = append(nodes, s.Node)
 				}
 			}
-			if len(bad) == 0 {
-				continue
+			if err := e.checkNodes(name, vi, nodes, counts); err != nil {
+				return err
 			}
-			// "with nodes: 1 (nodes are numbered 0..0)", "with nodes 1,4
-			// (the default node counts, 1,4,7; n nodes are numbered 0..n-1)"
-			where := e.nodesFrom + NodesString(bad) + " ("
-			if e.nodesFrom == "" {
-				where = fmt.Sprintf("nodes %s (the default node counts, %s; ", NodesString(bad), DefaultNodes)
-			}
-			numbering := "n nodes are numbered 0..n-1"
-			if len(bad) == 1 {
-				numbering = fmt.Sprintf("nodes are numbered 0..%d", bad[0]-1)
-			}
-			msg := fmt.Sprintf("failures[%d].node: node %d does not exist with %s%s)", i, f.Node, where, numbering)
-			if vals := e.lines["failure"]; vi < len(vals) {
-				line := vals[vi].line
-				if i < len(vals[vi].items) {
-					line = vals[vi].items[i]
-				}
-				return fmt.Errorf("%s: %w", e.File, fileError(line, "%s", msg))
-			}
-			return errors.New("--failure: " + msg)
 		}
+	}
+	return nil
+}
+
+// checkNodes checks the nodes of value vi of parameter name (failure or
+// slowdown) against the node counts run.
+func (e *Experiment) checkNodes(name string, vi int, nodes, counts []int) error {
+	p, _ := ParamByName(name)
+	key := p.FileKey()
+	for i, node := range nodes {
+		var bad []int
+		for _, n := range counts {
+			if node >= n {
+				bad = append(bad, n)
+			}
+		}
+		if len(bad) == 0 {
+			continue
+		}
+		// "with nodes: 1 (nodes are numbered 0..0)", "with nodes 1,4
+		// (the default node counts, 1,4,7; n nodes are numbered 0..n-1)"
+		where := e.nodesFrom + NodesString(bad) + " ("
+		switch {
+		case len(e.Values["node-groups"]) > 0:
+			where = fmt.Sprintf("the node groups of %s nodes (", NodesString(bad))
+		case e.nodesFrom == "":
+			where = fmt.Sprintf("nodes %s (the default node counts, %s; ", NodesString(bad), DefaultNodes)
+		}
+		numbering := "n nodes are numbered 0..n-1"
+		if len(bad) == 1 {
+			numbering = fmt.Sprintf("nodes are numbered 0..%d", bad[0]-1)
+		}
+		msg := fmt.Sprintf("%s[%d].node: node %d does not exist with %s%s)", key, i, node, where, numbering)
+		if vals := e.lines[name]; vi < len(vals) && !e.flags[name] {
+			line := vals[vi].line
+			if i < len(vals[vi].items) {
+				line = vals[vi].items[i]
+			}
+			return fmt.Errorf("%s: %w", e.File, fileError(line, "%s", msg))
+		}
+		return fmt.Errorf("--%s: %s", name, msg)
 	}
 	return nil
 }
@@ -481,6 +546,10 @@ func (p Param) FlagUsage() string {
 		usage = p.Usage + "; repeat for several failures in one run"
 	case Clusters:
 		usage = p.Usage + "; one layout per run (a file's list of layouts sweeps)"
+	case Slowdowns:
+		usage = p.Usage + "; repeat for several slowdowns in one run"
+	case Groups:
+		usage = p.Usage + "; repeat for more groups of the one cluster (a file's list of lists sweeps clusters)"
 	}
 	if k := p.FileKey(); k != strings.ReplaceAll(p.Name, "-", "_") {
 		usage += " (file key " + k + ")"

@@ -416,6 +416,9 @@ func FuzzParseExperiment(f *testing.F) {
 	f.Add("failures: [{node: 1, at: 30s, recover: 90s}, \"2@1s\"]\nhealth_check_delay: [0s, 1s]\n")
 	f.Add("costs:\n  disk_access: [1ms, 2ms]\noptions:\n  dflb: {coefficients: [0, 1, 0, 0, 0, 0]}\n  classes: {a: [1]}\n")
 	f.Add("options:\n  near: [[], [{prefix: 10.0.0.0/8, servers: [1]}]]\n")
+	f.Add("nodes: [{count: 3, speed: 2}, {count: 4, cache: 8MiB, weight: 2}]\nweights: [given, capacity]\n")
+	f.Add("nodes: [[{count: 7}], [\"3:speed=2\", {count: 4}]]\nslowdown: [[], [{node: 1, factor: 3, from: 10s, to: 1m}, \"2x1.5@0s-5s\"]]\n")
+	f.Add("nodes: {count: 4000}\nslowdown: {node: 9999, factor: 1e9, from: 1s, to: 0s}\n")
 	// Zeros, empty items, out-of-range values.
 	f.Add("low: 0\nhigh: [0, 60]\ninterval: 0s\ndistributors: 0\ndflb_interval: 0s\n")
 	f.Add("alg: \"\"\nnodes: \"1,,2\"\ntrace: \"a.log+\"\n")

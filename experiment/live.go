@@ -16,6 +16,14 @@ import (
 // why.
 func (e *Experiment) CheckLive() error {
 	var errs []error
+	if e.KeepDynamic {
+		switch lines := e.lines["keep_dynamic"]; {
+		case e.flags["keep_dynamic"] || len(lines) == 0:
+			errs = append(errs, fmt.Errorf("--keep-dynamic: %s", simKeepDynamic))
+		default:
+			errs = append(errs, fmt.Errorf("%s:%d: keep_dynamic: %s", e.File, lines[0].line, simKeepDynamic))
+		}
+	}
 	for _, p := range params {
 		var why []string
 		vals := e.Values[p.Name]
@@ -29,6 +37,15 @@ func (e *Experiment) CheckLive() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// simKeepDynamic says why keep_dynamic: true is simulated only.
+const simKeepDynamic = "only the simulator keeps dynamic requests; the load generator and the emulated back ends replay the static ones"
+
+// SetKeepDynamic sets KeepDynamic from the --keep-dynamic flag.
+func (e *Experiment) SetKeepDynamic(b bool) {
+	e.KeepDynamic = b
+	e.flags["keep_dynamic"] = true
 }
 
 // liveError names where the experiment sets p: "file:line: key: why", the

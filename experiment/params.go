@@ -76,6 +76,12 @@ const (
 	// Clusters: a list of clusters (mappings {nodes, share} or
 	// "SHARE[:NODES]"), one layout; a list of such lists sweeps.
 	Clusters
+	// Groups: a list of node groups (mappings {count, speed, ...} or
+	// "COUNT[:KEY=VALUE...]"), one cluster; a list of such lists sweeps.
+	Groups
+	// Slowdowns: a list of slowdowns (mappings {node, factor, from, to}
+	// or "NODExFACTOR@FROM-TO"), one schedule; a list of such lists sweeps.
+	Slowdowns
 )
 
 // FileKey is the parameter's file key.
@@ -275,6 +281,24 @@ func frontEndLive(v string) string {
 var params = append([]Param{
 	{Name: "preset", Field: "Preset", Flag: true, Usage: "model preset (" + strings.Join(sim.Presets(), ", ") + ")", Shared: sharedCluster,
 		apply: setString(func(c *sim.Config) *string { return &c.Preset })},
+	{Name: "node-groups", Key: "nodes", Field: "Groups", Flag: true, Kind: Groups,
+		Usage:  `heterogeneous nodes, groups COUNT[:KEY=VALUE...] comma-separated: "3:speed=2,4" is 3 nodes twice as fast, then 4 reference nodes (keys speed, cpu_speed, disk_speed, cache, weight); replaces --nodes`,
+		Shared: "the testbed's emulated back ends run at the same speeds with the same caches, and the live director uses the same weights",
+		apply: func(c *sim.Config, v string) (err error) {
+			c.Groups, err = ParseGroups(v)
+			return err
+		}},
+	{Name: "weights", Field: "Weights", Flag: true, Usage: "static weights of WRR, WLC and DFLB's defaults: given (each group's weight, default 1) or capacity (10 × the node's CPU speed)",
+		Shared: "the live director uses the same weights",
+		apply: func(c *sim.Config, v string) error {
+			switch w := strings.ToLower(strings.TrimSpace(v)); w {
+			case "given", sim.WeightsCapacity:
+				c.Weights = w
+			default:
+				return fmt.Errorf("%q: want given or capacity", strings.TrimSpace(v))
+			}
+			return nil
+		}},
 	{Name: "cache", Field: "CacheBytes", Flag: true, Usage: "cache size per node, e.g. 8MiB (default 32MiB)", Shared: sharedCluster,
 		apply: setBytes(func(c *sim.Config) *int64 { return &c.CacheBytes })},
 	{Name: "cache-policy", Field: "CachePolicy", Flag: true, Usage: "cache replacement policy: lru, lfu, gds", Shared: sharedCluster,
@@ -324,6 +348,13 @@ var params = append([]Param{
 		Shared: "a testbed stops and restarts an emulated back end at the same times",
 		apply: func(c *sim.Config, v string) (err error) {
 			c.Failures, err = ParseFailures(v)
+			return err
+		}},
+	{Name: "slowdown", Field: "Slowdowns", Flag: true, Kind: Slowdowns, Zero: "no slowdown",
+		Usage:  `node slowdown NODExFACTOR@FROM-TO, nodes numbered from 0: "2x3@60s-2m" multiplies node 2's CPU and disk times by 3 from 60 s to 2 min (another job on it); "none" for no slowdown`,
+		Shared: "a testbed's emulated back end slows down over the same interval, time-scaled",
+		apply: func(c *sim.Config, v string) (err error) {
+			c.Slowdowns, err = ParseSlowdowns(v)
 			return err
 		}},
 	{Name: "health-check-delay", Field: "HealthCheckDelay", Flag: true, Usage: "how long the front end takes to notice a node failing or recovering (default 0: at once)",
@@ -417,7 +448,7 @@ func ParamByKey(key string) (Param, bool) {
 }
 
 // TopKeys are the file keys that are not parameters.
-var TopKeys = []string{"name", "trace", "alg", "nodes", "strict"}
+var TopKeys = []string{"name", "trace", "alg", "nodes", "strict", "keep_dynamic"}
 
 // topLive says why a live host honours each of TopKeys.
 var topLive = map[string]string{
@@ -426,6 +457,8 @@ var topLive = map[string]string{
 	"alg":    "the live director runs the same registered schedulers",
 	"nodes":  "a testbed has that many real servers",
 	"strict": "the trace is read the same way",
+	// keep_dynamic: true is refused by CheckLive (simKeepDynamic).
+	"keep_dynamic": "false reads the trace the same way; true is simulated only",
 }
 
 // LiveWhy says whether a live host honours the file key key (a TopKeys

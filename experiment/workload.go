@@ -18,10 +18,19 @@ import (
 // under "malformed") and their count and the first few, as file:line:
 // reason, go to Report (nil: nowhere), as "lvslab trace stats" reports
 // them.
+//
+// KeepDynamic keeps the dynamic requests (a query string or cgi-bin) that
+// the reference filters drop, flagged traces.Request.Dynamic (the
+// simulator charges them Costs.DynamicFactor and never caches them); the
+// workload's name then ends in DynamicSuffix, so that results say so.
 type LoadOptions struct {
-	Strict bool
-	Report io.Writer
+	Strict      bool
+	KeepDynamic bool
+	Report      io.Writer
 }
+
+// DynamicSuffix ends the name of a workload loaded with KeepDynamic.
+const DynamicSuffix = " (dynamic kept)"
 
 // maxReportedLines is how many unparsable lines LoadWorkload shows.
 const maxReportedLines = 5
@@ -41,11 +50,17 @@ func LoadWorkload(spec, dir string, o LoadOptions) (*traces.Workload, error) {
 	case spec == "":
 		return nil, errors.New("trace: empty name")
 	case spec == "default":
-		w, err = traces.LoadDefault(traces.ReferenceFilter())
+		f := traces.ReferenceFilter()
+		f.DropDynamic = !o.KeepDynamic
+		w, err = traces.LoadDefault(f)
 	case strings.HasPrefix(spec, "synth:"):
 		var m traces.SynthModel
 		if m, err = SynthModel(strings.TrimPrefix(spec, "synth:")); err == nil {
-			w, err = traces.SynthWorkload(m)
+			if o.KeepDynamic {
+				w, err = traces.SynthWorkloadDynamic(m)
+			} else {
+				w, err = traces.SynthWorkload(m)
+			}
 		}
 	default:
 		var paths []string
@@ -63,6 +78,7 @@ func LoadWorkload(spec, dir string, o LoadOptions) (*traces.Workload, error) {
 		}
 		f := traces.ReferenceFilter()
 		f.Strict = o.Strict
+		f.DropDynamic = !o.KeepDynamic
 		te := &traces.ErrorSample{Max: maxReportedLines}
 		f.OnError = te.Add
 		w, err = traces.Load(paths, f)
@@ -76,6 +92,9 @@ func LoadWorkload(spec, dir string, o LoadOptions) (*traces.Workload, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("trace %s: %w", spec, err)
+	}
+	if o.KeepDynamic {
+		w.Name += DynamicSuffix
 	}
 	if len(w.Requests) == 0 {
 		return nil, fmt.Errorf("trace %s: no request left after the reference filters (GET, status 200, bytes > 0, static): %d lines read, dropped %s",

@@ -135,6 +135,10 @@ func (p Param) values(n *yaml.Node) ([]value, error) {
 		return structured(n, key, yaml.SequenceNode, true, numbersText)
 	case Clusters:
 		return structured(n, key, yaml.SequenceNode, true, clustersText)
+	case Groups:
+		return structured(n, key, yaml.SequenceNode, true, groupsText)
+	case Slowdowns:
+		return structured(n, key, yaml.SequenceNode, true, slowdownText)
 	case Scalar:
 		return scalars(n, key)
 	}
@@ -160,8 +164,9 @@ func structured(n *yaml.Node, key string, one yaml.Kind, scalarOK bool, text fun
 		return []value{v}, err
 	case n.Kind == yaml.MappingNode && one == yaml.MappingNode:
 		return read(n)
-	case n.Kind == yaml.MappingNode && key == "failures":
-		// failures: {node: 1, at: 30s}, a schedule of one failure
+	case n.Kind == yaml.MappingNode && (key == "failures" || key == "nodes" || key == "slowdown"):
+		// failures: {node: 1, at: 30s}, a schedule of one failure (nodes:
+		// {count: 4}, a cluster of one group; slowdown: {node: 1, ...})
 		return read(&yaml.Node{Kind: yaml.SequenceNode, Line: n.Line, Content: []*yaml.Node{n}})
 	case n.Kind != yaml.SequenceNode:
 		return nil, fileError(n.Line, "%s: want %s, got %s", key, map[yaml.Kind]string{yaml.SequenceNode: "a list", yaml.MappingNode: "a mapping"}[one], kindName(n))
@@ -419,7 +424,9 @@ func Parse(name string, r io.Reader, dir string) (*Experiment, error) {
 // or a nested section such as "costs".
 func (e *Experiment) readSection(n *yaml.Node, section string) error {
 	return mappingPairs(n, section, func(k, v *yaml.Node, path string) error {
-		if p, ok := ParamByKey(path); ok {
+		// nodes: node counts (below), or node groups (the cluster
+		// parameter, whose file key is nodes).
+		if p, ok := ParamByKey(path); ok && (path != "nodes" || isGroups(v)) {
 			vals, err := p.values(v)
 			if err != nil {
 				return err
@@ -480,13 +487,20 @@ func (e *Experiment) readSection(n *yaml.Node, section string) error {
 				e.nodesFrom = nodesFile
 				e.lines[path] = []value{{v: strings.Join(list, ","), line: v.Line}}
 				return nil
-			case "strict":
+			case "strict", "keep_dynamic":
 				x, err := scalar(v, path)
 				if err != nil {
 					return err
 				}
-				if e.Strict, err = strconv.ParseBool(strings.TrimSpace(x.v)); err != nil {
-					return fileError(x.line, "strict: %q is not true or false", x.v)
+				b, err := strconv.ParseBool(strings.TrimSpace(x.v))
+				if err != nil {
+					return fileError(x.line, "%s: %q is not true or false", path, x.v)
+				}
+				if path == "strict" {
+					e.Strict = b
+				} else {
+					e.KeepDynamic = b
+					e.lines[path] = []value{x}
 				}
 				return nil
 			}

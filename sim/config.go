@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -27,8 +28,26 @@ type Config struct {
 	// model of docs/reference-model.md, implemented to the letter.
 	Preset string `json:"preset" yaml:"preset"`
 
-	// Nodes is the number of identical back-end nodes (>= 1).
+	// Nodes is the number of back-end nodes (>= 1), identical unless
+	// Groups says otherwise. With Groups, 0 means the sum of their counts.
 	Nodes int `json:"nodes" yaml:"nodes"`
+
+	// Groups, if not empty, describes the nodes group by group in node
+	// order (the first Count nodes are group 0's, and so on): a
+	// heterogeneous cluster. Their counts add up to Nodes. Empty: Nodes
+	// identical nodes of speed 1, cache CacheBytes, weight 1.
+	Groups []NodeGroup `json:"node_groups,omitempty" yaml:"node_groups"`
+
+	// Weights says where the nodes' static weights (WRR, WLC, and DFLB's
+	// default weights) come from: "" or "given" (each group's Weight,
+	// default 1; resolved to "") or "capacity" (proportional to each
+	// node's CPU speed). See NodeWeight.
+	Weights string `json:"weights,omitempty" yaml:"weights"`
+
+	// Slowdowns slow nodes down for intervals of simulated time: another
+	// job on the node multiplies the service times of its CPU and disk
+	// (models.Pace says how a job straddling a boundary is served).
+	Slowdowns []Slowdown `json:"slowdowns,omitempty" yaml:"slowdown"`
 
 	// Algorithm is a registered scheduler name (algorithms.Names()).
 	Algorithm string `json:"alg" yaml:"alg"`
@@ -123,9 +142,37 @@ type Failure struct {
 	Recover time.Duration `json:"recover_ns" yaml:"recover"`
 }
 
+// NodeGroup is Count nodes alike. A zero field selects its default.
+type NodeGroup struct {
+	// Count is the number of nodes in the group (>= 1).
+	Count int `json:"count" yaml:"count"`
+	// CPUSpeed and DiskSpeed divide the service times of the nodes' CPU
+	// and disk: 2 serves twice as fast as the reference model. Default 1;
+	// each in [models.MinSpeed, models.MaxSpeed].
+	CPUSpeed  float64 `json:"cpu_speed" yaml:"cpu_speed"`
+	DiskSpeed float64 `json:"disk_speed" yaml:"disk_speed"`
+	// CacheBytes is each node's cache size. Default Config.CacheBytes.
+	CacheBytes int64 `json:"cache_bytes" yaml:"cache"`
+	// Weight is each node's static weight, 1..MaxWeight, with Weights
+	// "given" (default 1). With Weights "capacity" it must be left 0.
+	Weight int `json:"weight,omitempty" yaml:"weight"`
+}
+
+// Slowdown multiplies the service times of node Node by Factor from From
+// to To (simulated time; To > From).
+type Slowdown struct {
+	Node   int           `json:"node" yaml:"node"`
+	Factor float64       `json:"factor" yaml:"factor"`
+	From   time.Duration `json:"from_ns" yaml:"from"`
+	To     time.Duration `json:"to_ns" yaml:"to"`
+}
+
 // Names accepted by Config fields.
 const (
 	PresetThesis = "thesis"
+
+	WeightsGiven    = ""
+	WeightsCapacity = "capacity"
 
 	FrontEndL7           = "l7"
 	FrontEndL4           = "l4"
@@ -151,6 +198,13 @@ const (
 
 	// DefaultConnectTimeout is Config.ConnectTimeout's default.
 	DefaultConnectTimeout = 3 * time.Second
+
+	// MaxWeight is the largest NodeGroup.Weight.
+	MaxWeight = 100
+
+	// CapacityScale is the static weight of a node of CPU speed 1 with
+	// Weights "capacity" (see NodeWeight).
+	CapacityScale = 10
 
 	// MaxDistributors is the largest Distributors Resolve accepts: each
 	// distributor has its own queues, allocated when the run starts.
@@ -217,8 +271,8 @@ func (c Config) Resolve() (Config, error) {
 	if !slices.Contains(Presets(), c.Preset) {
 		return c, configError("preset", "unknown preset %q (known: %s)", c.Preset, strings.Join(Presets(), ", "))
 	}
-	if c.Nodes < 1 {
-		return c, configError("nodes", "need at least 1 node (got %d)", c.Nodes)
+	if err := c.resolveNodes(); err != nil {
+		return c, err
 	}
 	if c.Algorithm == "" {
 		return c, configError("alg", "no scheduler given (known: %s)", strings.Join(algorithms.Names(), ", "))
@@ -334,6 +388,14 @@ func (c Config) Resolve() (Config, error) {
 			c.CLSLookup = defaultCLSLookup
 		}
 	}
+	if c.Groups != nil {
+		// Per-group caches default to the cluster's.
+		c.Groups = slices.Clone(c.Groups)
+		for i := range c.Groups {
+			g := &c.Groups[i]
+			g.CacheBytes = cmp.Or(g.CacheBytes, c.CacheBytes)
+		}
+	}
 	for i, f := range c.Failures {
 		switch {
 		case f.Node < 0 || f.Node >= c.Nodes:
@@ -376,6 +438,112 @@ func (c Config) Resolve() (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// resolveNodes checks Nodes, Groups, Weights and Slowdowns and fills the
+// groups' speed and weight defaults (their caches need CacheBytes, filled
+// later).
+func (c *Config) resolveNodes() error {
+	c.Weights = strings.ToLower(c.Weights)
+	if c.Weights == "given" {
+		c.Weights = WeightsGiven // its only spelling in a resolved Config
+	}
+	if c.Weights != WeightsGiven && c.Weights != WeightsCapacity {
+		return configError("weights", "unknown weights %q (known: given, capacity)", c.Weights)
+	}
+	if len(c.Groups) > 0 {
+		c.Groups = slices.Clone(c.Groups)
+		sum := 0
+		for i := range c.Groups {
+			g := &c.Groups[i]
+			key := func(k string) string { return fmt.Sprintf("nodes[%d].%s", i, k) }
+			if g.Count < 1 {
+				return configError(key("count"), "need at least 1 node (got %d)", g.Count)
+			}
+			if sum += g.Count; sum > MaxNodes {
+				return configError(key("count"), "the groups hold more than %d nodes", MaxNodes)
+			}
+			for _, f := range []struct {
+				k string
+				v *float64
+			}{{"cpu_speed", &g.CPUSpeed}, {"disk_speed", &g.DiskSpeed}} {
+				if *f.v == 0 {
+					*f.v = 1
+				}
+				if err := models.CheckSpeed(*f.v); err != nil {
+					return configError(key(f.k), "%w", err)
+				}
+			}
+			if g.CacheBytes < 0 {
+				return configError(key("cache"), "must be >= 0 (got %d)", g.CacheBytes)
+			}
+			switch {
+			case c.Weights == WeightsCapacity && g.Weight != 0:
+				return configError(key("weight")+"/weights", "weight %d given, but weights: capacity derives every weight from the CPU speed", g.Weight)
+			case g.Weight < 0 || g.Weight > MaxWeight:
+				return configError(key("weight"), "must be in 1..%d (got %d)", MaxWeight, g.Weight)
+			case g.Weight == 0 && c.Weights == WeightsGiven:
+				g.Weight = 1
+			}
+		}
+		if c.Nodes == 0 {
+			c.Nodes = sum
+		}
+		if c.Nodes != sum {
+			return configError("nodes", "%d nodes, but the groups hold %d", c.Nodes, sum)
+		}
+	}
+	if c.Nodes < 1 {
+		return configError("nodes", "need at least 1 node (got %d)", c.Nodes)
+	}
+	for i, s := range c.Slowdowns {
+		key := func(k string) string { return fmt.Sprintf("slowdown[%d].%s", i, k) }
+		switch {
+		case s.Node < 0 || s.Node >= c.Nodes:
+			return configError(key("node"), "node %d outside 0..%d", s.Node, c.Nodes-1)
+		case s.From < 0:
+			return configError(key("from"), "must be >= 0 (got %v)", s.From)
+		case s.To <= s.From:
+			return configError(key("to"), "%v is not after from (%v)", s.To, s.From)
+		}
+		if err := models.CheckSpeed(s.Factor); err != nil {
+			return configError(key("factor"), "%w", err)
+		}
+	}
+	return nil
+}
+
+// MaxNodes is the largest cluster Resolve accepts as groups.
+const MaxNodes = 1 << 16
+
+// Node returns the description of node i of a resolved configuration (a
+// group of Count 1).
+func (c *Config) Node(i int) NodeGroup {
+	for _, g := range c.Groups {
+		if i < g.Count {
+			return NodeGroup{Count: 1, CPUSpeed: g.CPUSpeed, DiskSpeed: g.DiskSpeed, CacheBytes: g.CacheBytes, Weight: g.Weight}
+		}
+		i -= g.Count
+	}
+	return NodeGroup{Count: 1, CPUSpeed: 1, DiskSpeed: 1, CacheBytes: c.CacheBytes, Weight: 1}
+}
+
+// NodeWeight returns the static weight of node i of a resolved
+// configuration. With weights given it is the node's group Weight (1
+// without groups); with weights "capacity" it is CapacityScale × the
+// node's CPU speed, rounded (at least 1). A scheduler with load feedback
+// (DFLB, whose weights move around a default of 10 = SCALE) gets 10 ×
+// the given weight, or the capacity weight as it is (10 at speed 1), so
+// that identical nodes keep the thesis's default weight 10.
+func (c *Config) NodeWeight(i int, feedback bool) int {
+	n := c.Node(i)
+	if c.Weights == WeightsCapacity {
+		return max(1, int(math.Round(CapacityScale*n.CPUSpeed)))
+	}
+	if feedback {
+		return dflbDefaultWeight * n.Weight
+	}
+	return n.Weight
 }
 
 // longService returns the per-request time of c (a cost, or a front-end

@@ -33,6 +33,19 @@
 //  3. CPU job: transmit + teardown as one job (Costs.SendTime); the
 //     request completes when it ends.
 //
+// # Heterogeneous and slowed nodes
+//
+// Config.Groups makes nodes differ: each group of Count nodes has its CPU
+// and disk speeds (service times divided by the speed), its cache size
+// and its static weight. Config.Weights "capacity" instead gives every
+// node the weight CapacityScale × its CPU speed, so WRR and WLC follow
+// capacity (Config.NodeWeight). Config.Slowdowns multiply a node's CPU
+// and disk service times by a factor between two instants (another job
+// on the node); a job in service when a slowdown begins or ends does each
+// part of its work at the rate then in force (models.Pace), so its end is
+// known when it starts. Without groups and slowdowns every node is the
+// reference model's.
+//
 // A dynamic request (traces.Request.Dynamic) counts 2 connection units,
 // never touches the cache (it always takes the disk step; its response is
 // generated, not cached) and every one of its service times is

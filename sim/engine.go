@@ -45,6 +45,7 @@ type fifo struct {
 	cur   int32 // slot in service, -1 when idle
 	start time.Duration
 	busy  time.Duration
+	pace  models.Pace // the server's speed and slowdowns
 }
 
 func (f *fifo) push(s int32) {
@@ -203,19 +204,23 @@ func newEngine(cfg Config, w *traces.Workload) (*engine, error) {
 	}); ok {
 		e.weigher = wg
 	}
-	weight := 1
-	if e.feedback != nil {
-		weight = dflbDefaultWeight
-	}
 	servers := make([]algorithms.Server, cfg.Nodes)
 	e.nodes = make([]node, cfg.Nodes)
+	slow := make([][]models.Slowdown, cfg.Nodes)
+	for _, s := range cfg.Slowdowns {
+		slow[s.Node] = append(slow[s.Node], models.Slowdown{From: s.From, To: s.To, Factor: s.Factor})
+	}
 	for i := range servers {
-		servers[i] = algorithms.Server{ID: algorithms.ServerID(i), Weight: weight, Low: cfg.Low, High: cfg.High}
-		c, err := models.NewCache(cfg.CachePolicy, cfg.CacheBytes, len(w.Objects))
+		spec := cfg.Node(i)
+		servers[i] = algorithms.Server{ID: algorithms.ServerID(i), Weight: cfg.NodeWeight(i, e.feedback != nil), Low: cfg.Low, High: cfg.High}
+		c, err := models.NewCache(cfg.CachePolicy, spec.CacheBytes, len(w.Objects))
 		if err != nil {
 			return nil, fmt.Errorf("sim: cache_policy: %w", err)
 		}
-		e.nodes[i] = node{cache: c, cpu: fifo{cur: -1}, disk: fifo{cur: -1}}
+		e.nodes[i] = node{cache: c,
+			cpu:  fifo{cur: -1, pace: models.Pace{Speed: spec.CPUSpeed, Slowdowns: slow[i]}},
+			disk: fifo{cur: -1, pace: models.Pace{Speed: spec.DiskSpeed, Slowdowns: slow[i]}},
+		}
 	}
 	if e.pool, err = algorithms.NewPool(servers...); err != nil {
 		return nil, fmt.Errorf("sim: pool: %w", err)
@@ -518,10 +523,12 @@ func (e *engine) enqueue(q *fifo, done evKind, i, s int32) {
 	e.start(q, done, i, s)
 }
 
-// start puts request s in service on q and schedules the end of its job.
+// start puts request s in service on q and schedules the end of its job:
+// its service time at speed 1 (jobTime) is its work, which q does at its
+// pace (models.Pace: its speed, slowed while a slowdown is in force).
 func (e *engine) start(q *fifo, done evKind, i, s int32) {
 	q.cur, q.start = s, e.now
-	e.schedule(e.now+e.jobTime(s), done, i, s)
+	e.schedule(q.pace.Finish(e.now, e.jobTime(s)), done, i, s)
 }
 
 // cpuDone ends the CPU job in service on node i. The CPU first takes

@@ -654,7 +654,14 @@ func SynthesizeProgress(w io.Writer, m SynthModel, progress func(SynthProgress))
 // the Workload that Load with ReferenceFilter returns for the log
 // Synthesize writes (dynamic requests dropped and counted under
 // Dropped["dynamic"]), except that Name is the model's name.
-func SynthWorkload(m SynthModel) (*Workload, error) {
+func SynthWorkload(m SynthModel) (*Workload, error) { return synthWorkload(m, false) }
+
+// SynthWorkloadDynamic is SynthWorkload keeping the dynamic requests,
+// flagged Request.Dynamic, on their target's object: the Workload that Load
+// returns for the same log with ReferenceFilter but DropDynamic false.
+func SynthWorkloadDynamic(m SynthModel) (*Workload, error) { return synthWorkload(m, true) }
+
+func synthWorkload(m SynthModel, keepDynamic bool) (*Workload, error) {
 	g, err := newSynthGen(m, nil)
 	if err != nil {
 		return nil, err
@@ -671,7 +678,7 @@ func SynthWorkload(m SynthModel) (*Workload, error) {
 			break
 		}
 		w.Lines++
-		if r.dynamic {
+		if r.dynamic && !keepDynamic {
 			w.Dropped[DropDynamic]++
 			continue
 		}
@@ -689,9 +696,10 @@ func SynthWorkload(m SynthModel) (*Workload, error) {
 			first = r.sec
 		}
 		w.Requests = append(w.Requests, Request{
-			Object: objIdx[r.target] - 1,
-			Client: cliIdx[r.client] - 1,
-			Time:   time.Duration(r.sec-first) * time.Second,
+			Object:  objIdx[r.target] - 1,
+			Client:  cliIdx[r.client] - 1,
+			Time:    time.Duration(r.sec-first) * time.Second,
+			Dynamic: r.dynamic,
 		})
 	}
 	if g.err != nil {

@@ -98,6 +98,22 @@ func TestSynthWorkloadMatchesReader(t *testing.T) {
 			if want.Lines != m.Requests {
 				t.Errorf("lines %d, want requests %d", want.Lines, m.Requests)
 			}
+			// Keeping dynamic requests: as the reader without DropDynamic.
+			want, err = SynthWorkloadDynamic(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := ReferenceFilter()
+			f.DropDynamic = false
+			if got, err = LoadReader("log", bytes.NewReader(synthBytes(t, m)), f); err != nil {
+				t.Fatal(err)
+			}
+			got.Name = want.Name
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("dynamic kept: reader: %d lines, %d requests, %d objects, dropped %v; SynthWorkloadDynamic: %d, %d, %d, %v",
+					got.Lines, len(got.Requests), len(got.Objects), got.Dropped,
+					want.Lines, len(want.Requests), len(want.Objects), want.Dropped)
+			}
 		})
 	}
 }

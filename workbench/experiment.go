@@ -43,7 +43,7 @@ func Prepare(e *experiment.Experiment, o PrepareOptions) (*Spec, []Cell, error) 
 		if err := CheckSynthTrace(e.TraceWhere(index[i])+t, t, o.Mem); err != nil {
 			return nil, nil, err
 		}
-		w, err := experiment.LoadWorkload(t, e.Dir, experiment.LoadOptions{Strict: e.Strict, Report: o.Report})
+		w, err := experiment.LoadWorkload(t, e.Dir, experiment.LoadOptions{Strict: e.Strict, KeepDynamic: e.KeepDynamic, Report: o.Report})
 		if err != nil {
 			return nil, nil, err
 		}

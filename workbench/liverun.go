@@ -315,7 +315,7 @@ func RunLive(ctx context.Context, e *experiment.Experiment, c Cell, o LiveRunOpt
 	loadURLs := make([]string, len(servers))
 	for i, n := range servers {
 		addr := netip4Port(n.Ifaces[0].Addr.Addr().String(), LivePort)
-		backendArgv[i] = BackendArgv(o.Binary, cfg, spec, addr, n.Name, scale, e.Strict)
+		backendArgv[i] = BackendArgv(o.Binary, cfg, i, spec, addr, n.Name, scale, e.Strict)
 		loadURLs[i] = "http://" + addr + liveLoadPath
 		if backends[i], err = tb.Start(n.Name, backendArgv[i], n.Name+".log"); err != nil {
 			return nil, fmt.Errorf("%s: %w", c, err)
@@ -453,13 +453,32 @@ func LiveTraceSpec(e *experiment.Experiment, c Cell) (string, error) {
 	return strings.Join(parts, "+"), nil
 }
 
-// BackendArgv is the command line of the emulated back end of a live
-// cell: the cell's trace, cache, cache policy and cost constants, at the
-// time scale.
-func BackendArgv(bin string, cfg sim.Config, trace, listen, name string, scale TimeScale, strict bool) []string {
+// BackendArgv is the command line of the emulated back end of node node
+// of a live cell: the cell's trace, the node's cache, the cache policy
+// and cost constants, at the time scale; and, where they differ from the
+// reference model's, the node's CPU and disk speeds and its slowdowns
+// (model times: the back end scales them).
+func BackendArgv(bin string, cfg sim.Config, node int, trace, listen, name string, scale TimeScale, strict bool) []string {
+	spec := cfg.Node(node)
 	argv := []string{bin, "backend", "--listen", listen, "--trace", trace, "--name", name,
-		"--cache", strconv.FormatInt(cfg.CacheBytes, 10), "--cache-policy", cfg.CachePolicy,
+		"--cache", strconv.FormatInt(spec.CacheBytes, 10), "--cache-policy", cfg.CachePolicy,
 		"--time-scale", scale.String(), "--costs", FormatCosts(cfg.Costs.WithDefaults())}
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	if spec.CPUSpeed != 1 {
+		argv = append(argv, "--cpu-speed", f(spec.CPUSpeed))
+	}
+	if spec.DiskSpeed != 1 {
+		argv = append(argv, "--disk-speed", f(spec.DiskSpeed))
+	}
+	var slow []string
+	for _, s := range cfg.Slowdowns {
+		if s.Node == node {
+			slow = append(slow, fmt.Sprintf("%s@%v-%v", f(s.Factor), s.From, s.To))
+		}
+	}
+	if len(slow) > 0 {
+		argv = append(argv, "--slowdown", strings.Join(slow, ","))
+	}
 	if strict {
 		argv = append(argv, "--strict")
 	}
@@ -505,7 +524,8 @@ func LoadArgv(bin string, cfg sim.Config, trace, target string, loadURLs []strin
 // ServicesFile is the director's services file for a live cell: one l7
 // service on the VIP with the cell's scheduler and options (every
 // duration divided by the time scale: LBLC/R's set expiry, table expiry),
-// the real servers at weight 1 (the reference model's identical nodes), a
+// the real servers at the simulator's weights (sim.Config.NodeWeight: 1,
+// or 10 under DFLB, for the reference model's identical nodes), a
 // TCP health check on each whose detection delay is the cell's
 // health_check_delay in wall time (at least every 100 ms), the connect
 // timeout in wall time, and, for a scheduler that takes load feedback
@@ -517,12 +537,17 @@ func ServicesFile(cfg sim.Config, l testbed.Layout, scale TimeScale) ([]byte, er
 		return nil, err
 	}
 	health := healthNode(cfg.HealthCheckDelay, scale)
+	sched, err := algorithms.New(cfg.Algorithm, cfg.Options)
+	if err != nil {
+		return nil, err
+	}
+	_, feedback := sched.(algorithms.LoadFeedback)
 	var servers []*yaml.Node
-	for _, n := range l.Servers() {
+	for i, n := range l.Servers() {
 		servers = append(servers, mapping(
 			"name", scalar(n.Name),
 			"address", scalar(netip4Port(n.Ifaces[0].Addr.Addr().String(), LivePort)),
-			"weight", scalar("1")))
+			"weight", scalar(strconv.Itoa(cfg.NodeWeight(i, feedback)))))
 	}
 	svc := []any{
 		"name", scalar(cfg.Algorithm),
@@ -534,11 +559,7 @@ func ServicesFile(cfg sim.Config, l testbed.Layout, scale TimeScale) ([]byte, er
 		"timeouts", mapping("connect", scalar(max(scale.Wall(cfg.ConnectTimeout), minConnectTimeout).String())),
 		"health", health,
 	}
-	sched, err := algorithms.New(cfg.Algorithm, cfg.Options)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := sched.(algorithms.LoadFeedback); ok {
+	if feedback {
 		iv := scale.Wall(cfg.DFLBInterval)
 		svc = append(svc, "monitor", mapping(
 			"path", scalar(liveLoadPath),
@@ -692,9 +713,18 @@ func readLiveResult(path string) (*sim.Result, error) {
 // costs), and checks the result's count of requests against the account.
 func adoptCell(res *sim.Result, c Cell, a Account) error {
 	got, want := res.Config, c.Config
+	// The back ends report one cache size when they all have the same
+	// (LiveResult): every node of the cell must have it.
+	nodeCache := got.CacheBytes
+	for i := range want.Nodes {
+		if n := want.Node(i).CacheBytes; n != got.CacheBytes {
+			nodeCache = n
+			break
+		}
+	}
 	switch {
-	case got.CacheBytes != 0 && got.CacheBytes != want.CacheBytes:
-		return fmt.Errorf("the back ends report a cache of %d bytes, the cell has %d", got.CacheBytes, want.CacheBytes)
+	case got.CacheBytes != 0 && got.CacheBytes != nodeCache:
+		return fmt.Errorf("the back ends report a cache of %d bytes, the cell's nodes have %d", got.CacheBytes, nodeCache)
 	case got.CachePolicy != "" && got.CachePolicy != want.CachePolicy:
 		return fmt.Errorf("the back ends report cache policy %s, the cell has %s", got.CachePolicy, want.CachePolicy)
 	case got.Costs != (models.Costs{}) && got.Costs != want.Costs.WithDefaults():

@@ -67,25 +67,35 @@ func TestServicesFile(t *testing.T) {
 		options map[string]any // the options written
 		monitor time.Duration  // the monitor's interval, 0: none
 		connect time.Duration
+		weights []int // the servers' (nil: 1 each)
 	}{
 		// The thesis preset sets restart_cycle, which WRR reads.
-		{"wrr", sim.Config{Algorithm: "wrr", Nodes: 4}, 2, map[string]any{"restart_cycle": true}, 0, 1500 * time.Millisecond},
-		{"wlc", sim.Config{Algorithm: "wlc", Nodes: 4}, 2, map[string]any{}, 0, 1500 * time.Millisecond},
+		{"wrr", sim.Config{Algorithm: "wrr", Nodes: 4}, 2, map[string]any{"restart_cycle": true}, 0, 1500 * time.Millisecond, nil},
+		{"wlc", sim.Config{Algorithm: "wlc", Nodes: 4}, 2, map[string]any{}, 0, 1500 * time.Millisecond, nil},
 		// LBLC reads the thresholds and its table's expiry (its default,
 		// 24 h, in wall time); not LBLC/R's set expiry.
-		{"lblc", sim.Config{Algorithm: "lblc", Nodes: 4}, 2, map[string]any{"low": 30, "high": 60, "table_expiry": "12h0m0s"}, 0, 1500 * time.Millisecond},
+		{"lblc", sim.Config{Algorithm: "lblc", Nodes: 4}, 2, map[string]any{"low": 30, "high": 60, "table_expiry": "12h0m0s"}, 0, 1500 * time.Millisecond, nil},
 		{"lblcr", sim.Config{Algorithm: "lblcr", Nodes: 4, Low: 10, High: 20, Options: optionsWith(t, "set_expiry", "90s").Options}, 3,
-			map[string]any{"low": 10, "high": 20, "set_expiry": "30s", "table_expiry": "8h0m0s"}, 0, time.Second},
+			map[string]any{"low": 10, "high": 20, "set_expiry": "30s", "table_expiry": "8h0m0s"}, 0, time.Second, nil},
 		// A connect timeout is never shorter than a live handshake allows.
-		{"lblcr fast", sim.Config{Algorithm: "lblcr", Nodes: 2}, 100, map[string]any{"low": 30, "high": 60, "set_expiry": "600ms", "table_expiry": "14m24s"}, 0, minConnectTimeout},
+		{"lblcr fast", sim.Config{Algorithm: "lblcr", Nodes: 2}, 100, map[string]any{"low": 30, "high": 60, "set_expiry": "600ms", "table_expiry": "14m24s"}, 0, minConnectTimeout, nil},
 		// DFLB: the thesis preset's coefficients and the load monitor
 		// every dflb_interval in wall time.
 		{"dflb", sim.Config{Algorithm: "dflb", Nodes: 3, DFLBInterval: 4 * time.Second}, 2,
-			map[string]any{"restart_cycle": true, "dflb.coefficients": "0,1,0,0,0,0", "dflb.a": 5, "dflb.scale": 10, "dflb.target": 0.95}, 2 * time.Second, 1500 * time.Millisecond},
+			map[string]any{"restart_cycle": true, "dflb.coefficients": "0,1,0,0,0,0", "dflb.a": 5, "dflb.scale": 10, "dflb.target": 0.95}, 2 * time.Second, 1500 * time.Millisecond,
+			[]int{10, 10, 10}},
+		// The simulator's weights: given, capacity.
+		{"wrr given weights", sim.Config{Algorithm: "wrr", Groups: []sim.NodeGroup{{Count: 1, Weight: 3}, {Count: 2}}}, 2,
+			map[string]any{"restart_cycle": true}, 0, 1500 * time.Millisecond, []int{3, 1, 1}},
+		{"wlc capacity weights", sim.Config{Algorithm: "wlc", Weights: "capacity", Groups: []sim.NodeGroup{{Count: 2, CPUSpeed: 2}, {Count: 1, CPUSpeed: 0.5}}}, 2,
+			map[string]any{}, 0, 1500 * time.Millisecond, []int{20, 20, 5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := resolved(t, tt.cfg)
+			if tt.weights == nil {
+				tt.weights = slices.Repeat([]int{1}, cfg.Nodes)
+			}
 			data, err := ServicesFile(cfg, layout(t, cfg.Nodes), tt.scale)
 			if err != nil {
 				t.Fatal(err)
@@ -111,8 +121,8 @@ func TestServicesFile(t *testing.T) {
 				t.Fatalf("%d servers, want %d", len(s.Servers), cfg.Nodes)
 			}
 			for i, srv := range s.Servers {
-				if want := layout(t, cfg.Nodes).Servers()[i].Ifaces[0].Addr.Addr().String() + ":80"; srv.Address != want || srv.Weight != 1 {
-					t.Errorf("server %d: %+v, want %s weight 1", i, srv, want)
+				if want := layout(t, cfg.Nodes).Servers()[i].Ifaces[0].Addr.Addr().String() + ":80"; srv.Address != want || srv.Weight != tt.weights[i] {
+					t.Errorf("server %d: %+v, want %s weight %d", i, srv, want, tt.weights[i])
 				}
 			}
 			if (s.Monitor != nil) != (tt.monitor > 0) || (s.Monitor != nil && (s.Monitor.Interval != tt.monitor || s.Monitor.Path != liveLoadPath)) {
@@ -206,13 +216,25 @@ func TestReadOptions(t *testing.T) {
 func TestLiveArgv(t *testing.T) {
 	cfg := resolved(t, sim.Config{Algorithm: "lblc", Nodes: 4, CacheBytes: 48 << 20, High: 50, Interval: 10 * time.Second,
 		Costs: models.Costs{DiskAccess: 10 * time.Millisecond, DynamicFactor: 1.5}})
-	b := BackendArgv("/bin/lvslab", cfg, "synth:small", "198.18.0.11:80", "rs1", 2, true)
+	b := BackendArgv("/bin/lvslab", cfg, 0, "synth:small", "198.18.0.11:80", "rs1", 2, true)
 	want := []string{"/bin/lvslab", "backend", "--listen", "198.18.0.11:80", "--trace", "synth:small", "--name", "rs1",
 		"--cache", "50331648", "--cache-policy", "lru", "--time-scale", "2",
 		"--costs", "connect=140µs,teardown=140µs,transmit=40µs,transmit_block=512,disk_access=10ms,disk_transfer=410µs,disk_block=4096,dynamic_factor=1.5",
 		"--strict"}
 	if !slices.Equal(b, want) {
 		t.Errorf("BackendArgv:\n %q\nwant\n %q", b, want)
+	}
+	// A node of a heterogeneous cluster, slowed twice: its speeds, cache
+	// and slowdowns in model time.
+	het := resolved(t, sim.Config{Algorithm: "wrr", Groups: []sim.NodeGroup{{Count: 1}, {Count: 2, CPUSpeed: 2, DiskSpeed: 0.5, CacheBytes: 8 << 20}},
+		Slowdowns: []sim.Slowdown{{Node: 2, Factor: 3, From: time.Second, To: time.Minute}, {Node: 0, Factor: 2, To: 1}, {Node: 2, Factor: 1.5, From: 2 * time.Minute, To: 3 * time.Minute}}})
+	b = BackendArgv("/bin/lvslab", het, 2, "synth:small", "198.18.0.13:80", "rs3", 2, false)
+	want = []string{"/bin/lvslab", "backend", "--listen", "198.18.0.13:80", "--trace", "synth:small", "--name", "rs3",
+		"--cache", "8388608", "--cache-policy", "lru", "--time-scale", "2",
+		"--costs", "connect=140µs,teardown=140µs,transmit=40µs,transmit_block=512,disk_access=28ms,disk_transfer=410µs,disk_block=4096,dynamic_factor=2",
+		"--cpu-speed", "2", "--disk-speed", "0.5", "--slowdown", "3@1s-1m0s,1.5@2m0s-3m0s"}
+	if !slices.Equal(b, want) {
+		t.Errorf("BackendArgv of a heterogeneous node:\n %q\nwant\n %q", b, want)
 	}
 	l := LoadArgv("/bin/lvslab", cfg, "/t/a.log", "http://198.18.0.254:80", []string{"http://a/l", "http://b/l"}, 4, 6000, time.Minute, false, "/r/live.json", "/r/records.csv")
 	want = []string{"/bin/lvslab", "load", "--target", "http://198.18.0.254:80", "--trace", "/t/a.log", "--mode", "closed",
@@ -341,5 +363,19 @@ func TestAdoptCell(t *testing.T) {
 		if err := adoptCell(r, cell, a); err == nil || !strings.Contains(err.Error(), b.err) {
 			t.Errorf("%s: adoptCell = %v, want an error containing %q", b.name, err, b.err)
 		}
+	}
+
+	// Node groups: the back ends' one cache size is every node's, which
+	// need not be the cluster's cache.
+	groups := Cell{Trace: "synth:small", Config: resolved(t, sim.Config{Algorithm: "lblc", CacheBytes: 48 << 20,
+		Groups: []sim.NodeGroup{{Count: 2, CacheBytes: 8 << 20, CPUSpeed: 2}, {Count: 2, CacheBytes: 8 << 20}}})}
+	r := live()
+	r.Config.CacheBytes = 8 << 20
+	if err := adoptCell(r, groups, acct); err != nil {
+		t.Errorf("groups of 8 MiB caches: %v", err)
+	}
+	r = live()
+	if err := adoptCell(r, groups, acct); err == nil || !strings.Contains(err.Error(), "the cell's nodes have 8388608") {
+		t.Errorf("groups of 8 MiB caches, back ends of 48 MiB: adoptCell = %v", err)
 	}
 }

@@ -142,7 +142,10 @@ func CountCells(workloads int, axes []Axis, algorithms, nodes int) (int64, error
 }
 
 func describeCell(trace, alg string, n int, axes []Axis, labels []string) string {
-	parts := []string{"trace " + trace, "alg " + alg, fmt.Sprintf("nodes %d", n)}
+	parts := []string{"trace " + trace, "alg " + alg}
+	if n > 0 { // 0: the nodes of the cluster's groups (an axis or the base)
+		parts = append(parts, fmt.Sprintf("nodes %d", n))
+	}
 	for i, a := range axes {
 		parts = append(parts, a.Name+" "+labels[i])
 	}

@@ -21,10 +21,10 @@ func init() { subcommands = append(subcommands, newBackendCmd) }
 
 func newBackendCmd() *cobra.Command {
 	var (
-		listen, trace, cache, policy, costs, loadPath, name string
-		timeScale                                           float64
-		interval, failAfter                                 time.Duration
-		strict                                              bool
+		listen, trace, cache, policy, costs, loadPath, name, slowdown string
+		timeScale, cpuSpeed, diskSpeed                                float64
+		interval, failAfter                                           time.Duration
+		strict                                                        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "backend",
@@ -56,6 +56,13 @@ Times in it are wall times.
 experiment file's costs section: connect, teardown, transmit, transmit_block,
 disk_access, disk_transfer, disk_block, dynamic_factor.
 
+--cpu-speed and --disk-speed divide the CPU's and the disk's service times (a
+node group's speeds in an experiment file); --slowdown multiplies both over
+intervals of model time counted from the first request served (another job on
+the node): a job straddling a boundary does each part of its work at the rate
+then in force, as in the simulator. lvslab testbed run gives each back end its
+node's speeds, cache and slowdowns.
+
 The server runs until SIGINT or SIGTERM (a graceful stop). --fail-after
 emulates a crash: the listener and every connection close at once, requests in
 service get no response, and the command exits with an error.`,
@@ -75,6 +82,20 @@ service get no response, and the command exits with an error.`,
 				return fmt.Errorf("--cache: %q is not a positive size (e.g. 32MiB)", cache)
 			}
 			cfg.CacheBytes = n
+			cfg.CPUSpeed, cfg.DiskSpeed = cpuSpeed, diskSpeed
+			for _, f := range []struct {
+				name string
+				v    float64
+			}{{"cpu-speed", cpuSpeed}, {"disk-speed", diskSpeed}} {
+				if err := models.CheckSpeed(f.v); err != nil {
+					return fmt.Errorf("--%s: %w", f.name, err)
+				}
+			}
+			if slowdown != "" {
+				if cfg.Slowdowns, err = experiment.ParseBackendSlowdowns(slowdown); err != nil {
+					return fmt.Errorf("--slowdown: %w", err)
+				}
+			}
 			if cfg.Costs, err = experiment.ParseCosts(costs); err != nil {
 				return fmt.Errorf("--costs: %w", err)
 			}
@@ -113,6 +134,9 @@ service get no response, and the command exits with an error.`,
 	fs.StringVar(&policy, "cache-policy", models.PolicyLRU, "cache replacement policy: lru, lfu, gds")
 	fs.Float64Var(&timeScale, "time-scale", 1, "divide every model time by this (10: ten times faster than the model)")
 	fs.StringVar(&costs, "costs", "", "model constants, e.g. connect=140us,disk_access=28ms (default: the thesis's)")
+	fs.Float64Var(&cpuSpeed, "cpu-speed", 1, "divide the CPU's service times by this (2: twice as fast as the model)")
+	fs.Float64Var(&diskSpeed, "disk-speed", 1, "divide the disk's service times by this")
+	fs.StringVar(&slowdown, "slowdown", "", "slow down over intervals of model time counted from the first request: FACTOR@FROM-TO, comma-separated (3@60s-2m: CPU and disk times ×3 from 60 s to 2 min)")
 	fs.StringVar(&loadPath, "load-path", backend.DefaultLoadPath, "path of the JSON load report")
 	fs.DurationVar(&interval, "interval", backend.DefaultInterval, "window of the load report's recent utilisation")
 	fs.StringVar(&name, "name", "", "name in the load report")

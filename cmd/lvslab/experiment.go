@@ -1,7 +1,7 @@
 package main
 
 // The flags of an experiment, shared by sim and sweep: -f, --trace, --alg,
-// --nodes, --strict and one per parameter of package experiment that has
+// --nodes, --strict, --keep-dynamic and one per parameter of package experiment that has
 // a flag (generated from its table).
 
 import (
@@ -12,9 +12,10 @@ import (
 )
 
 type experimentFlags struct {
-	file   string
-	strict bool
-	lists  map[string]*experiment.List // trace, alg, nodes and parameter flags
+	file        string
+	strict      bool
+	keepDynamic bool
+	lists       map[string]*experiment.List // trace, alg, nodes and parameter flags
 }
 
 func addExperimentFlags(cmd *cobra.Command, ef *experimentFlags) {
@@ -30,6 +31,7 @@ func addExperimentFlags(cmd *cobra.Command, ef *experimentFlags) {
 	list("alg", "schedulers, comma-separated (default "+experiment.DefaultAlgorithms+")")
 	list("nodes", "node counts: a list and/or ranges, e.g. 1,4,7 or 1-16 (default "+experiment.DefaultNodes+")")
 	fs.BoolVar(&ef.strict, "strict", false, "fail on the first trace line that does not parse (default: drop it and report the first few on stderr; file key strict)")
+	fs.BoolVar(&ef.keepDynamic, "keep-dynamic", false, "keep the traces' dynamic requests (query string, cgi-bin), which cost costs.dynamic_factor times more and are never cached (default: dropped, as the thesis does; file key keep_dynamic)")
 	for _, p := range experiment.Params() {
 		if p.Flag {
 			list(p.Name, p.FlagUsage())
@@ -62,6 +64,9 @@ func (ef *experimentFlags) experiment(cmd *cobra.Command) (*experiment.Experimen
 	}
 	if cmd.Flags().Changed("strict") {
 		e.Strict = ef.strict
+	}
+	if cmd.Flags().Changed("keep-dynamic") {
+		e.SetKeepDynamic(ef.keepDynamic)
 	}
 	if err := e.CheckSize(); err != nil {
 		return nil, err

@@ -176,7 +176,7 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(e.Algorithms) == 0 || len(e.Nodes) == 0 || len(e.Traces) == 0 {
+			if len(e.Algorithms) == 0 || len(e.Nodes) == 0 && len(e.Values["node-groups"]) == 0 || len(e.Traces) == 0 {
 				t.Errorf("incomplete experiment: %+v", e)
 			}
 			// Run it on one small node count, with small traces.

@@ -200,6 +200,7 @@ var zeroValues = map[string]string{
 	"keep_alive":                    "0",
 	"seed":                          "0",
 	"failures":                      "none",
+	"slowdown":                      "none",
 	"health_check_delay":            "0",
 	"options.fallback":              "false",
 	"options.port":                  "false",
@@ -241,6 +242,8 @@ func TestEveryParamZeroAndNegative(t *testing.T) {
 			switch p.Kind {
 			case experiment.Failures:
 				zero, negatives = "[]", []string{"[{node: -1, at: 1s}]", "[{node: 0, at: -1s}]", `["-1@1s"]`}
+			case experiment.Slowdowns:
+				zero, negatives = "[]", []string{"[{node: -1, factor: 2, from: 0s, to: 1s}]", "[{node: 0, factor: 2, from: -1s, to: 1s}]", `["0x-2@0s-1s"]`}
 			case experiment.Classes:
 				zero, negatives = "{}", []string{"{a: [-1]}"}
 			case experiment.Near:
@@ -289,7 +292,7 @@ func TestEveryParamZeroAndNegative(t *testing.T) {
 			}
 			if p.Flag {
 				flagZero := strings.Trim(zero, `"`)
-				if p.Kind == experiment.Failures {
+				if p.Kind == experiment.Failures || p.Kind == experiment.Slowdowns {
 					flagZero = "none"
 				}
 				err := run(p, flagZero, true)
@@ -308,6 +311,9 @@ func TestEveryParamZeroAndNegative(t *testing.T) {
 			}
 			if p.Kind == experiment.Failures {
 				checkRefused(run(p, "-1@1s", true), true, "-1@1s")
+			}
+			if p.Kind == experiment.Slowdowns {
+				checkRefused(run(p, "-1x2@0s-1s", true), true, "-1x2@0s-1s")
 			}
 		})
 	}

@@ -113,10 +113,15 @@ runs both). Each result carries the cell's configuration.
 
 The cluster and the scheduler are shared by both worlds; keys only the
 simulator has (admission, speedup, keep_alive, distributors, cls_*,
-origin_time, front ends other than l7) are refused, each with its file line
-and why. Failures (failures:, --failure) kill a back end (SIGKILL) at its
-time and restart it, empty, at its recovery, counted from the first request
-served; the director's health check notices after health_check_delay.
+origin_time, keep_dynamic: true, front ends other than l7) are refused, each
+with its file line and why. Failures (failures:, --failure) kill a back end
+(SIGKILL) at its time and restart it, empty, at its recovery, counted from the
+first request served; the director's health check notices after
+health_check_delay. Node groups (nodes: [{count, speed, cache, weight}],
+--node-groups) give each back end its node's CPU and disk speeds and cache, and
+the director the simulator's weights (weights:, --weights); slowdowns
+(slowdown:, --slowdown) slow a back end over the same interval of model time,
+counted from the first request it serves.
 
 Time scale: every model time becomes model time ÷ --time-scale on the live
 machine: the back ends' CPU and disk jobs, LBLC/R's set expiry, the table

@@ -43,6 +43,18 @@ type Config struct {
 	// the model (a 28 ms disk read takes 2.8 ms). Default 1.
 	TimeScale float64
 
+	// CPUSpeed and DiskSpeed divide the service times of the CPU and the
+	// disk, as a node group's speeds do in the simulator (sim.NodeGroup).
+	// Default 1; each in [models.MinSpeed, models.MaxSpeed].
+	CPUSpeed, DiskSpeed float64
+
+	// Slowdowns multiply the service times of the CPU and the disk by
+	// their factors over their intervals, in model time since the first
+	// request the back end serves (the load generator's run starts then:
+	// in a closed loop every back end gets its first request at once). A
+	// job straddling a boundary is served as models.Pace says.
+	Slowdowns []models.Slowdown
+
 	// LoadPath is the path of the load report (GET, JSON). It must not be
 	// a trace target or a prefix of one. Default "/lvslab/load".
 	LoadPath string
@@ -96,6 +108,25 @@ func (c Config) Resolve() (Config, error) {
 		return c, fmt.Errorf("backend: %w", err)
 	}
 	c.Costs = c.Costs.WithDefaults()
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{{"CPU", &c.CPUSpeed}, {"disk", &c.DiskSpeed}} {
+		if *f.v == 0 {
+			*f.v = 1
+		}
+		if err := models.CheckSpeed(*f.v); err != nil {
+			return c, fmt.Errorf("backend: %s speed: %w", f.name, err)
+		}
+	}
+	for i, s := range c.Slowdowns {
+		if err := models.CheckSpeed(s.Factor); err != nil {
+			return c, fmt.Errorf("backend: slowdown %d: factor: %w", i+1, err)
+		}
+		if s.From < 0 || s.To <= s.From {
+			return c, fmt.Errorf("backend: slowdown %d: want 0 <= from < to (got %v to %v)", i+1, s.From, s.To)
+		}
+	}
 	switch {
 	case c.TimeScale < 0 || math.IsNaN(c.TimeScale) || math.IsInf(c.TimeScale, 0):
 		return c, fmt.Errorf("backend: time scale must be a finite number > 0 (got %v)", c.TimeScale)
@@ -137,7 +168,8 @@ type Backend struct {
 	mu         sync.Mutex
 	cache      models.Cache
 	cpu, disk  resource
-	prev, last sample // utilisation at the last two interval boundaries
+	origin     time.Time // the first request's arrival: model time 0 of Slowdowns
+	prev, last sample    // utilisation at the last two interval boundaries
 
 	served, hits, bytes        atomic.Int64
 	notFound, aborted, denied  atomic.Int64
@@ -151,20 +183,21 @@ type Backend struct {
 // arrival order; each starts when it arrives or when the previous one ends,
 // whichever is later, and its end is an absolute deadline.
 type resource struct {
+	pace      models.Pace   // speed and slowdowns, in model time
 	busyUntil time.Time     // end of the last job reserved
 	scheduled time.Duration // sum of the reserved jobs' times
 	queue     int           // jobs reserved whose requests have not moved on
 }
 
-// reserve queues a job of duration d arriving at arrival and returns the
-// instant it ends: max(arrival, end of the previous job) + d.
-func (r *resource) reserve(arrival time.Time, d time.Duration) time.Time {
+// reserve queues a job arriving at arrival that ends at end(start), its
+// start being max(arrival, end of the previous job), and returns that end.
+func (r *resource) reserve(arrival time.Time, end func(start time.Time) time.Time) time.Time {
 	start := arrival
 	if r.busyUntil.After(start) {
 		start = r.busyUntil
 	}
-	r.busyUntil = start.Add(d)
-	r.scheduled += d
+	r.busyUntil = end(start)
+	r.scheduled += r.busyUntil.Sub(start)
 	r.queue++
 	return r.busyUntil
 }
@@ -211,6 +244,8 @@ func New(cfg Config) (*Backend, error) {
 		b.objects[rt] = int32(len(b.sizes))
 		b.sizes = append(b.sizes, o.Size)
 	}
+	b.cpu.pace = models.Pace{Speed: cfg.CPUSpeed, Slowdowns: cfg.Slowdowns}
+	b.disk.pace = models.Pace{Speed: cfg.DiskSpeed, Slowdowns: cfg.Slowdowns}
 	if b.cache, err = models.NewCache(cfg.CachePolicy, cfg.CacheBytes, len(b.sizes)); err != nil {
 		return nil, fmt.Errorf("backend: %w", err)
 	}
@@ -246,8 +281,16 @@ func (b *Backend) Objects() int { return len(b.sizes) }
 // time scale.
 func (b *Backend) String() string {
 	c := &b.cfg
-	return fmt.Sprintf("%d objects of trace %s, cache %s %s, time scale %s", len(b.sizes), traces.Escape(c.Workload.Name),
-		traces.FormatBytes(c.CacheBytes), c.CachePolicy, strconv.FormatFloat(c.TimeScale, 'g', -1, 64))
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	s := fmt.Sprintf("%d objects of trace %s, cache %s %s, time scale %s", len(b.sizes), traces.Escape(c.Workload.Name),
+		traces.FormatBytes(c.CacheBytes), c.CachePolicy, f(c.TimeScale))
+	if c.CPUSpeed != 1 || c.DiskSpeed != 1 {
+		s += fmt.Sprintf(", CPU speed %s, disk speed %s", f(c.CPUSpeed), f(c.DiskSpeed))
+	}
+	if len(c.Slowdowns) > 0 {
+		s += fmt.Sprintf(", %d slowdowns", len(c.Slowdowns))
+	}
+	return s
 }
 
 // Serve accepts connections on l until Close or Shutdown; it returns nil
@@ -330,6 +373,21 @@ func (b *Backend) connState(_ net.Conn, s http.ConnState) {
 	}
 }
 
+// finish returns the wall-clock end of a job of work work started at
+// start on a server of pace p: start + work / TimeScale at speed 1 and
+// without slowdowns, else the end models.Pace gives in model time (since
+// origin), converted back. b.mu is held.
+func (b *Backend) finish(p *models.Pace, start time.Time, work time.Duration) time.Time {
+	if len(p.Slowdowns) == 0 && (p.Speed == 1 || p.Speed == 0) {
+		return start.Add(b.scaled(work))
+	}
+	t := start.Sub(b.origin)
+	if b.cfg.TimeScale != 1 {
+		t = time.Duration(math.Round(float64(t) * b.cfg.TimeScale))
+	}
+	return b.origin.Add(b.scaled(p.Finish(t, work)))
+}
+
 // scaled converts a model time to wall time.
 func (b *Backend) scaled(d time.Duration) time.Duration {
 	if b.cfg.TimeScale == 1 {
@@ -359,13 +417,16 @@ func (b *Backend) advance(now time.Time) {
 	b.last = at(j)
 }
 
-// job reserves a job of duration d on r for a request arriving at arrival
-// and waits until it ends; it returns the end (the model's instant, not
-// the wake-up's).
-func (b *Backend) job(ctx context.Context, r *resource, arrival time.Time, d time.Duration) (time.Time, error) {
+// job reserves a job of work work (its model service time at speed 1) on
+// r for a request arriving at arrival and waits until it ends; it returns
+// the end (the model's instant, not the wake-up's).
+func (b *Backend) job(ctx context.Context, r *resource, arrival time.Time, work time.Duration) (time.Time, error) {
 	b.mu.Lock()
 	b.advance(b.clk.now())
-	end := r.reserve(arrival, d)
+	if b.origin.IsZero() {
+		b.origin = arrival
+	}
+	end := r.reserve(arrival, func(start time.Time) time.Time { return b.finish(&r.pace, start, work) })
 	b.mu.Unlock()
 	err := b.clk.waitUntil(ctx, end)
 	b.mu.Lock()
@@ -384,7 +445,7 @@ func (b *Backend) serve(ctx context.Context, obj int32, dynamic bool) (done time
 	c := &b.cfg.Costs
 	size := b.sizes[obj]
 	// 1. CPU: connection set-up.
-	t, err := b.job(ctx, &b.cpu, b.clk.now(), b.scaled(c.SetupTime(dynamic)))
+	t, err := b.job(ctx, &b.cpu, b.clk.now(), c.SetupTime(dynamic))
 	if err != nil {
 		return t, false, err
 	}
@@ -396,7 +457,7 @@ func (b *Backend) serve(ctx context.Context, obj int32, dynamic bool) (done time
 		b.mu.Unlock()
 	}
 	if !hit {
-		if t, err = b.job(ctx, &b.disk, t, b.scaled(c.DiskTime(size, dynamic))); err != nil {
+		if t, err = b.job(ctx, &b.disk, t, c.DiskTime(size, dynamic)); err != nil {
 			return t, false, err
 		}
 		if !dynamic {
@@ -406,7 +467,7 @@ func (b *Backend) serve(ctx context.Context, obj int32, dynamic bool) (done time
 		}
 	}
 	// 3. CPU: transmit and teardown.
-	t, err = b.job(ctx, &b.cpu, t, b.scaled(c.SendTime(size, dynamic)))
+	t, err = b.job(ctx, &b.cpu, t, c.SendTime(size, dynamic))
 	return t, hit, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/lvslab/lvslab/models"
 	"github.com/lvslab/lvslab/traces"
 )
 
@@ -45,6 +46,9 @@ func TestTimeline(t *testing.T) {
 		cache int64
 		scale float64
 		reqs  []arrival // in arrival order; same-instant arrivals queue in this order
+
+		cpuSpeed, diskSpeed float64
+		slow                []models.Slowdown // model time since the first request
 	}{
 		{
 			// #2's set-up queues behind #1's and ends at 280; it misses (#1
@@ -93,10 +97,46 @@ func TestTimeline(t *testing.T) {
 			name: "CPU and disk in parallel", sizes: []int64{1000, 1000}, scale: 10,
 			reqs: []arrival{{0, 0, false, 28770, false}, {28770, 1, false, 57540, false}, {28770, 0, false, 29270, true}},
 		},
+		// The cases of sim's TestHeterogeneousReference: the same
+		// instants live.
+		{
+			// The read starts at 140: 860 µs of work before the ×2
+			// slowdown, 5,000 in its 10,000 µs, 22,550 after: ends at
+			// 33,550; send → 33,770. #1's read queues behind and runs
+			// unslowed: 33,550 → 61,960, send → 62,180.
+			name: "a read straddles a slowdown", sizes: []int64{1000}, scale: 10,
+			slow: []models.Slowdown{{From: 1000 * us, To: 11000 * us, Factor: 2}},
+			reqs: []arrival{{0, 0, false, 33770, false}, {0, 0, false, 62180, false}},
+		},
+		{
+			// The slowdown's clock starts at the first request (at 5,000):
+			// the same timeline 5,000 µs later, in real time.
+			name: "slowdowns count from the first request", sizes: []int64{1000}, scale: 1,
+			slow: []models.Slowdown{{From: 1000 * us, To: 11000 * us, Factor: 2}},
+			reqs: []arrival{{5000, 0, false, 38770, false}},
+		},
+		{
+			// ×4 from 100 to 200 µs: the set-up ends at 215; read → 28,625;
+			// send → 28,845.
+			name: "a CPU job straddles a slowdown", sizes: []int64{1000}, scale: 10,
+			slow: []models.Slowdown{{From: 100 * us, To: 200 * us, Factor: 4}},
+			reqs: []arrival{{0, 0, false, 28845, false}},
+		},
+		{
+			// Set-up 70, read 70 → 28,480, send 110 → 28,590.
+			name: "CPU speed 2", sizes: []int64{1000}, scale: 10, cpuSpeed: 2,
+			reqs: []arrival{{0, 0, false, 28590, false}},
+		},
+		{
+			// Read 140 → 56,960, send → 57,180.
+			name: "disk speed 0.5", sizes: []int64{1000}, scale: 10, diskSpeed: 0.5,
+			reqs: []arrival{{0, 0, false, 57180, false}},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				b, err := New(Config{Workload: workload(tc.sizes...), CacheBytes: tc.cache, TimeScale: tc.scale, Now: time.Now})
+				b, err := New(Config{Workload: workload(tc.sizes...), CacheBytes: tc.cache, TimeScale: tc.scale, Now: time.Now,
+					CPUSpeed: tc.cpuSpeed, DiskSpeed: tc.diskSpeed, Slowdowns: tc.slow})
 				if err != nil {
 					t.Fatal(err)
 				}
