@@ -346,3 +346,29 @@ func TestPlotKindErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPlotSeries: no results file makes the time-series figures panic;
+// they are drawn or refused with an error.
+func FuzzPlotSeries(f *testing.F) {
+	cfg := `"config":{"preset":"thesis","nodes":2,"alg":"wrr","cache_bytes":1,"cache_policy":"lru","front_end":"l7","admission":"open","interval_ns":1000000000,"seed":1,"failures":[{"node":1,"at_ns":1000000000,"recover_ns":2000000000}]}`
+	head := `[{"version":"x","trace":"t",` + cfg + `,"requests":3,"completed":2,"failed":1,"makespan_ns":2500000000,"throughput_rps":1,"hit_ratio":0,`
+	f.Add([]byte(head + `"series":[{"start_ns":0,"completed":1,"node_completed":[1,0]},{"start_ns":1000000000,"failed":1,"node_completed":[0,0]},{"start_ns":2000000000,"completed":1,"node_completed":[0,1]}]}]`))
+	f.Add([]byte(head + `"series":[{"start_ns":-5,"completed":-1,"node_completed":[1,2,3,4,5]},{"start_ns":9223372036854775807,"completed":7}]}]`))
+	f.Add([]byte(head + `"series":[{"start_ns":0},{"start_ns":0}]}]`))
+	f.Add([]byte(strings.Replace(head, `"interval_ns":1000000000`, `"interval_ns":-1`, 1) + `"series":[{"start_ns":0,"completed":1}]}]`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, err := ReadResults("f.json", bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for _, r := range rs {
+			for _, s := range r.Series {
+				if len(s.NodeCompleted) > 64 {
+					return // a figure per node: slow, not interesting
+				}
+			}
+		}
+		_, _ = WriteResultPlots(dir, "f.json", rs, PlotOptions{Formats: []string{"svg"}, Kind: KindSeries})
+	})
+}
