@@ -75,8 +75,8 @@ type PlotOptions struct {
 // configurations in a bar chart (not with KindSeries).
 //
 // PlotOptions.Kind chooses between those figures against cluster size and
-// time series drawn from rs (seriesFigures): throughput-time, failed-time
-// and nodes-time-ALG. By default a configuration run at a single node count
+// time series drawn from rs (seriesFigures): throughput-time,
+// hit-ratio-time, failed-time and nodes-time-ALG. By default a configuration run at a single node count
 // or with failures gets time series instead of the figures against cluster
 // size, if its results carry series. It returns the files written, in
 // order.

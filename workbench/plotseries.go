@@ -113,8 +113,8 @@ func resultAt(t *Table, g *group, rs []*sim.Result, alg string, n int) (*sim.Res
 }
 
 // seriesFigures draws g's time series at each of its node counts:
-// throughput, failed requests (when a run lost any, or had failures) and,
-// per algorithm, each node's completions, over time.
+// throughput, cache hit ratio, failed requests (when a run lost any, or had
+// failures) and, per algorithm, each node's completions, over time.
 func seriesFigures(t *Table, g *group, rs []*sim.Result, o PlotOptions, save func(*plot.Plot, string) error) error {
 	ns := nodeCounts(t, g, o)
 	sub := describe(g, false)
@@ -148,7 +148,7 @@ func seriesFigures(t *Table, g *group, rs []*sim.Result, o PlotOptions, save fun
 		for k, r := range runs {
 			lines[k] = seriesLine{DisplayName(algs[k]), seriesRates(r, func(s *sim.Sample) float64 { return float64(s.Completed) })}
 		}
-		p, err := timePlot(t.Name, lines, failures, "Throughput (requests/s)")
+		p, err := timePlot(t.Name, lines, failures, "Throughput (requests/s)", false)
 		if err != nil {
 			return err
 		}
@@ -157,13 +157,27 @@ func seriesFigures(t *Table, g *group, rs []*sim.Result, o PlotOptions, save fun
 			return err
 		}
 
+		if t.Has("hit_ratio") {
+			for k, r := range runs {
+				lines[k] = seriesLine{DisplayName(algs[k]), seriesRatio(r, func(s *sim.Sample) float64 { return float64(s.Hits) }, served)}
+			}
+			p, err := timePlot(t.Name, lines, failures, "Cluster cache hit ratio (%)", true)
+			if err != nil {
+				return err
+			}
+			p.Title.Text = title(o.Title, "Cache hit ratio over time"+at, seriesSub(sub, runs))
+			if err := save(p, o.Prefix+"hit-ratio-time"+sn+g.suffix); err != nil {
+				return err
+			}
+		}
+
 		lost := len(failures) > 0
 		for k, r := range runs {
 			lines[k] = seriesLine{DisplayName(algs[k]), seriesRates(r, func(s *sim.Sample) float64 { return float64(s.Failed) })}
 			lost = lost || r.Failed > r.Unserved
 		}
 		if lost {
-			p, err := timePlot(t.Name, lines, failures, "Failed requests/s")
+			p, err := timePlot(t.Name, lines, failures, "Failed requests/s", false)
 			if err != nil {
 				return err
 			}
@@ -181,7 +195,7 @@ func seriesFigures(t *Table, g *group, rs []*sim.Result, o PlotOptions, save fun
 			if nodes == nil {
 				continue
 			}
-			p, err := timePlot(t.Name, nodes, r.Config.Failures, "Requests/s completed per node")
+			p, err := timePlot(t.Name, nodes, r.Config.Failures, "Requests/s completed per node", false)
 			if err != nil {
 				return err
 			}
@@ -195,12 +209,12 @@ func seriesFigures(t *Table, g *group, rs []*sim.Result, o PlotOptions, save fun
 }
 
 // seriesSub is a time-series figure's subtitle: the configuration, then
-// the interval the rates are averaged over.
+// the width of the intervals each point covers.
 func seriesSub(sub string, runs []*sim.Result) string {
 	var ws []string
 	for _, r := range runs {
 		if w := seriesWidth(r); w > 0 {
-			if s := "rates per " + w.String(); !slices.Contains(ws, s) {
+			if s := "intervals of " + w.String(); !slices.Contains(ws, s) {
 				ws = append(ws, s)
 			}
 		}
@@ -266,20 +280,35 @@ func seriesWidth(r *sim.Result) time.Duration {
 }
 
 // seriesRates turns r's time series into points (time in seconds, f per
-// second): one per bucket, at its middle, f divided by its width. The last
-// bucket ends at the makespan if that falls inside it; one shorter than
-// half an interval is merged into the one before (a rate over a sliver of
-// time is noise). Series of more than maxSeriesPoints buckets have
-// consecutive ones merged. A series without a usable interval gives no
-// points.
+// second), each the sum of f over its interval divided by the interval's
+// width (see seriesPoints).
 func seriesRates(r *sim.Result, f func(*sim.Sample) float64) plotter.XYs {
+	return seriesPoints(r, f, nil, func(v, _, secs float64) (float64, bool) { return v / secs, true })
+}
+
+// seriesRatio turns r's time series into points (time in seconds,
+// percent): the sum of num over each interval divided by the sum of den;
+// intervals where den sums to 0 have no point.
+func seriesRatio(r *sim.Result, num, den func(*sim.Sample) float64) plotter.XYs {
+	return seriesPoints(r, num, den, func(n, d, _ float64) (float64, bool) { return 100 * n / d, d > 0 })
+}
+
+// seriesPoints turns r's time series into points: one per bucket, at its
+// middle (in seconds), y(the sum of num, the sum of den, the bucket's
+// width in seconds), dropped when y says so. The last bucket ends at the
+// makespan if that falls inside it; one shorter than half an interval is
+// merged into the one before (a rate over a sliver of time is noise).
+// Series of more than maxSeriesPoints buckets have consecutive ones
+// merged. A series without a usable interval gives no points. den may be
+// nil.
+func seriesPoints(r *sim.Result, num, den func(*sim.Sample) float64, y func(num, den, secs float64) (float64, bool)) plotter.XYs {
 	iv := interval(r)
 	if iv <= 0 || len(r.Series) == 0 {
 		return nil
 	}
 	type bucket struct {
 		start, end time.Duration
-		v          float64
+		num, den   float64
 	}
 	bs := make([]bucket, 0, len(r.Series))
 	for i := range r.Series {
@@ -288,28 +317,51 @@ func seriesRates(r *sim.Result, f func(*sim.Sample) float64) plotter.XYs {
 		if i == len(r.Series)-1 && r.Makespan > s.Start && r.Makespan < end {
 			end = r.Makespan
 		}
-		bs = append(bs, bucket{s.Start, end, f(s)})
+		b := bucket{start: s.Start, end: end, num: num(s)}
+		if den != nil {
+			b.den = den(s)
+		}
+		bs = append(bs, b)
 	}
 	if k := len(bs) - 1; k > 0 && bs[k].end-bs[k].start < iv/2 {
 		bs[k-1].end = bs[k].end
-		bs[k-1].v += bs[k].v
+		bs[k-1].num += bs[k].num
+		bs[k-1].den += bs[k].den
 		bs = bs[:k]
 	}
 	g := seriesGroup(r)
 	xys := make(plotter.XYs, 0, (len(bs)+g-1)/g)
 	for i := 0; i < len(bs); i += g {
 		j := min(i+g, len(bs))
-		var v float64
+		var n, d float64
 		for _, b := range bs[i:j] {
-			v += b.v
+			n += b.num
+			d += b.den
 		}
 		start, end := bs[i].start, bs[j-1].end
 		if end <= start {
 			continue
 		}
-		xys = append(xys, plotter.XY{X: (start + end).Seconds() / 2, Y: v / (end - start).Seconds()})
+		if v, ok := y(n, d, (end - start).Seconds()); ok {
+			xys = append(xys, plotter.XY{X: (start.Seconds() + end.Seconds()) / 2, Y: v})
+		}
 	}
 	return xys
+}
+
+// served is the number of requests of s that nodes served (the hit
+// ratio's denominator, bypassed requests excluded): the sum of its
+// per-node completions, or its completions if it has none (live results,
+// which have no bypass).
+func served(s *sim.Sample) float64 {
+	if s.NodeCompleted == nil {
+		return float64(s.Completed)
+	}
+	n := 0
+	for _, c := range s.NodeCompleted {
+		n += c
+	}
+	return float64(n)
 }
 
 // coincide reports whether lines a and b coincide: the same times, and
@@ -368,7 +420,8 @@ func markers(xys plotter.XYs, k, n int) plotter.XYs {
 // timePlot draws lines against time, each with its own colour, dashes and
 // glyphs, a line that coincides with an earlier one named so in the
 // legend, and the node failures and recoveries as dotted vertical lines.
-func timePlot(name string, lines []seriesLine, failures []sim.Failure, yLabel string) (*plot.Plot, error) {
+// A percent figure's Y axis spans 0-100.
+func timePlot(name string, lines []seriesLine, failures []sim.Failure, yLabel string, percent bool) (*plot.Plot, error) {
 	p := newPlot("Time (s)", yLabel)
 	p.Y.Min = 0
 	names := legendNames(lines)
@@ -408,12 +461,16 @@ func timePlot(name string, lines []seriesLine, failures []sim.Failure, yLabel st
 	}
 	p.X.Min = 0
 	p.Y.Max = math.Max(maxY*1.05, 1)
+	p.Y.Tick.Marker = plainTicks{}
+	if percent {
+		p.Y.Max = 100
+		p.Y.Tick.Marker = percentTicks{}
+	}
 	if err := addFailures(p, failures, p.Y.Max); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p.X.Max = math.Max(p.X.Max, maxX)
 	p.X.Tick.Marker = plainTicks{}
-	p.Y.Tick.Marker = plainTicks{}
 	placeLegend(p, all, false, drawn)
 	return p, nil
 }

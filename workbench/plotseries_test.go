@@ -79,6 +79,41 @@ func TestSeriesRates(t *testing.T) {
 	}
 }
 
+// TestSeriesRatio checks the hit ratio over time: hits over the requests
+// the nodes served (bypassed ones excluded), or over completions when the
+// series has no per-node counts (live results); no point where nothing was
+// served.
+func TestSeriesRatio(t *testing.T) {
+	sec := time.Second
+	hits := func(s *sim.Sample) float64 { return float64(s.Hits) }
+	for _, tc := range []struct {
+		name   string
+		series []sim.Sample
+		want   plotter.XYs
+	}{
+		{"per-node counts exclude bypassed requests", []sim.Sample{
+			{Start: 0, Completed: 10, Hits: 4, NodeCompleted: []int{3, 5}},
+			{Start: 10 * sec, Completed: 10, Hits: 5, NodeCompleted: []int{5, 5}},
+		}, plotter.XYs{{X: 5, Y: 50}, {X: 15, Y: 50}}},
+		{"live: over completions", []sim.Sample{
+			{Start: 0, Completed: 10, Hits: 4},
+			{Start: 10 * sec, Completed: 8, Hits: 2},
+		}, plotter.XYs{{X: 5, Y: 40}, {X: 15, Y: 25}}},
+		{"nothing served: no point", []sim.Sample{
+			{Start: 0, Completed: 10, Hits: 4, NodeCompleted: []int{10}},
+			{Start: 10 * sec, Completed: 3, NodeCompleted: []int{0}},
+			{Start: 20 * sec, Completed: 4, Hits: 1, NodeCompleted: []int{4}},
+		}, plotter.XYs{{X: 5, Y: 40}, {X: 25, Y: 25}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &sim.Result{Config: sim.Config{Interval: 10 * sec}, Makespan: time.Duration(len(tc.series)) * 10 * sec, Series: tc.series}
+			if got := seriesRatio(r, hits, served); !slices.Equal(got, tc.want) {
+				t.Errorf("points %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestCoincide checks the definition of coinciding lines: the same times
 // and values within 0.5% of the larger peak everywhere.
 func TestCoincide(t *testing.T) {
@@ -167,6 +202,7 @@ func withSeries(rs []*sim.Result, same bool) []*sim.Result {
 			for i := range s.NodeCompleted {
 				s.NodeCompleted[i] = s.Completed / r.Config.Nodes
 			}
+			s.Hits = s.Completed * b / 20
 			if len(r.Config.Failures) > 0 && b == 3 {
 				s.Failed = 5
 				r.Failed += 5
@@ -233,26 +269,27 @@ func TestPlotKinds(t *testing.T) {
 		csv   bool // plot a CSV of rs with rs beside it
 	}{
 		{"single node count: series", fake(sim.Config{}, []int{4}, nil, false), "",
-			[]string{"throughput-time", "nodes-time-wrr", "nodes-time-lblc", "throughput-bars"},
+			[]string{"throughput-time", "hit-ratio-time", "nodes-time-wrr", "nodes-time-lblc", "throughput-bars"},
 			map[string]svgCheck{
-				"throughput-time": {[]string{"Throughput over time, 4 nodes", "WRR", "LBLC", "Time (s)", "rates per 10s"}, 2},
+				"throughput-time": {[]string{"Throughput over time, 4 nodes", "WRR", "LBLC", "Time (s)", "intervals of 10s"}, 2},
 				"nodes-time-lblc": {[]string{"Requests completed per node over time, LBLC, 4 nodes", "node 0", "node 3 (= node 0)"}, 4},
+				"hit-ratio-time":  {[]string{"Cache hit ratio over time, 4 nodes", "Cluster cache hit ratio (%)", "WRR", "LBLC"}, 2},
 			}, false},
 		{"coinciding schedulers are named in the legend", fake(sim.Config{}, []int{4}, nil, true), "",
-			[]string{"throughput-time", "nodes-time-wrr", "nodes-time-lblc", "throughput-bars"},
+			[]string{"throughput-time", "hit-ratio-time", "nodes-time-wrr", "nodes-time-lblc", "throughput-bars"},
 			map[string]svgCheck{"throughput-time": {[]string{"WRR", "LBLC (= WRR)"}, 2}}, false},
 		{"one node: no per-node figure", fake(sim.Config{}, []int{1}, nil, false), "",
-			[]string{"throughput-time", "throughput-bars"},
+			[]string{"throughput-time", "hit-ratio-time", "throughput-bars"},
 			map[string]svgCheck{"throughput-time": {[]string{"Throughput over time, 1 node"}, 2}}, false},
 		{"a CSV with its JSON beside", fake(sim.Config{}, []int{4}, nil, false), "",
-			[]string{"throughput-time", "nodes-time-wrr", "nodes-time-lblc", "throughput-bars"},
+			[]string{"throughput-time", "hit-ratio-time", "nodes-time-wrr", "nodes-time-lblc", "throughput-bars"},
 			map[string]svgCheck{"nodes-time-wrr": {[]string{"Requests completed per node over time, WRR, 4 nodes"}, 4}}, true},
 		{"several node counts: size", fake(sim.Config{}, []int{1, 2}, nil, false), "",
 			[]string{"throughput", "hit-ratio"}, nil, false},
 		{"failures at one node count, swept delay", fake(failure, []int{4}, []Axis{healthAxis(0, time.Second)}, false), "",
 			[]string{
-				"throughput-time_health_check_delay=0s", "failed-time_health_check_delay=0s", "nodes-time-wrr_health_check_delay=0s", "nodes-time-lblc_health_check_delay=0s",
-				"throughput-time_health_check_delay=1s", "failed-time_health_check_delay=1s", "nodes-time-wrr_health_check_delay=1s", "nodes-time-lblc_health_check_delay=1s",
+				"throughput-time_health_check_delay=0s", "hit-ratio-time_health_check_delay=0s", "failed-time_health_check_delay=0s", "nodes-time-wrr_health_check_delay=0s", "nodes-time-lblc_health_check_delay=0s",
+				"throughput-time_health_check_delay=1s", "hit-ratio-time_health_check_delay=1s", "failed-time_health_check_delay=1s", "nodes-time-wrr_health_check_delay=1s", "nodes-time-lblc_health_check_delay=1s",
 				"throughput-bars",
 			},
 			map[string]svgCheck{
@@ -261,13 +298,13 @@ func TestPlotKinds(t *testing.T) {
 		{"failures at several node counts: both", fake(failure, []int{2, 4}, nil, false), "",
 			[]string{
 				"throughput", "hit-ratio",
-				"throughput-time-n2", "failed-time-n2", "nodes-time-wrr-n2", "nodes-time-lblc-n2",
-				"throughput-time-n4", "failed-time-n4", "nodes-time-wrr-n4", "nodes-time-lblc-n4",
+				"throughput-time-n2", "hit-ratio-time-n2", "failed-time-n2", "nodes-time-wrr-n2", "nodes-time-lblc-n2",
+				"throughput-time-n4", "hit-ratio-time-n4", "failed-time-n4", "nodes-time-wrr-n4", "nodes-time-lblc-n4",
 			}, nil, false},
 		{"--kind size at one node count", fake(sim.Config{}, []int{4}, nil, false), KindSize,
 			[]string{"throughput", "hit-ratio", "throughput-bars"}, nil, false},
 		{"--kind series at several node counts", fake(sim.Config{}, []int{1, 2}, nil, false), KindSeries,
-			[]string{"throughput-time-n1", "throughput-time-n2", "nodes-time-wrr-n2", "nodes-time-lblc-n2"}, nil, false},
+			[]string{"throughput-time-n1", "hit-ratio-time-n1", "throughput-time-n2", "hit-ratio-time-n2", "nodes-time-wrr-n2", "nodes-time-lblc-n2"}, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

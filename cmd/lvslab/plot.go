@@ -38,6 +38,7 @@ Over time (--kind series), from the time series of the JSON results, at each
 node count (files suffixed -nN when there are several):
 
   throughput-time  completions per second, one line per scheduler
+  hit-ratio-time   the cluster cache hit ratio in each interval
   failed-time      requests lost per second (when a run lost any or has
                    failures); failures and recoveries are marked on every
                    time chart

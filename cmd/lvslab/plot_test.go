@@ -120,9 +120,9 @@ func TestPlotSweptParameter(t *testing.T) {
 		want  []string // in the error
 	}{
 		{"json", "hc.json", nil, []string{
-			"throughput-time_health_check_delay=500ms.png", "failed-time_health_check_delay=500ms.png",
+			"throughput-time_health_check_delay=500ms.png", "hit-ratio-time_health_check_delay=500ms.png", "failed-time_health_check_delay=500ms.png",
 			"nodes-time-wrr_health_check_delay=500ms.png", "nodes-time-lblc_health_check_delay=500ms.png", "cdf-n2_health_check_delay=500ms.png",
-			"throughput-time_health_check_delay=2s.png", "failed-time_health_check_delay=2s.png",
+			"throughput-time_health_check_delay=2s.png", "hit-ratio-time_health_check_delay=2s.png", "failed-time_health_check_delay=2s.png",
 			"nodes-time-wrr_health_check_delay=2s.png", "nodes-time-lblc_health_check_delay=2s.png", "cdf-n2_health_check_delay=2s.png",
 			"throughput-bars.png",
 		}, nil},
