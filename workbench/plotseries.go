@@ -32,7 +32,7 @@ const (
 	KindSeries = "series"
 )
 
-// Kinds are the values PlotOptions.Kind accepts, "auto" for KindAuto.
+// Kinds are the values PlotOptions.Kind accepts ("auto" is KindAuto).
 var Kinds = []string{"auto", KindSize, KindSeries}
 
 // coincideTol is the relative tolerance under which two lines of a figure
@@ -56,10 +56,14 @@ func figureKinds(t *Table, g *group, rs []*sim.Result, o PlotOptions) (size, ser
 			if d := describe(g, false); d != "" {
 				where = " in configuration " + strings.ReplaceAll(d, "\n", " ")
 			}
-			return false, false, fmt.Errorf("%s: no time series to draw%s (time series are in the JSON results only)", t.Name, where)
+			why := "its results have none"
+			if rs == nil {
+				why = "time series are in the JSON results only"
+			}
+			return false, false, fmt.Errorf("%s: no time series to draw%s (%s)", t.Name, where, why)
 		}
 		return false, true, nil
-	case KindAuto:
+	case KindAuto, "auto":
 	default:
 		return false, false, fmt.Errorf("plot: unknown kind %q (want %s)", o.Kind, strings.Join(Kinds, ", "))
 	}

@@ -366,7 +366,7 @@ func TestPlotKindErrors(t *testing.T) {
 		{"series without series", func() error {
 			_, err := WriteResultPlots(dir, "r.json", rs, PlotOptions{Formats: []string{"svg"}, Kind: KindSeries})
 			return err
-		}, "r.json: no time series to draw"},
+		}, "r.json: no time series to draw in configuration trace small-3000, thesis preset, l7, closed, cache 32MiB/node, lru, seed 0 (its results have none)"},
 		{"series from a CSV alone", func() error {
 			_, err := WritePlots(dir, TableFromResults("r.csv", withSeries(rs, false)), nil, PlotOptions{Formats: []string{"svg"}, Kind: KindSeries})
 			return err
