@@ -481,7 +481,7 @@ func (e *engine) refused(i, s int32) {
 		e.fail(fmt.Errorf("sim: %w", err))
 		return
 	}
-	e.failed++
+	e.lost()
 	e.fe.leave(e, s, false)
 	e.release(s)
 	e.admit()
@@ -610,16 +610,16 @@ func (e *engine) complete(s int32) {
 	e.completed++
 	e.lastDone = e.now
 	e.responses = append(e.responses, e.now-f.admitted)
-	b := int(e.now / e.cfg.Interval)
-	if !e.seriesRoom(b) {
+	b := e.bucket(int(e.now / e.cfg.Interval))
+	if b == nil {
 		return
 	}
-	for len(e.series) <= b {
-		e.series = append(e.series, Sample{Start: time.Duration(len(e.series)) * e.cfg.Interval})
+	b.Completed++
+	if f.node >= 0 {
+		b.NodeCompleted[f.node]++
 	}
-	e.series[b].Completed++
 	if f.hit {
-		e.series[b].Hits++
+		b.Hits++
 	}
 	if e.observe != nil {
 		e.observe(int(f.req), e.now, f.node, f.hit)
@@ -644,7 +644,7 @@ func (e *engine) nodeDown(i int32) {
 		if err := e.pool.End(algorithms.ServerID(i), int(e.flights[s].units)); err != nil {
 			e.fail(fmt.Errorf("sim: %w", err))
 		}
-		e.failed++
+		e.lost()
 		e.fe.leave(e, s, false)
 		e.release(s)
 	}
@@ -728,35 +728,62 @@ func (e *engine) monitor() {
 // requests in the cluster and the scheduler's weights at that instant
 // (before the events of the instant itself run).
 func (e *engine) sample() {
-	if !e.seriesRoom(e.sampled) {
+	b := e.bucket(e.sampled)
+	if b == nil {
 		return
 	}
-	for len(e.series) <= e.sampled {
-		e.series = append(e.series, Sample{Start: time.Duration(len(e.series)) * e.cfg.Interval})
-	}
-	e.series[e.sampled].InFlight = e.inCluster
-	e.series[e.sampled].Weights = e.weights()
+	b.InFlight = e.inCluster
+	b.Weights = e.weights()
 	e.sampled++
 	e.nextSample += e.cfg.Interval
 }
 
+// lost counts a request lost now (to a node failure or a connect
+// timeout), in the totals and in the time series.
+func (e *engine) lost() {
+	e.failed++
+	if b := e.bucket(int(e.now / e.cfg.Interval)); b != nil {
+		b.Failed++
+	}
+}
+
+// bucket returns the time series' bucket b, growing the series up to it,
+// or nil if it does not fit (seriesRoom has failed the run).
+func (e *engine) bucket(b int) *Sample {
+	if !e.seriesRoom(b) {
+		return nil
+	}
+	for len(e.series) <= b {
+		e.series = append(e.series, Sample{
+			Start:         time.Duration(len(e.series)) * e.cfg.Interval,
+			NodeCompleted: make([]int, len(e.nodes)),
+		})
+	}
+	return &e.series[b]
+}
+
 // MaxSeries bounds the time series: a run whose makespan spans more
 // Config.Interval buckets than this fails with an error naming the
-// interval, instead of exhausting memory. A run whose scheduler reports
-// weights (DFLB) keeps one per node in every bucket, and its series holds
-// at most MaxSeriesWeights of them (fewer buckets with many nodes).
+// interval, instead of exhausting memory. Every bucket holds one count per
+// node (Sample.NodeCompleted), and one weight per node more if the
+// scheduler reports weights (DFLB): the series holds at most
+// MaxSeriesNodeValues of these per-node values (fewer buckets with many
+// nodes).
 const (
-	MaxSeries        = 1 << 20
-	MaxSeriesWeights = 1 << 24 // 128 MiB of weights
+	MaxSeries           = 1 << 20
+	MaxSeriesNodeValues = 1 << 24 // 128 MiB of 8-byte values
 )
 
 // seriesRoom reports whether bucket b fits in the time series, and fails
 // the run if it does not.
 func (e *engine) seriesRoom(b int) bool {
-	limit, per := MaxSeries, ""
+	perBucket := len(e.nodes)
 	if e.weigher != nil {
-		limit = min(limit, MaxSeriesWeights/len(e.nodes))
-		per = fmt.Sprintf(" holding %d weights each", len(e.nodes))
+		perBucket *= 2
+	}
+	limit, per := MaxSeries, ""
+	if l := MaxSeriesNodeValues / perBucket; l < limit {
+		limit, per = l, fmt.Sprintf(" holding %d per-node values each", perBucket)
 	}
 	if b < limit {
 		return true

@@ -17,7 +17,7 @@ const MaxRequests = 1<<31 - 1
 // MemoryEstimate is an estimate of the memory one Run allocates, in bytes,
 // split by what it grows with. It does not count the workload itself
 // (traces.WorkloadBytes) nor the time series, which MaxSeries and
-// MaxSeriesWeights bound.
+// MaxSeriesNodeValues bound.
 type MemoryEstimate struct {
 	// Responses: one response time (8 bytes) per request of the
 	// workload, kept for the exact percentiles and CDF of the Result.

@@ -179,7 +179,7 @@ func (c *clsFrontEnd) dispatch(e *engine, s int32) error {
 		}
 		if e.nodes[d].down {
 			// The director does not know yet: the connection is refused.
-			e.failed++
+			e.lost()
 			c.leave(e, s, false)
 			e.release(s)
 			return nil
@@ -380,7 +380,7 @@ func (c *clsFrontEnd) poll(e *engine) error {
 	held := c.held
 	c.held = nil
 	for _, s := range held {
-		e.failed++
+		e.lost()
 		e.release(s)
 	}
 	e.admit()

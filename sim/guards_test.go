@@ -31,10 +31,13 @@ func TestAbsurdParameters(t *testing.T) {
 			"sim: costs.disk_access/interval: 2000h0m0s (default 28ms)"},
 		{"tiny dflb interval", Config{Nodes: 1, Algorithm: "dflb", DFLBInterval: time.Nanosecond}, "dflb_interval: must be at least 1ms"},
 		{"huge distributors", Config{Nodes: 1, Algorithm: "wrr", FrontEnd: FrontEndDistributed, Distributors: 1 << 40}, "distributors: at most 65536"},
-		// 4096 nodes' weights in every bucket: the series stops at
-		// MaxSeriesWeights/4096 = 4096 buckets, not MaxSeries.
+		// 4096 nodes' counts in every bucket: the series stops at
+		// MaxSeriesNodeValues/4096 = 4096 buckets, not MaxSeries; half
+		// that with their weights too.
+		{"counts of many nodes", Config{Nodes: 4096, Algorithm: "wrr", Admission: AdmissionOpen, Interval: time.Millisecond},
+			"more than 4096 time-series buckets holding 4096 per-node values each"},
 		{"weights of many nodes", Config{Nodes: 4096, Algorithm: "dflb", Admission: AdmissionOpen, Interval: time.Millisecond},
-			"more than 4096 time-series buckets holding 4096 weights each"},
+			"more than 2048 time-series buckets holding 8192 per-node values each"},
 		// The monitor measures only CPU: DFLB coefficients that ignore it
 		// would leave every weight alone (an unmeasured metric is absent).
 		{"dflb blind to cpu", Config{Nodes: 1, Algorithm: "dflb", Options: algorithms.Options{DFLB: algorithms.DFLBParams{Coefficients: [6]float64{1}}}},

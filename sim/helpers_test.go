@@ -121,6 +121,25 @@ func checkInvariants(t *testing.T, r *Result) {
 	if sc != r.Completed || sh != hits {
 		t.Errorf("series sums %d completed %d hits, want %d and %d", sc, sh, r.Completed, hits)
 	}
+	sf := 0
+	perNode := make([]int, len(r.Nodes))
+	for _, s := range r.Series {
+		sf += s.Failed
+		if len(s.NodeCompleted) != len(r.Nodes) {
+			t.Fatalf("sample at %v has %d node counts, want %d", s.Start, len(s.NodeCompleted), len(r.Nodes))
+		}
+		for i, c := range s.NodeCompleted {
+			perNode[i] += c
+		}
+	}
+	if sf != r.Failed-r.Unserved {
+		t.Errorf("series sums %d failed, want failed %d - unserved %d", sf, r.Failed, r.Unserved)
+	}
+	for i, n := range r.Nodes {
+		if perNode[i] != n.Requests {
+			t.Errorf("node %d: series sums %d completions, want its %d requests", i, perNode[i], n.Requests)
+		}
+	}
 	if r.Completed > 0 && !(r.P50 <= r.P95 && r.P95 <= r.P99) {
 		t.Errorf("percentiles not ordered: %v %v %v", r.P50, r.P95, r.P99)
 	}

@@ -70,9 +70,11 @@ func (e *engine) result() *Result {
 	}
 	r.Imbalance = cov(counts)
 
-	// The series covers [0, makespan]: intervals whose end the run passed
-	// were sampled when it did; the rest are closed with the final state.
-	buckets := int(e.lastDone/e.cfg.Interval) + 1
+	// The series covers [0, last departure] (the makespan unless a request
+	// was lost after the last completion): intervals whose end the run
+	// passed were sampled when it did; the rest are closed with the final
+	// state.
+	buckets := int(max(e.lastDone, e.lastLeave)/e.cfg.Interval) + 1
 	for e.sampled < buckets {
 		e.sample()
 	}

@@ -87,12 +87,24 @@ type NodeResult struct {
 	Bytes    int64   `json:"bytes"`
 }
 
-// Sample is one interval of the time series.
+// Sample is one interval of the time series: the interval [Start,
+// Start+Config.Interval), the last one ending at the run's last departure
+// (a completion or a loss).
 type Sample struct {
 	Start     time.Duration `json:"start_ns"`
 	Completed int           `json:"completed"`
 	Hits      int           `json:"hits"`
-	InFlight  int           `json:"in_flight"` // requests in the cluster at the interval's end
+	// Failed counts the requests lost in the interval (to a node failure
+	// or a connect timeout); the sum over the series is Result.Failed -
+	// Result.Unserved (unserved requests are never dispatched, so they
+	// fail at no particular time). Omitted when 0.
+	Failed   int `json:"failed,omitempty"`
+	InFlight int `json:"in_flight"` // requests in the cluster at the interval's end
+	// NodeCompleted are the requests each node completed in the interval,
+	// in node order (bypassed ones, served by the origin, are in no
+	// node's count). Nil in live results, whose load generator does not
+	// know which back end served a request.
+	NodeCompleted []int `json:"node_completed,omitempty"`
 	// Weights are the scheduler's weights at the interval's end, for
 	// schedulers that change them (DFLB); nil otherwise.
 	Weights []float64 `json:"weights,omitempty"`

@@ -75,14 +75,16 @@ type LiveOptions struct {
 // success), throughput (completed and MB / makespan), hit ratio (the hits
 // the responses' X-Lvslab-Cache header reported / completed), response-time
 // percentiles, mean and CDF (from when each request was due to its last
-// byte), the time series (completed, hits, in flight). Per node, from the
-// back ends' load reports before and after the run: requests, hits, hit
+// byte), the time series (completed, hits, failed, in flight). Per node,
+// from the back ends' load reports before and after the run: requests, hits, hit
 // ratio, bytes, CPU and disk utilisation; imbalance is the coefficient of
 // variation of their requests. Taken from the load reports when they agree:
 // config cache_bytes, cache_policy and costs.
 //
 // Not applicable, left zero: bypassed, seed, the scheduler's options, the
-// time series' weights, and any node figure when no load report was read.
+// time series' weights and per-node completions (the load generator does
+// not know which back end served a request), and any node figure when no
+// load report was read.
 // The configuration's admission and speedup are the load generator's;
 // high is its concurrency / nodes (the closed loop's limit is nodes ×
 // high). HTTP/1.0 or keep-alive is not part of the schema.
@@ -154,7 +156,7 @@ func LiveResult(r *load.Result, o LiveOptions) (*sim.Result, error) {
 		res.ResponseCDF = append(res.ResponseCDF, sim.CDFPoint{Time: scale(p.Time), Fraction: p.Fraction})
 	}
 	for _, s := range r.Series {
-		res.Series = append(res.Series, sim.Sample{Start: scale(s.Start), Completed: s.Completed, Hits: s.Hits, InFlight: s.InFlight})
+		res.Series = append(res.Series, sim.Sample{Start: scale(s.Start), Completed: s.Completed, Hits: s.Hits, Failed: s.Failed, InFlight: s.InFlight})
 	}
 	if len(reports) == len(r.Backends) && len(reports) > 0 {
 		counts := make([]float64, len(reports))

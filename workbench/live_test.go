@@ -49,7 +49,7 @@ func TestLiveResult(t *testing.T) {
 		P50: 10 * ms, P95: 20 * ms, P99: 30 * ms, MeanResponse: 15 * ms,
 		Imbalance:   0.25, // counts 3 and 5: mean 4, standard deviation 1
 		ResponseCDF: []sim.CDFPoint{{Time: 10 * ms, Fraction: 0.5}, {Time: 30 * ms, Fraction: 1}},
-		Series:      []sim.Sample{{Start: 0, Completed: 7, Hits: 5}},
+		Series:      []sim.Sample{{Start: 0, Completed: 7, Hits: 5, Failed: 2}},
 		Nodes: []sim.NodeResult{
 			{Node: 0, Requests: 3, Hits: 2, HitRatio: 2.0 / 3, CPUUtil: 0.5, DiskUtil: 0.25, Bytes: 3e6},
 			{Node: 1, Requests: 5, Hits: 3, HitRatio: 0.6, CPUUtil: 0.7, DiskUtil: 0.5, Bytes: 4e6},

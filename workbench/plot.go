@@ -45,6 +45,9 @@ type PlotOptions struct {
 	// Nil writes both.
 	Formats []string
 
+	// Kind selects the figures: KindAuto (""), KindSize or KindSeries.
+	Kind string
+
 	// Width and Height of each figure. Zero selects 16 cm × 10 cm.
 	Width, Height vg.Length
 
@@ -67,10 +70,16 @@ type PlotOptions struct {
 //
 // When t holds several configurations the file names get a suffix naming
 // the columns that differ ("_8MiB", "_seed=2"), and the groups are drawn in
-// order of those values. When a configuration has a single node count, its
-// throughput against nodes is a column of points, and
+// order of those values. When a configuration has a single node count,
 // throughput-bars.{png,svg} compares the algorithms' throughput across the
-// configurations in a bar chart. It returns the files written, in order.
+// configurations in a bar chart (not with KindSeries).
+//
+// PlotOptions.Kind chooses between those figures against cluster size and
+// time series drawn from rs (seriesFigures): throughput-time,
+// hit-ratio-time, failed-time and nodes-time-ALG. By default a configuration run at a single node count
+// or with failures gets time series instead of the figures against cluster
+// size, if its results carry series. It returns the files written, in
+// order.
 //
 // Two rows of one algorithm and node count in one configuration make a
 // figure ambiguous: the error wraps ErrAmbiguous and names both lines.
@@ -134,21 +143,32 @@ func writePlots(dir string, t *Table, groups []*group, rs []*sim.Result, o PlotO
 	}
 	for _, g := range groups {
 		sub := describe(g, false)
+		size, timeSeries, err := figureKinds(t, g, rs, o)
+		if err != nil {
+			return nil, err
+		}
 		p, err := metricPlot(t, g, o, "throughput_rps", 1, "Throughput (requests/s)")
 		if err != nil {
 			return nil, err
 		}
 		p.Title.Text = title(o.Title, "Throughput vs. cluster size", sub)
-		if err := save(p, o.Prefix+"throughput"+g.suffix); err != nil {
-			return nil, err
+		if size { // else checked (metricPlot), not drawn
+			if err := save(p, o.Prefix+"throughput"+g.suffix); err != nil {
+				return nil, err
+			}
 		}
-		if t.Has("hit_ratio") {
+		if size && t.Has("hit_ratio") {
 			p, err := metricPlot(t, g, o, "hit_ratio", 100, "Cluster cache hit ratio (%)")
 			if err != nil {
 				return nil, err
 			}
 			p.Title.Text = title(o.Title, "Cache hit ratio vs. cluster size", sub)
 			if err := save(p, o.Prefix+"hit-ratio"+g.suffix); err != nil {
+				return nil, err
+			}
+		}
+		if timeSeries {
+			if err := seriesFigures(t, g, rs, o, save); err != nil {
 				return nil, err
 			}
 		}
@@ -173,7 +193,7 @@ func writePlots(dir string, t *Table, groups []*group, rs []*sim.Result, o PlotO
 	if err != nil {
 		return nil, err
 	}
-	if p != nil {
+	if p != nil && o.Kind != KindSeries {
 		if err := save(p, o.Prefix+"throughput-bars"); err != nil {
 			return nil, err
 		}

@@ -138,11 +138,12 @@ func TestBounds(t *testing.T) {
 			want: []string{"sim: interval: 1ns makes more than 1048576 time-series buckets"},
 		},
 		{
-			// DFLB's series holds every node's weight in every bucket.
+			// The series holds every node's completions in every bucket,
+			// and DFLB's every node's weight too.
 			name: "time-series weights",
 			args: []string{"sim", "--interval", "1us", "--alg", "dflb", "--nodes", "4096", "--trace", "synth:small:5000", "--memory-limit", "2GiB"},
 			code: 1,
-			want: []string{"sim: interval: 1µs makes more than 4096 time-series buckets holding 4096 weights each"},
+			want: []string{"sim: interval: 1µs makes more than 2048 time-series buckets holding 8192 per-node values each"},
 		},
 		{
 			name: "distributors",

@@ -22,16 +22,41 @@ func newPlotCmd() *cobra.Command {
 		title    string
 		cdfNodes []string
 		formats  []string
+		kind     string
 	)
 	cmd := &cobra.Command{
 		Use:   "plot RESULTS",
-		Short: "Draw throughput and hit ratio against nodes, and response-time CDFs",
-		Long: `Draw figures from a results file of "lvslab sim" or "lvslab sweep" (CSV or
-JSON), as PNG and SVG:
+		Short: "Draw throughput against nodes or over time, failures, per-node load and response-time CDFs",
+		Long: `Draw figures from a results file of "lvslab sim", "lvslab sweep" or "lvslab
+load" (CSV or JSON), as PNG and SVG. Against cluster size (--kind size):
 
   throughput   throughput (requests/s) against the number of back-end nodes,
                one line per scheduler (the thesis's Fig. 4.2 and Fig. 6.5)
   hit-ratio    the cluster cache hit ratio against nodes
+
+Over time (--kind series), from the time series of the JSON results, at each
+node count (files suffixed -nN when there are several):
+
+  throughput-time  completions per second, one line per scheduler
+  hit-ratio-time   the cluster cache hit ratio in each interval
+  failed-time      requests lost per second (when a run lost any or has
+                   failures); failures and recoveries are marked on every
+                   time chart
+  nodes-time-ALG   each node's completions per second under scheduler ALG
+                   (simulations of 2 nodes or more)
+
+Each point is a rate over one interval of the series (the experiment's
+"interval"; consecutive ones merged to keep at most 1000 points). Lines have
+their own colour, dashes and markers, the markers of different lines on
+different points; a line that coincides with an earlier one (the same times,
+values within 0.5% of the larger line's peak everywhere) is named so in the
+legend: "LBLC (= WLC)".
+
+By default (--kind auto) a configuration run at a single node count, or with
+node failures, is drawn over time, and one run at several node counts against
+cluster size (both for failures at several node counts); --kind size draws a
+single node count as a column of points. Always:
+
   cdf-nN       the response-time CDF at N nodes (needs the JSON results: given
                a CSV, the JSON of the same name beside it is used if present)
 
@@ -46,15 +71,24 @@ on all of them are drawn together, and two such rows of one scheduler and node
 count are an error (plot the JSON instead).
 
 When a configuration was run at a single node count, throughput-bars compares
-the schedulers' throughput across the configurations as a bar chart.
+the schedulers' throughput across the configurations as a bar chart (not
+with --kind series).
 
 A file that is not lvslab results (JSON without the keys every result has,
 a CSV without the alg, nodes and throughput_rps columns) is an error.`,
 		Example: `  lvslab sim --alg wrr,wlc,lblc,lblcr --nodes 1-16 -o results.json && lvslab plot results.json -o figs
+  lvslab sim -f examples/failover.yaml -o failover.json && lvslab plot failover.json -o failover-figs
   lvslab plot sweep-out/results.csv -o figs --alg wrr,lblc --cdf-nodes 4,16`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := workbench.PlotOptions{Prefix: prefix, Title: title, Formats: formats}
+			switch kind {
+			case "auto":
+			case workbench.KindSize, workbench.KindSeries:
+				o.Kind = kind
+			default:
+				return fmt.Errorf("--kind: unknown kind %q (want %s)", kind, strings.Join(workbench.Kinds, ", "))
+			}
 			for _, a := range algs {
 				o.Algorithms = append(o.Algorithms, strings.ToLower(strings.TrimSpace(a)))
 			}
@@ -89,5 +123,6 @@ a CSV without the alg, nodes and throughput_rps columns) is an error.`,
 	fs.StringVar(&title, "title", "", "title prefix of every figure")
 	fs.StringSliceVar(&cdfNodes, "cdf-nodes", nil, "node counts to draw response-time CDFs for (default 7 if present, else the largest); a count no result has a CDF at is an error")
 	fs.StringSliceVar(&formats, "image-format", []string{"png", "svg"}, "image formats: png, svg")
+	fs.StringVar(&kind, "kind", "auto", "figures: size (against cluster size), series (over time) or auto (series for a configuration run at one node count or with failures, size otherwise)")
 	return cmd
 }

@@ -97,7 +97,9 @@ func TestPlotFiles(t *testing.T) {
 
 // TestPlotSweptParameter plots a sweep over a parameter the CSV has no
 // column for (health_check_delay, at one node count): from the JSON, one
-// set of figures per value, named by it, plus the bar chart; from the CSV,
+// set of figures per value, named by it, plus the bar chart (time series
+// by default, as the runs have failures and one node count; against
+// cluster size with --kind size); from the CSV,
 // an error naming the colliding lines and the JSON beside it; from the CSV
 // alone, the same error without the file. Reference: thesis §3 (failover,
 // the front end noticing a failed node after a delay).
@@ -113,21 +115,31 @@ func TestPlotSweptParameter(t *testing.T) {
 	tests := []struct {
 		name  string
 		input string
+		args  []string
 		files []string // in order; nil: want an error
 		want  []string // in the error
 	}{
-		{"json", "hc.json", []string{
+		{"json", "hc.json", nil, []string{
+			"throughput-time_health_check_delay=500ms.png", "hit-ratio-time_health_check_delay=500ms.png", "failed-time_health_check_delay=500ms.png",
+			"nodes-time-wrr_health_check_delay=500ms.png", "nodes-time-lblc_health_check_delay=500ms.png", "cdf-n2_health_check_delay=500ms.png",
+			"throughput-time_health_check_delay=2s.png", "hit-ratio-time_health_check_delay=2s.png", "failed-time_health_check_delay=2s.png",
+			"nodes-time-wrr_health_check_delay=2s.png", "nodes-time-lblc_health_check_delay=2s.png", "cdf-n2_health_check_delay=2s.png",
+			"throughput-bars.png",
+		}, nil},
+		{"json kind size", "hc.json", []string{"--kind", "size"}, []string{
 			"throughput_health_check_delay=500ms.png", "hit-ratio_health_check_delay=500ms.png", "cdf-n2_health_check_delay=500ms.png",
 			"throughput_health_check_delay=2s.png", "hit-ratio_health_check_delay=2s.png", "cdf-n2_health_check_delay=2s.png",
 			"throughput-bars.png",
 		}, nil},
-		{"csv with json beside", "hc.csv", nil, []string{"hc.csv: lines 2 and 4 are both wrr at 2 nodes", "plot the JSON results instead", "lvslab plot " + filepath.Join(dir, "hc.json")}},
-		{"csv alone", filepath.Base(lone), nil, []string{"lone.csv: lines 2 and 4", "plot the JSON results instead"}},
+		{"csv with json beside", "hc.csv", nil, nil, []string{"hc.csv: lines 2 and 4 are both wrr at 2 nodes", "plot the JSON results instead", "lvslab plot " + filepath.Join(dir, "hc.json")}},
+		{"csv alone", filepath.Base(lone), nil, nil, []string{"lone.csv: lines 2 and 4", "plot the JSON results instead"}},
+		{"csv alone kind series", filepath.Base(lone), []string{"--kind", "series"}, nil, []string{"lone.csv: no time series to draw", "JSON results only"}},
+		{"bad kind", "hc.json", []string{"--kind", "time"}, nil, []string{`--kind: unknown kind "time" (want auto, size, series)`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, "figs-"+strings.ReplaceAll(tc.name, " ", "_"))
-			stdout, _, err := execLab(t, "plot", filepath.Join(dir, tc.input), "-o", out, "--image-format", "png")
+			stdout, _, err := execLab(t, append([]string{"plot", filepath.Join(dir, tc.input), "-o", out, "--image-format", "png"}, tc.args...)...)
 			if tc.files == nil {
 				if err == nil {
 					t.Fatalf("no error, want %q", tc.want)
@@ -137,7 +149,7 @@ func TestPlotSweptParameter(t *testing.T) {
 						t.Errorf("error %q lacks %q", err, s)
 					}
 				}
-				if strings.Contains(err.Error(), "lvslab plot") != (tc.input == "hc.csv") {
+				if strings.Contains(err.Error(), "lvslab plot") != (tc.input == "hc.csv" && tc.args == nil) {
 					t.Errorf("error %q: hint of the JSON beside wrong", err)
 				}
 				return
