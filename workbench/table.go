@@ -337,8 +337,20 @@ func leafParam(name string, v reflect.Value) param {
 		p.text, p.num, p.isNum = x.String(), float64(x), true
 	case []sim.Failure:
 		p.text = formatFailures(x)
+	case []sim.Cluster:
+		// The CSV's clusters column: SHARE:NODES per cluster.
+		parts := make([]string, len(x))
+		for i, c := range x {
+			parts[i] = strconv.FormatFloat(c.Share, 'g', -1, 64) + ":" + strconv.Itoa(c.Nodes)
+		}
+		p.text = strings.Join(parts, ",")
 	default:
 		switch v.Kind() {
+		case reflect.Slice, reflect.Map, reflect.Pointer:
+			if v.IsNil() {
+				break // not set: nothing to say
+			}
+			p.text = p.canon
 		case reflect.String:
 			p.text = v.String()
 		case reflect.Bool:
