@@ -177,7 +177,7 @@ func (t *Table) cellKey(i int) string {
 		}
 		v := t.Rows[i][j]
 		if h == "config" {
-			v = withoutReplicate(v)
+			v = configWithout(v, ReplicateColumn)
 		}
 		b.WriteString(h + "=" + v + "\x00")
 	}
@@ -201,22 +201,6 @@ func (t *Table) identifies(h string) bool {
 		}
 	}
 	return true
-}
-
-// withoutReplicate returns a config column's JSON without its replicate
-// key (as compact JSON with sorted keys), or as it is if it does not
-// parse.
-func withoutReplicate(config string) string {
-	var m map[string]json.RawMessage
-	if json.Unmarshal([]byte(config), &m) != nil {
-		return config
-	}
-	delete(m, ReplicateColumn)
-	b, err := json.Marshal(m)
-	if err != nil {
-		return config
-	}
-	return string(b)
 }
 
 // cells groups the rows of t by cell (cellKey), in order of first row.

@@ -192,7 +192,9 @@ func groupRows(t *Table) []*group {
 				if !t.Has(c) {
 					continue
 				}
-				p := param{name: c, text: columnValue(c, key[j]), canon: key[j], column: true}
+				// Swept parameters' columns are named in figures as the
+				// JSON results name them: "health_check_delay=1s".
+				p := param{name: c, text: columnValue(c, key[j]), canon: key[j], column: slices.Contains(configColumns, c)}
 				if v, err := strconv.ParseFloat(key[j], 64); err == nil && c != "trace" {
 					p.num, p.isNum = v, true
 				} else if d, err := time.ParseDuration(key[j]); err == nil {
