@@ -42,3 +42,44 @@ func TestCompareCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestSimReplicatesFlags checks the replicate flags of lvslab sim:
+// --replicates 1 writes the bytes of a run without it, replicates are one
+// table line per cell, and values that would mean nothing are errors
+// naming the flag.
+func TestSimReplicatesFlags(t *testing.T) {
+	base := []string{"sim", "--alg", "wrr,lblc", "--nodes", "3", "--format", "csv"}
+	plain, _, err := execLab(t, base...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, _, err := execLab(t, append(base, "--replicates", "1")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one != plain {
+		t.Error("--replicates 1 changed the output")
+	}
+	table, _, err := execLab(t, "sim", "--alg", "wrr,lblc", "--nodes", "3", "--replicates", "3", "--jitter", "0.01", "--start-offset", "0.2", "--format", "table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "±95%") || !strings.HasSuffix(strings.TrimSpace(lines[0]), "runs") {
+		t.Errorf("table:\n%s\nwant a header with ±95%% and runs, and one line per scheduler", table)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--jitter", "0.02"}, "--jitter"},
+		{[]string{"--start-offset", "0.5"}, "--start-offset"},
+		{[]string{"--replicates", "0"}, "--replicates"},
+		{[]string{"--replicates", "1001"}, "--replicates"},
+		{[]string{"--replicates", "2", "--jitter", "0.7"}, "--jitter"},
+	} {
+		if _, _, err := execLab(t, append(base, tc.args...)...); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one starting %q", tc.args, err, tc.want)
+		}
+	}
+}
