@@ -67,12 +67,14 @@ func (c Comparison) Relative() (mean, lo, hi float64) {
 }
 
 // Verdict says, for people, what the comparison shows: "A > B", "A < B"
-// (significant at the level), "within noise" or "untested" (fewer than
-// two runs of a scheduler).
+// (significant at the level), "within noise", "identical" (the same value
+// in every replicate) or "untested" (fewer than two runs of a scheduler).
 func (c Comparison) Verdict() string {
 	switch {
 	case !c.Tested:
 		return "untested (one run)"
+	case c.Diff.Lo == 0 && c.Diff.Hi == 0:
+		return "identical"
 	case !c.Diff.Significant():
 		return "within noise"
 	case c.Diff.Mean > 0:

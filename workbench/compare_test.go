@@ -66,8 +66,9 @@ func TestCompareSchedulers(t *testing.T) {
 					t.Errorf("Welch: %+v, want %+v", d, wantWelch)
 				}
 			}, ""},
+		{"identical replicates", compareCSV(t, "wrr,4,1,100", "wrr,4,2,110", "lblc,4,1,100", "lblc,4,2,110"), CompareOptions{}, []string{"wrr lblc identical"}, nil, ""},
 		{"one run each", compareCSV(t, "wrr,4,0,100", "lblc,4,0,150"), CompareOptions{}, []string{"wrr lblc untested (one run)"}, nil, ""},
-		{"cells by node count", compareCSV(t, "wrr,2,1,1", "wrr,2,2,2", "lblc,2,1,3", "lblc,2,2,4", "wrr,8,1,5", "wrr,8,2,6", "lblc,8,1,5", "lblc,8,2,6"),
+		{"cells by node count", compareCSV(t, "wrr,2,1,1", "wrr,2,2,2", "lblc,2,1,3", "lblc,2,2,4", "wrr,8,1,5", "wrr,8,2,6", "lblc,8,1,6", "lblc,8,2,5"),
 			CompareOptions{}, []string{"wrr lblc WRR < LBLC", "wrr lblc within noise"}, func(t *testing.T, cs []Comparison) {
 				if cs[0].Nodes != 2 || cs[1].Nodes != 8 || strings.Join(cs[1].Cell, " ") != "n=8" {
 					t.Errorf("cells %v %v", cs[0].Cell, cs[1].Cell)

@@ -25,7 +25,8 @@ scheduler, the replicate and the measured values: the same trace, node count
 and parameters) and every pair of its schedulers A and B, it prints the mean of
 --metric for each, the difference A - B relative to B's mean with its
 confidence interval at --level, the p-value, and a verdict: "A > B" or "A < B"
-when the interval excludes 0, "within noise" when it does not.
+when the interval excludes 0, "within noise" when it does not ("identical" when
+every replicate gave both the same value).
 
 The runs of a configuration are its replicates (--replicates N in lvslab sim
 and sweep). When A and B ran the same replicates the test is a paired t-test
