@@ -153,3 +153,26 @@ func TestCompareSweep(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCompareSchedulers feeds arbitrary CSV to ReadTable and
+// CompareSchedulers: either may refuse it with an error, neither may
+// panic, and the comparisons found can be written.
+func FuzzCompareSchedulers(f *testing.F) {
+	f.Add("alg,nodes,trace,replicate,throughput_rps\nwrr,4,x,1,100\nwrr,4,x,2,110\nlblc,4,x,1,104\nlblc,4,x,2,120\n", "")
+	f.Add("alg,nodes,throughput_rps,config\nwrr,2,5,{}\nlblc,2,NaN,\"{\"\"alg\"\":1}\"\n", "wrr")
+	f.Add("alg,nodes,throughput_rps,replicate\nwrr,1,1e308,1\nwrr,1,-1e308,2\nlblc,1,0,1\nlblc,1,0,3\n", "lblc")
+	f.Fuzz(func(t *testing.T, text, baseline string) {
+		tab, err := ReadTable("f.csv", strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		cs, err := CompareSchedulers(tab, CompareOptions{Baseline: baseline})
+		if err != nil {
+			return
+		}
+		var b bytes.Buffer
+		if err := WriteComparisons(&b, "csv", cs); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
