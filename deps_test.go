@@ -34,6 +34,7 @@ var allowed = map[string]struct {
 }{
 	"algorithms":      {},
 	"internal/target": {},
+	"internal/stats":  {},
 	"models":          {thirdParty: []string{"gonum.org/v1/gonum"}},
 	"traces":          {local: []string{"models", "internal/target"}, thirdParty: []string{"gonum.org/v1/gonum"}},
 	"sim":             {local: []string{"algorithms", "models", "traces", "internal/target"}, thirdParty: []string{"gonum.org/v1/gonum"}},
@@ -41,7 +42,7 @@ var allowed = map[string]struct {
 	"dataplane": {local: []string{"algorithms", "internal/target"}, thirdParty: []string{
 		"github.com/gopacket/gopacket", "github.com/vishvananda/netlink", "github.com/vishvananda/netns",
 		"golang.org/x/sys", "golang.org/x/net", "go.yaml.in/yaml/v3"}},
-	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "experiment", "testbed", "internal/atomicfile"}, thirdParty: []string{
+	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "experiment", "testbed", "internal/atomicfile", "internal/stats"}, thirdParty: []string{
 		"gonum.org/v1/gonum", "gonum.org/v1/plot", "go.yaml.in/yaml/v3", "golang.org/x/term"}},
 	"testbed": {local: []string{"dataplane", "algorithms", "models", "traces"}, thirdParty: []string{
 		"github.com/vishvananda/netlink", "github.com/vishvananda/netns", "golang.org/x/sys",
@@ -49,7 +50,7 @@ var allowed = map[string]struct {
 }
 
 // pure folders must not read a wall clock, use global randomness or start goroutines.
-var pure = map[string]bool{"algorithms": true, "models": true, "sim": true, "internal/target": true}
+var pure = map[string]bool{"algorithms": true, "models": true, "sim": true, "internal/target": true, "internal/stats": true}
 
 // Test-helper packages (named *test, like net/http/httptest: algotest) are
 // test code kept out of _test.go files so that other packages' tests can

@@ -133,8 +133,9 @@ func TestExperimentKeysMatchFlags(t *testing.T) {
 
 // fieldsSetOtherwise are the fields of sim.Config no parameter sets, and
 // what sets them: the cell (scheduler, node count), or Resolve (the
-// scheduler's thresholds are the cluster's low and high).
-var fieldsSetOtherwise = map[string]string{"Nodes": "nodes", "Algorithm": "alg", "Options.Low": "low", "Options.High": "high"}
+// scheduler's thresholds are the cluster's low and high), or the sweep
+// (one cell per replicate).
+var fieldsSetOtherwise = map[string]string{"Nodes": "nodes", "Algorithm": "alg", "Options.Low": "low", "Options.High": "high", "Replicate": "replicates"}
 
 // configFields lists the leaf fields of typ by dotted path, through Costs,
 // Options and Options.DFLB.

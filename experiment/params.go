@@ -264,6 +264,7 @@ const (
 	sharedScheduler = "the live director runs the same scheduler with the same options"
 	simL4Client     = "only the simulator models the clients' HTTP/1.1 keep-alive; live, the load generator's connections decide"
 	simCh7          = "only the simulator has the distributed front end's distributors and Content Location Service (ch.7)"
+	simReplicates   = "only the simulator runs seeded replicates; a live run is one run"
 )
 
 // frontEndLive says which front ends a live host has: the layer-7 switch
@@ -343,6 +344,18 @@ var params = append([]Param{
 			c.Seed, err = parseUint(v)
 			return err
 		}},
+	{Name: "replicates", Field: "Replicates", Flag: true,
+		Usage: "runs of each cell, each a replicate with its own seeded perturbations (same-instant events in random order, plus jitter and start-offset if set); results gain mean, standard deviation and a confidence interval (default 1: one unperturbed run)",
+		Live:  simReplicates,
+		apply: setIntAtMost(func(c *sim.Config) *int { return &c.Replicates }, sim.MaxReplicates, "each replicate is a simulation")},
+	{Name: "jitter", Field: "Jitter", Flag: true,
+		Usage: "replicates: multiply every CPU, disk and origin service time by a uniform factor in [1-jitter, 1+jitter], e.g. 0.02 (at most " + strconv.FormatFloat(sim.MaxJitter, 'g', -1, 64) + "; default 0: none)",
+		Live:  simReplicates,
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.Jitter })},
+	{Name: "start-offset", Field: "StartOffset", Flag: true,
+		Usage: "replicates: start each replicate's replay at a random request among the first start-offset fraction of the trace, wrapping around, e.g. 0.1 (at most 1; default 0: from the first request)",
+		Live:  simReplicates,
+		apply: setFloat(func(c *sim.Config) *float64 { return &c.StartOffset })},
 	{Name: "failure", Field: "Failures", Key: "failures", Flag: true, Kind: Failures, Zero: "no failure",
 		Usage:  `node failure NODE@AT[-RECOVER], nodes numbered from 0: "1@30s-90s" takes node 1 down at 30 s and back up at 90 s, "1@30s" for good; "none" for no failure`,
 		Shared: "a testbed stops and restarts an emulated back end at the same times",

@@ -133,6 +133,41 @@ type Config struct {
 	WANDelay time.Duration `json:"wan_delay_ns,omitempty" yaml:"wan_delay"`
 	// Overflow is the inter-cluster overflow rule (multi-cluster runs).
 	Overflow Overflow `json:"overflow,omitzero" yaml:"overflow"`
+
+	// Replicates is how many times a sweep runs this configuration, each
+	// run a replicate with its own seeded perturbations (see Replicate); 0
+	// and 1 both mean one unperturbed run. The simulator only records it;
+	// the workbench expands a cell into replicates 1..Replicates and
+	// summarises them (mean, standard deviation, confidence interval).
+	Replicates int `json:"replicates,omitempty" yaml:"replicates"`
+
+	// Replicate is the run's replicate index. 0 is the reference run: the
+	// model exactly as docs/reference-model.md states it. A replicate k >= 1
+	// perturbs the run in ways that keep the model's meaning, each drawn
+	// from its own random stream seeded by (Seed, k), so that replicate k
+	// of every scheduler sees the same perturbation streams:
+	//
+	//   - ties: events of one simulated instant run in a random order
+	//     instead of their scheduling order (both are valid readings of
+	//     the model, which does not fix how simultaneous events interleave);
+	//   - jitter: if Jitter > 0, every CPU job, disk read and origin
+	//     service time is multiplied by a factor drawn uniformly in
+	//     [1-Jitter, 1+Jitter];
+	//   - start offset: if StartOffset > 0, the trace is replayed from a
+	//     request drawn uniformly among its first StartOffset fraction and
+	//     wraps around to its beginning, so every request is still served
+	//     once.
+	Replicate int `json:"replicate,omitempty" yaml:"-"`
+
+	// Jitter is the relative service-time jitter of replicates (0 <= Jitter
+	// <= MaxJitter; default 0: none). It needs Replicates >= 2.
+	Jitter float64 `json:"jitter,omitempty" yaml:"jitter"`
+
+	// StartOffset is the fraction of the trace (0 <= StartOffset <= 1)
+	// among whose first requests each replicate draws its starting point
+	// (default 0: every replicate starts at the first request). It needs
+	// Replicates >= 2.
+	StartOffset float64 `json:"start_offset,omitempty" yaml:"start_offset"`
 }
 
 // Failure takes node Node down at At and, if Recover > At, back up at Recover.
@@ -209,6 +244,13 @@ const (
 	// MaxDistributors is the largest Distributors Resolve accepts: each
 	// distributor has its own queues, allocated when the run starts.
 	MaxDistributors = 1 << 16
+
+	// MaxReplicates is the largest Replicates Resolve accepts.
+	MaxReplicates = 1000
+
+	// MaxJitter is the largest Jitter Resolve accepts: a service time
+	// stays within half and one and a half times its model value.
+	MaxJitter = 0.5
 )
 
 // A ConfigError is a Config value that Resolve or Run rejects. Keys names
@@ -410,6 +452,9 @@ func (c Config) Resolve() (Config, error) {
 	if err := c.resolveGeo(); err != nil {
 		return c, err
 	}
+	if err := c.resolveReplicates(); err != nil {
+		return c, err
+	}
 
 	o := &c.Options
 	if o.Low == 0 {
@@ -576,3 +621,41 @@ func (c Config) longService() (key string, d, def time.Duration, ok bool) {
 	}
 	return key, d, def, ok
 }
+
+// resolveReplicates checks the replicate fields; Replicates 1 becomes 0
+// (both mean one run), so that results of one run do not depend on which
+// was written.
+func (c *Config) resolveReplicates() error {
+	switch {
+	case c.Replicates < 0 || c.Replicates > MaxReplicates:
+		return configError("replicates", "must be in 1..%d (got %d)", MaxReplicates, c.Replicates)
+	case c.Replicates == 1:
+		c.Replicates = 0
+	}
+	switch {
+	case c.Replicate < 0:
+		return configError("replicate", "must be >= 0 (got %d)", c.Replicate)
+	case c.Replicates > 1 && c.Replicate > c.Replicates:
+		return configError("replicate/replicates", "replicate %d of %d", c.Replicate, c.Replicates)
+	}
+	switch {
+	case math.IsNaN(c.Jitter) || c.Jitter < 0 || c.Jitter > MaxJitter:
+		return configError("jitter", "must be in [0, %g] (got %v)", MaxJitter, c.Jitter)
+	case math.IsNaN(c.StartOffset) || c.StartOffset < 0 || c.StartOffset > 1:
+		return configError("start_offset", "must be a fraction of the trace in [0, 1] (got %v)", c.StartOffset)
+	}
+	if c.Replicates < 2 && c.Replicate == 0 {
+		// Perturbations apply to replicates only: refuse them where they
+		// would be silently ignored.
+		if c.Jitter > 0 {
+			return configError("jitter/replicates", "%v perturbs replicates only: set replicates to 2 or more", c.Jitter)
+		}
+		if c.StartOffset > 0 {
+			return configError("start_offset/replicates", "%v perturbs replicates only: set replicates to 2 or more", c.StartOffset)
+		}
+	}
+	return nil
+}
+
+// perturbed reports whether the run is a perturbed replicate.
+func (c *Config) perturbed() bool { return c.Replicate > 0 }

@@ -17,6 +17,16 @@
 // seeded with Config.Seed, one stream per purpose (rand.go); the workload
 // is fixed before the run, so changing the scheduler never changes it.
 //
+// # Replicates
+//
+// Config.Replicate 0 is the reference run. A replicate k >= 1 perturbs the
+// run without changing the model's meaning, from random streams seeded by
+// (Seed, k): events of one instant run in a uniformly random order (a
+// random key replaces seq), and optionally every service time is jittered
+// by up to ±Jitter and the trace replayed from a random start within its
+// first StartOffset fraction, wrapping around. The workbench runs
+// replicates 1..Replicates of a cell and summarises them.
+//
 // # Nodes
 //
 // Each node has one CPU and one disk, each a single FIFO server, and a

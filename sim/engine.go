@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 
@@ -91,6 +92,10 @@ type engine struct {
 	seq    *uint64 // scheduling order; shared by the clusters of a multi-cluster run
 	events eventHeap
 
+	// A perturbed replicate's random streams (Config.Replicate); nil
+	// in the reference run.
+	ties, jitter *rand.Rand
+
 	nodes    []node
 	pool     *algorithms.Pool
 	sched    algorithms.Scheduler
@@ -148,6 +153,7 @@ func Run(cfg Config, w *traces.Workload) (*Result, error) {
 	if err := checkWorkload(w); err != nil {
 		return nil, err
 	}
+	w = startOffset(cfg, w)
 	if len(cfg.Clusters) > 0 {
 		return runGeo(cfg, w)
 	}
@@ -184,8 +190,50 @@ func checkWorkload(w *traces.Workload) error {
 	return nil
 }
 
+// startOffset returns w as replicate cfg.Replicate replays it: from a
+// request drawn uniformly among the first StartOffset fraction of the
+// trace, wrapping around to its beginning. Request times are shifted so
+// that the replay starts at 0 and the wrapped head follows the tail
+// (open admission keeps the trace's gaps). The reference run and a
+// replicate without StartOffset get w itself.
+func startOffset(cfg Config, w *traces.Workload) *traces.Workload {
+	if !cfg.perturbed() || cfg.StartOffset == 0 || len(w.Requests) < 2 {
+		return w
+	}
+	n := len(w.Requests)
+	span := int(cfg.StartOffset * float64(n))
+	if span < 1 {
+		return w
+	}
+	k := newStream(replicateSeed(cfg.Seed, cfg.Replicate), streamOffset).IntN(min(span, n))
+	if k == 0 {
+		return w
+	}
+	rot := *w
+	rot.Requests = make([]traces.Request, 0, n)
+	// The rotated replay starts when the trace does (its first request's
+	// time), as replicates drawing k = 0 do.
+	first, t0, tEnd := w.Requests[0].Time, w.Requests[k].Time, w.Requests[n-1].Time
+	for _, r := range w.Requests[k:] {
+		r.Time = max(r.Time-t0+first, 0)
+		rot.Requests = append(rot.Requests, r)
+	}
+	for _, r := range w.Requests[:k] {
+		r.Time = max(r.Time+tEnd-t0+first, 0)
+		rot.Requests = append(rot.Requests, r)
+	}
+	return &rot
+}
+
 func newEngine(cfg Config, w *traces.Workload) (*engine, error) {
 	e := &engine{cfg: cfg, w: w, costs: cfg.Costs, tried: -1, seq: new(uint64)}
+	if cfg.perturbed() {
+		seed := replicateSeed(cfg.Seed, cfg.Replicate)
+		e.ties = newStream(seed, streamTies)
+		if cfg.Jitter > 0 {
+			e.jitter = newStream(seed, streamJitter)
+		}
+	}
 	sched, err := algorithms.New(cfg.Algorithm, cfg.Options)
 	if err != nil {
 		return nil, fmt.Errorf("sim: alg: %w", err)
@@ -258,9 +306,18 @@ var monitorConfig = algorithms.MonitorConfig{Window: 12, Target: 0.95}
 // that takes load feedback: DFLB's DEFAULT_WEIGHT (docs/reference-model.md).
 const dflbDefaultWeight = 10
 
-func (e *engine) schedule(at time.Duration, kind evKind, nodeIdx, slot int32) {
+// order returns the next event's ordering key among the events of its
+// instant: the scheduling order, or a random key in a perturbed replicate.
+func (e *engine) order() uint64 {
+	if e.ties != nil {
+		return e.ties.Uint64()
+	}
 	*e.seq++
-	ev := event{at: at, seq: *e.seq, kind: kind, node: nodeIdx, slot: slot}
+	return *e.seq
+}
+
+func (e *engine) schedule(at time.Duration, kind evKind, nodeIdx, slot int32) {
+	ev := event{at: at, seq: e.order(), kind: kind, node: nodeIdx, slot: slot}
 	if nodeIdx >= 0 && (kind == evCPUDone || kind == evDiskDone) {
 		ev.epoch = e.nodes[nodeIdx].epoch
 	}
@@ -270,8 +327,7 @@ func (e *engine) schedule(at time.Duration, kind evKind, nodeIdx, slot int32) {
 // scheduleEssential schedules an event that keeps the run alive even when
 // nothing is in the cluster (arrivals, failures, health checks).
 func (e *engine) scheduleEssential(ev event) {
-	*e.seq++
-	ev.seq = *e.seq
+	ev.seq = e.order()
 	e.essential++
 	e.events.push(ev)
 }
@@ -493,7 +549,7 @@ func (e *engine) bypass(s int32) {
 	e.bypassed++
 	f := &e.flights[s]
 	f.step = stepOrigin
-	e.schedule(e.now+e.cfg.OriginTime, evOriginDone, -1, s)
+	e.schedule(e.now+e.perturb(e.cfg.OriginTime), evOriginDone, -1, s)
 }
 
 // jobTime is the service time of s's current step.
@@ -528,7 +584,17 @@ func (e *engine) enqueue(q *fifo, done evKind, i, s int32) {
 // pace (models.Pace: its speed, slowed while a slowdown is in force).
 func (e *engine) start(q *fifo, done evKind, i, s int32) {
 	q.cur, q.start = s, e.now
-	e.schedule(q.pace.Finish(e.now, e.jobTime(s)), done, i, s)
+	e.schedule(q.pace.Finish(e.now, e.perturb(e.jobTime(s))), done, i, s)
+}
+
+// perturb returns service time d, jittered in a perturbed replicate with
+// Config.Jitter > 0: d × a factor drawn uniformly in [1-Jitter, 1+Jitter].
+func (e *engine) perturb(d time.Duration) time.Duration {
+	if e.jitter == nil {
+		return d
+	}
+	f := 1 + e.cfg.Jitter*(2*e.jitter.Float64()-1)
+	return time.Duration(math.Round(float64(d) * f))
 }
 
 // cpuDone ends the CPU job in service on node i. The CPU first takes

@@ -19,9 +19,11 @@ const (
 	evRefused                      // a request sent to a crashed node gives up (Config.ConnectTimeout)
 )
 
-// event is one scheduled happening. Events run in (at, seq) order, seq
-// being the order in which they were scheduled, so that events of one
-// instant keep their scheduling order (docs/reference-model.md).
+// event is one scheduled happening. Events run in (at, seq) order. seq is
+// the order in which they were scheduled, so that events of one instant
+// keep their scheduling order (docs/reference-model.md); in a perturbed
+// replicate it is a random key instead, which puts the events of one
+// instant in a uniformly random order (Config.Replicate).
 type event struct {
 	at    time.Duration
 	seq   uint64

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -58,6 +59,8 @@ type geo struct {
 	cfg    Config
 	w      *traces.Workload
 	seq    uint64
+	ties   *rand.Rand // a perturbed replicate's order of same-instant events
+	jitter *rand.Rand // a perturbed replicate's service-time jitter
 	events eventHeap
 	now    time.Duration
 	sites  []*site
@@ -144,6 +147,13 @@ func newGeo(cfg Config, w *traces.Workload) (*geo, error) {
 		e.w = &local
 		e.responses = nil
 		e.seq = &g.seq
+		// A perturbed replicate: one random stream for the order of
+		// same-instant events and one for jitter, shared by the clusters
+		// and the coordinator, as one engine's would be.
+		if i == 0 {
+			g.ties, g.jitter = e.ties, e.jitter
+		}
+		e.ties, e.jitter = g.ties, g.jitter
 		e.feeding = true
 		s := &site{e: e, target: -1, known: make([]float64, len(cfg.Clusters))}
 		for j := range s.known {
@@ -202,8 +212,14 @@ func mix64(x uint64) uint64 {
 }
 
 func (g *geo) schedule(at time.Duration, kind evKind, node, slot int32) {
-	g.seq++
-	g.events.push(event{at: at, seq: g.seq, kind: kind, node: node, slot: slot})
+	var seq uint64
+	if g.ties != nil {
+		seq = g.ties.Uint64()
+	} else {
+		g.seq++
+		seq = g.seq
+	}
+	g.events.push(event{at: at, seq: seq, kind: kind, node: node, slot: slot})
 }
 
 func (g *geo) run() error {
@@ -476,6 +492,13 @@ func (g *geo) result() *Result {
 			series[b].Completed += x.Completed
 			series[b].Hits += x.Hits
 			series[b].InFlight += x.InFlight
+			series[b].Failed += x.Failed
+			// Each cluster's nodes, in the result's node order.
+			nc := x.NodeCompleted
+			if len(nc) != len(e.nodes) {
+				nc = make([]int, len(e.nodes))
+			}
+			series[b].NodeCompleted = append(series[b].NodeCompleted, nc...)
 			if x.Weights != nil {
 				series[b].Weights = append(series[b].Weights, x.Weights...)
 			}

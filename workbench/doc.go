@@ -41,6 +41,17 @@
 // (Cell.Key), so a rerun skips finished cells and a merge of shards is
 // byte-identical to an unsharded run.
 //
+// # Replicates
+//
+// A configuration with Replicates N > 1 expands to N cells, replicates
+// 1..N (sim.Config.Replicate). Results tables (WriteCSV, WriteJSON,
+// WriteTable) then carry each cell's mean, standard deviation and
+// Student-t confidence interval per metric (package internal/stats), and
+// one column per swept parameter named by its experiment key (SweptParams);
+// plots draw the means with 95% error bars; CompareSchedulers tests each
+// pair of schedulers (paired t-test over common replicates, Welch's
+// otherwise) and says whether the difference is significant.
+//
 // # Usage
 //
 //	spec := &workbench.Spec{Base: sim.Config{Preset: "thesis"}, Workloads: []*traces.Workload{w},

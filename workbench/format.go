@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lvslab/lvslab/internal/atomicfile"
+	"github.com/lvslab/lvslab/internal/stats"
 	"github.com/lvslab/lvslab/sim"
 )
 
@@ -50,14 +51,15 @@ func OutputFormat(format, out string, stdout io.Writer) (string, error) {
 	return "csv", nil
 }
 
-// WriteResultsTo writes results to w as format: "csv" (sim.WriteCSV),
-// "json" (sim.WriteJSON) or "table" (WriteTable; cells may be nil).
+// WriteResultsTo writes results to w as format: "csv" (WriteCSV), "json"
+// (WriteJSON) or "table" (WriteTable; cells may be nil), replicates
+// summarised at the default confidence level (95%).
 func WriteResultsTo(w io.Writer, format string, cells []Cell, rs []*sim.Result) error {
 	switch format {
 	case "csv":
-		return sim.WriteCSV(w, rs)
+		return WriteCSV(w, rs, stats.DefaultLevel)
 	case "json":
-		return sim.WriteJSON(w, rs)
+		return WriteJSON(w, rs, stats.DefaultLevel)
 	}
 	return WriteTable(w, cells, rs)
 }
@@ -77,20 +79,32 @@ func WriteResultsOutput(stdout io.Writer, out, format string, cells []Cell, rs [
 	return atomicfile.WriteFile(out, buf.Bytes())
 }
 
-// WriteTable prints results for people: one line per run, with the
-// sweep labels of cells (if not nil) beside them.
+// WriteTable prints results for people: one line per run, with one
+// column per swept parameter (named by its experiment key). Replicates
+// of a cell are one line: the mean of each metric, the 95% confidence
+// interval's half-width of the throughput and hit ratio (± columns) and
+// the number of runs. cells is unused (the results carry their
+// configurations) and may be nil.
 func WriteTable(w io.Writer, cells []Cell, rs []*sim.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	traces := map[string]bool{}
-	labels, failed := false, false
-	for _, c := range cells {
-		traces[c.Trace] = true
-		labels = labels || len(c.Labels) > 0
-	}
+	failed := false
 	for _, r := range rs {
+		traces[r.Trace] = true
 		failed = failed || r.Failed > 0 || len(r.Config.Failures) > 0
 	}
-	head := []string{"alg", "nodes", "req/s", "MB/s", "hit %", "p50 ms", "p95 ms", "mean ms", "imbalance", "cache/node"}
+	swept := sweptParams(rs, []string{"CacheBytes"})
+	t, sums := resultTable("", rs, stats.DefaultLevel)
+	replicated := sums != nil
+	head := []string{"alg", "nodes", "req/s"}
+	if replicated {
+		head = append(head, "±95%")
+	}
+	head = append(head, "MB/s", "hit %")
+	if replicated {
+		head = append(head, "±95%")
+	}
+	head = append(head, "p50 ms", "p95 ms", "mean ms", "imbalance", "cache/node")
 	if failed {
 		head = append(head, "failed")
 	}
@@ -98,32 +112,60 @@ func WriteTable(w io.Writer, cells []Cell, rs []*sim.Result) error {
 	if geo {
 		head = append(head, "overflow %")
 	}
-	if labels {
-		head = append(head, "parameters")
+	for _, p := range swept {
+		head = append(head, p.FileKey())
+	}
+	if replicated {
+		head = append(head, "runs")
 	}
 	if len(traces) > 1 {
 		head = append(head, "trace")
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-	for i, r := range rs {
-		row := []string{
-			DisplayName(r.Config.Algorithm),
-			strconv.Itoa(r.Config.Nodes),
-			strconv.FormatFloat(r.ThroughputRPS, 'f', 1, 64),
-			strconv.FormatFloat(r.ThroughputMBps, 'f', 2, 64),
-			strconv.FormatFloat(100*r.HitRatio, 'f', 1, 64),
-			ms(r.P50), ms(r.P95), ms(r.MeanResponse),
-			strconv.FormatFloat(r.Imbalance, 'f', 3, 64),
-			FormatBytes(r.Config.CacheBytes),
+	f := func(x float64, prec int) string { return strconv.FormatFloat(x, 'f', prec, 64) }
+	rows := [][]int{}
+	if replicated {
+		rows = t.cells()
+	} else {
+		for i := range rs {
+			rows = append(rows, []int{i})
 		}
+	}
+	for _, cell := range rows {
+		r := rs[cell[0]]
+		mean := func(m string, scale float64, prec int) string {
+			if !replicated {
+				v, _ := t.Float(cell[0], m)
+				return f(v*scale, prec)
+			}
+			s, _ := sums[cell[0]].Get(m)
+			return f(s.Mean*scale, prec)
+		}
+		half := func(m string, scale float64, prec int) string {
+			s, _ := sums[cell[0]].Get(m)
+			return f((s.Hi-s.Lo)/2*scale, prec)
+		}
+		row := []string{DisplayName(r.Config.Algorithm), strconv.Itoa(r.Config.Nodes), mean("throughput_rps", 1, 1)}
+		if replicated {
+			row = append(row, half("throughput_rps", 1, 1))
+		}
+		row = append(row, mean("throughput_mbps", 1, 2), mean("hit_ratio", 100, 1))
+		if replicated {
+			row = append(row, half("hit_ratio", 100, 1))
+		}
+		row = append(row, mean("p50_ms", 1, 1), mean("p95_ms", 1, 1), mean("mean_ms", 1, 1),
+			mean("imbalance_cov", 1, 3), FormatBytes(r.Config.CacheBytes))
 		if failed {
-			row = append(row, strconv.Itoa(r.Failed))
+			row = append(row, mean("failed", 1, 0))
 		}
 		if geo {
-			row = append(row, strconv.FormatFloat(100*r.OverflowShare, 'f', 1, 64))
+			row = append(row, mean("overflow_share", 100, 1))
 		}
-		if labels {
-			row = append(row, strings.Join(cells[i].Labels, " "))
+		for _, p := range swept {
+			row = append(row, ParamValue(r.Config, p))
+		}
+		if replicated {
+			row = append(row, strconv.Itoa(len(cell)))
 		}
 		if len(traces) > 1 {
 			row = append(row, r.Trace)

@@ -19,7 +19,9 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/lvslab/lvslab/experiment"
 	"github.com/lvslab/lvslab/internal/atomicfile"
+	"github.com/lvslab/lvslab/internal/stats"
 	"github.com/lvslab/lvslab/sim"
 )
 
@@ -361,32 +363,59 @@ func algorithmsOf(t *Table, g *group, o PlotOptions) []string {
 }
 
 // series returns alg's points (nodes, column×scale) in g, sorted by nodes.
-// Two rows at one node count are an error: the figure would be ambiguous.
-func series(t *Table, g *group, alg, column string, scale float64) (plotter.XYs, error) {
-	var xys plotter.XYs
-	var from []int // the row of each point
+// Replicates of one cell (rows at one node count with distinct replicate
+// indexes) are one point, their mean, and errs gives each point's 95%
+// confidence interval of the mean (nil when no point has replicates).
+// Two rows at one node count that are not replicates are an error: the
+// figure would be ambiguous.
+func series(t *Table, g *group, alg, column string, scale float64) (xys plotter.XYs, errs plotter.YErrors, err error) {
+	type point struct {
+		n    float64
+		rows []int
+		reps []string
+		vals []float64
+	}
+	var pts []*point
 	for _, i := range g.rows {
 		if t.Get(i, "alg") != alg {
 			continue
 		}
 		n, err := t.Float(i, "nodes")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		v, err := t.Float(i, column)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		for k, p := range xys {
-			if p.X == n {
-				return nil, duplicateError(t, g, alg, n, from[k], i)
-			}
+		rep := t.Get(i, ReplicateColumn)
+		k := slices.IndexFunc(pts, func(p *point) bool { return p.n == n })
+		if k < 0 {
+			pts = append(pts, &point{n: n})
+			k = len(pts) - 1
 		}
-		xys = append(xys, plotter.XY{X: n, Y: v * scale})
-		from = append(from, i)
+		p := pts[k]
+		if len(p.rows) > 0 && (rep == "" || rep == "0" || slices.Contains(p.reps, rep)) {
+			return nil, nil, duplicateError(t, g, alg, n, p.rows[0], i)
+		}
+		p.rows, p.reps, p.vals = append(p.rows, i), append(p.reps, rep), append(p.vals, v*scale)
 	}
-	slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
-	return xys, nil
+	slices.SortFunc(pts, func(a, b *point) int { return cmp.Compare(a.n, b.n) })
+	replicated := slices.ContainsFunc(pts, func(p *point) bool { return len(p.vals) > 1 })
+	for _, p := range pts {
+		s := stats.Summarize(p.vals, stats.DefaultLevel)
+		xys = append(xys, plotter.XY{X: p.n, Y: s.Mean})
+		if replicated {
+			errs = append(errs, struct{ Low, High float64 }{s.Mean - s.Lo, s.Hi - s.Mean})
+		}
+	}
+	return xys, errs, nil
+}
+
+// errorPoints are points with vertical error bars (plotter.YErrorBars).
+type errorPoints struct {
+	plotter.XYs
+	plotter.YErrors
 }
 
 // duplicateError says that rows a and b of g are both alg at n nodes.
@@ -507,7 +536,7 @@ func barPlot(t *Table, groups []*group, o PlotOptions) (*plot.Plot, error) {
 		values[k] = make(plotter.Values, len(cats))
 		have[k] = make([]bool, len(cats))
 		for i, g := range cats {
-			xys, err := series(t, g, alg, "throughput_rps", 1)
+			xys, _, err := series(t, g, alg, "throughput_rps", 1)
 			if err != nil {
 				return nil, err
 			}
@@ -637,7 +666,7 @@ func metricPlot(t *Table, g *group, o PlotOptions, column string, scale float64,
 	drawn := 0
 	var all plotter.XYs
 	for k, alg := range algorithmsOf(t, g, o) {
-		xys, err := series(t, g, alg, column, scale)
+		xys, errs, err := series(t, g, alg, column, scale)
 		if err != nil {
 			return nil, err
 		}
@@ -649,6 +678,20 @@ func metricPlot(t *Table, g *group, o PlotOptions, column string, scale float64,
 			return nil, fmt.Errorf("%s: %s %s: %w", t.Name, alg, column, err)
 		}
 		c, glyph := style(k)
+		if errs != nil {
+			// Replicates: each point's 95% confidence interval.
+			bars, err := plotter.NewYErrorBars(errorPoints{xys, errs})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s %s: %w", t.Name, alg, column, err)
+			}
+			bars.Color = c
+			bars.LineStyle.Width = vg.Points(1)
+			bars.CapWidth = vg.Points(5)
+			p.Add(bars)
+			for i, e := range errs {
+				all = append(all, plotter.XY{X: xys[i].X, Y: xys[i].Y + e.High}, plotter.XY{X: xys[i].X, Y: xys[i].Y - e.Low})
+			}
+		}
 		line.Color = c
 		line.Width = vg.Points(1.5)
 		points.Color = c
@@ -853,12 +896,17 @@ func matches(r *sim.Result, t *Table, g *group) bool {
 		return slices.Contains(g.results, r)
 	}
 	row := r.CSVRow()
-	for j, c := range configColumns {
-		k := slices.Index(sim.CSVHeader, c)
-		if k < 0 || !t.Has(c) {
+	for j, c := range t.keyColumns() {
+		if !t.Has(c) {
 			continue
 		}
-		if row[k] != g.key[j] {
+		v := ""
+		if k := slices.Index(sim.CSVHeader, c); k >= 0 {
+			v = row[k]
+		} else if p, ok := experiment.ParamByKey(c); ok {
+			v = ParamValue(r.Config, p)
+		}
+		if v != g.key[j] {
 			return false
 		}
 	}

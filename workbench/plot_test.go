@@ -2,6 +2,7 @@ package workbench
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"os"
 	"path/filepath"
@@ -264,14 +265,34 @@ func TestWriteResultPlotsGroups(t *testing.T) {
 }
 
 // TestPlotAmbiguity checks the errors for two results of one algorithm
-// and node count in one figure: from a CSV, whose rows cannot tell a sweep
-// over health_check_delay apart, an ErrAmbiguous naming both lines and
-// pointing to the JSON; from results, a run recorded twice.
+// and node count in one figure: from a CSV without a column for the swept
+// parameter (health_check_delay; as written before CSVs had one), an
+// ErrAmbiguous naming both lines and pointing to the JSON; from results, a
+// run recorded twice. A CSV with the parameter's column draws.
 func TestPlotAmbiguity(t *testing.T) {
 	w := workload(t, 3000)
 	swept := fakeResults(t, &Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr"}, Nodes: []int{1, 2}, Axes: []Axis{healthAxis(0, time.Second)}})
 	twice := fakeResults(t, &Spec{Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr"}, Nodes: []int{1, 2}})
 	twice = append(twice, twice[1])
+	// noColumn is the CSV of swept without its health_check_delay column.
+	noColumn := func() *Table {
+		tab := TableFromResults("r.csv", swept)
+		if !tab.Has("health_check_delay") {
+			t.Fatalf("CSV header %v: no health_check_delay column", tab.Header)
+		}
+		var b bytes.Buffer
+		cw := csv.NewWriter(&b)
+		cw.Write(sim.CSVHeader)
+		for _, r := range tab.Rows {
+			cw.Write(r[:len(sim.CSVHeader)])
+		}
+		cw.Flush()
+		old, err := ReadTable("r.csv", &b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return old
+	}
 	dir := t.TempDir()
 	tests := []struct {
 		name      string
@@ -279,14 +300,22 @@ func TestPlotAmbiguity(t *testing.T) {
 		want      []string
 		ambiguous bool
 	}{
-		{"CSV of a swept parameter", func() error {
+		{"CSV of a swept parameter, with its column", func() error {
 			_, err := WritePlots(dir, TableFromResults("r.csv", swept), nil, PlotOptions{Formats: []string{"svg"}})
+			return err
+		}, nil, false},
+		{"CSV of a swept parameter, without its column", func() error {
+			_, err := WritePlots(dir, noColumn(), nil, PlotOptions{Formats: []string{"svg"}})
 			return err
 		}, []string{"r.csv: lines 2 and 4 are both wrr at 1 nodes", "trace=small-3000", "cache_bytes=33554432", "no column for", "plot the JSON results instead"}, true},
 		{"CSV with CDFs from results", func() error {
-			_, err := WritePlots(dir, TableFromResults("r.csv", swept), swept, PlotOptions{Formats: []string{"svg"}})
+			_, err := WritePlots(dir, noColumn(), swept, PlotOptions{Formats: []string{"svg"}})
 			return err
 		}, []string{"lines 2 and 4"}, true},
+		{"CSV with its column and CDFs from results", func() error {
+			_, err := WritePlots(dir, TableFromResults("r.csv", swept), swept, PlotOptions{Formats: []string{"svg"}})
+			return err
+		}, nil, false},
 		{"JSON of the same sweep draws", func() error {
 			_, err := WriteResultPlots(dir, "r.json", swept, PlotOptions{Formats: []string{"svg"}})
 			return err

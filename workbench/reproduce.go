@@ -17,6 +17,7 @@ import (
 
 	"github.com/lvslab/lvslab/experiment"
 	"github.com/lvslab/lvslab/internal/atomicfile"
+	"github.com/lvslab/lvslab/internal/stats"
 	"github.com/lvslab/lvslab/internal/version"
 	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/traces"
@@ -26,6 +27,11 @@ import (
 const (
 	// ReproduceSeed is the seed of the committed results.
 	ReproduceSeed = 1
+	// ReproduceReplicates is the number of replicates of every point of
+	// the committed results: enough for a confidence interval that tells
+	// the schedulers apart, few enough for reproduce to run in about two
+	// minutes on two cores (BENCHMARKS.md).
+	ReproduceReplicates = 3
 	// The workloads: the embedded trace and the synthetic thesis-like one.
 	defaultTraceSpec = "default"
 	defaultSynthSpec = "synth:thesis"
@@ -42,10 +48,15 @@ type ReproduceOptions struct {
 	Workers int      // simulations at once (0: all cores)
 	Scaled  bool     // also run at a cache scaled to the thesis's working-set ratio
 	Seed    uint64
-	Formats []string  // image formats of the figures
-	Log     io.Writer // progress and timings
-	TTY     bool      // Log is a terminal
-	Mem     *MemLimit // memory limit (nil: none)
+	// Replicates runs each point that many times, replicates 1..N with
+	// same-instant events in a seeded random order (sim.Config.Replicate),
+	// and reports means with confidence intervals; 0 or 1: one
+	// unperturbed run per point.
+	Replicates int
+	Formats    []string  // image formats of the figures
+	Log        io.Writer // progress and timings
+	TTY        bool      // Log is a terminal
+	Mem        *MemLimit // memory limit (nil: none)
 }
 
 // study is one workload's reproduction.
@@ -188,6 +199,9 @@ func (st *study) experimentYAML(o ReproduceOptions) string {
 		fmt.Fprintf(&b, "cache: [%s]\n", strings.Join(caches, ", "))
 	}
 	fmt.Fprintf(&b, "seed: %d\n", o.Seed)
+	if o.Replicates > 1 {
+		fmt.Fprintf(&b, "replicates: %d\n", o.Replicates)
+	}
 	return b.String()
 }
 
@@ -276,14 +290,142 @@ func abs(x int) int {
 	return x
 }
 
-// get returns the result of alg at n nodes and cache c.
-func (st *study) get(alg string, n int, cache int64) *sim.Result {
+// runs returns the results of alg at n nodes and cache c: one, or its
+// replicates in replicate order.
+func (st *study) runs(alg string, n int, cache int64) []*sim.Result {
+	var rs []*sim.Result
 	for _, r := range st.results {
 		if r.Config.Algorithm == alg && r.Config.Nodes == n && r.Config.CacheBytes == cache {
-			return r
+			rs = append(rs, r)
 		}
 	}
-	return nil
+	return rs
+}
+
+// get returns the result of alg at n nodes and cache c: the run, or the
+// mean of its replicates (meanResult).
+func (st *study) get(alg string, n int, cache int64) *sim.Result {
+	return meanResult(st.runs(alg, n, cache))
+}
+
+// meanResult is rs[0] with the means over rs of the throughput, hit
+// ratio, imbalance and every node's CPU and disk utilisation, the numbers
+// the README quotes; nil for no results.
+func meanResult(rs []*sim.Result) *sim.Result {
+	if len(rs) == 0 {
+		return nil
+	}
+	if len(rs) == 1 {
+		return rs[0]
+	}
+	m := *rs[0]
+	m.ThroughputRPS, m.ThroughputMBps, m.HitRatio, m.Imbalance = 0, 0, 0, 0
+	m.Nodes = slices.Clone(rs[0].Nodes)
+	for i := range m.Nodes {
+		m.Nodes[i].CPUUtil, m.Nodes[i].DiskUtil = 0, 0
+	}
+	k := float64(len(rs))
+	for _, r := range rs {
+		m.ThroughputRPS += r.ThroughputRPS / k
+		m.ThroughputMBps += r.ThroughputMBps / k
+		m.HitRatio += r.HitRatio / k
+		m.Imbalance += r.Imbalance / k
+		for i := range min(len(m.Nodes), len(r.Nodes)) {
+			m.Nodes[i].CPUUtil += r.Nodes[i].CPUUtil / k
+			m.Nodes[i].DiskUtil += r.Nodes[i].DiskUtil / k
+		}
+	}
+	return &m
+}
+
+// same reports whether a and b at n nodes and cache c ran identically in
+// every replicate.
+func (st *study) same(a, b string, n int, cache int64) bool {
+	ra, rb := st.runs(a, n, cache), st.runs(b, n, cache)
+	if len(ra) == 0 || len(ra) != len(rb) {
+		return false
+	}
+	for i := range ra {
+		if !identical(ra[i], rb[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// test is the paired t-test of a's throughput against b's over their
+// replicates at n nodes and cache c (ok false for single runs).
+func (st *study) test(a, b string, n int, cache int64) (d stats.Diff, meanB float64, ok bool) {
+	ra, rb := st.runs(a, n, cache), st.runs(b, n, cache)
+	if len(ra) < 2 || len(ra) != len(rb) {
+		return d, 0, false
+	}
+	xa, xb := make([]float64, len(ra)), make([]float64, len(rb))
+	for i := range ra {
+		xa[i], xb[i] = ra[i].ThroughputRPS, rb[i].ThroughputRPS
+	}
+	d, err := stats.PairedTest(xa, xb, stats.DefaultLevel)
+	if err != nil {
+		return d, 0, false
+	}
+	return d, stats.Summarize(xb, stats.DefaultLevel).Mean, true
+}
+
+// interval is the 95% confidence interval of a's throughput gain over b's
+// for prose: " [95% CI +3.1% to +5.4%]", with ": within noise" when it
+// holds 0, " [in every replicate]" when the difference does not vary; ""
+// for single runs.
+func (st *study) interval(a, b string, n int, cache int64) string {
+	d, mb, ok := st.test(a, b, n, cache)
+	switch {
+	case !ok || mb == 0:
+		return ""
+	case d.Lo == d.Hi:
+		return " [in every replicate]"
+	}
+	s := fmt.Sprintf(" [95%% CI %s to %s", pct(d.Lo/mb), pct(d.Hi/mb))
+	if !d.Significant() {
+		s += ": within noise"
+	}
+	return s + "]"
+}
+
+// cell is the README table's cell of a's gain over b: the gain, with its
+// 95% confidence interval's half-width for replicates and "(noise)" when
+// the interval holds 0.
+func (st *study) cell(a, b string, n int, cache int64) string {
+	s := pct(gain(st.get(a, n, cache), st.get(b, n, cache)))
+	d, mb, ok := st.test(a, b, n, cache)
+	if !ok || mb == 0 || d.Lo == d.Hi {
+		return s // one run, or the same difference in every replicate
+	}
+	s += fmt.Sprintf(" ± %.1f", shownPct((d.Hi-d.Lo)/2/mb))
+	if !d.Significant() {
+		s += " (noise)"
+	}
+	return s
+}
+
+// spread is the 95% confidence interval's half-width of alg's mean
+// throughput, for the README's table ("" for a single run).
+func (st *study) spread(alg string, n int, cache int64) string {
+	rs := st.runs(alg, n, cache)
+	if len(rs) < 2 {
+		return ""
+	}
+	xs := make([]float64, len(rs))
+	for i, r := range rs {
+		xs[i] = r.ThroughputRPS
+	}
+	return " ± " + strconv.FormatFloat(stats.Summarize(xs, stats.DefaultLevel).HalfWidth(), 'f', 1, 64)
+}
+
+// replicates is the number of runs per point of the study.
+func (st *study) replicates() int {
+	if len(st.cells) == 0 {
+		return 1
+	}
+	return max(st.cells[0].Config.Replicates, 1)
 }
 
 func (st *study) maxNodes() int {
@@ -386,10 +528,21 @@ func readmeText(studies []*study, o ReproduceOptions) string {
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("# Reproduced results\n\n")
 	p("Generated by `lvslab reproduce` (lvslab %s) from the numbers in this folder; do not edit by hand.\n", version.Version)
-	p("Every point is one simulation of the **thesis preset** (docs/reference-model.md: closed admission of\n")
-	p("n × 60 requests, LRU caches, the LARD cost constants of thesis §4.3), seed %d, n = %s.\n", o.Seed, experiment.NodesString(o.Nodes))
+	if o.Replicates > 1 {
+		p("Every point is the mean of %d replicates of the **thesis preset** (docs/reference-model.md: closed admission of\n", o.Replicates)
+		p("n × 60 requests, LRU caches, the LARD cost constants of thesis §4.3), seed %d, n = %s. Replicate k runs the\n", o.Seed, experiment.NodesString(o.Nodes))
+		p("events that fall on the same simulated instant in a random order drawn from the seed and k (every order is a\n")
+		p("valid reading of the model, which does not fix how simultaneous events interleave; `replicates` in\n")
+		p("`experiment.yaml`). Every comparison gives its 95%% confidence interval (a paired t-test over the replicates,\n")
+		p("which share their random streams across schedulers); a difference whose interval holds 0 is **within noise**.\n")
+		p("Throughputs are given ± the half-width of their 95%% confidence interval; the figures draw the means with 95%%\n")
+		p("error bars, and the response-time CDFs are those of replicate 1.\n")
+	} else {
+		p("Every point is one simulation of the **thesis preset** (docs/reference-model.md: closed admission of\n")
+		p("n × 60 requests, LRU caches, the LARD cost constants of thesis §4.3), seed %d, n = %s.\n", o.Seed, experiment.NodesString(o.Nodes))
+	}
 	p("Each folder holds the exact experiment (`experiment.yaml`, rerun it with `lvslab sim -f`), the results\n")
-	p("(`results.csv`: one row per scheduler × node count × cache; `results.json`: full results with time series and\n")
+	p("(`results.csv`: one row per scheduler × node count × cache%s; `results.json`: full results with time series and\n", replicateRows(o))
 	p("response-time CDFs) and the figures as %s (`fig4.2-*`, `fig6.5-*`: throughput, hit ratio, CDF at n = %d).\n\n",
 		formatList(o.Formats), studies[0].refNodes())
 	img := "png"
@@ -439,26 +592,28 @@ func readmeText(studies []*study, o ReproduceOptions) string {
 			p("\n### Cache %s per node\n\n", cs)
 			p("Throughput (requests/s) and cluster hit ratio at n = %d:\n\n", n)
 			p("| | WRR | WLC | DFLB | LBLC | LBLC/R |\n|---|---:|---:|---:|---:|---:|\n")
-			p("| throughput | %s | %s | %s | %s | %s |\n", rps(wrr), rps(wlc), rps(dflb), rps(lblc), rps(lblcr))
-			p("| vs. WRR | | %s | %s | %s | %s |\n", pct(gain(wlc, wrr)), pct(gain(dflb, wrr)), pct(gain(lblc, wrr)), pct(gain(lblcr, wrr)))
+			p("| throughput | %s%s | %s%s | %s%s | %s%s | %s%s |\n", rps(wrr), st.spread("wrr", n, c), rps(wlc), st.spread("wlc", n, c),
+				rps(dflb), st.spread("dflb", n, c), rps(lblc), st.spread("lblc", n, c), rps(lblcr), st.spread("lblcr", n, c))
+			p("| vs. WRR | | %s | %s | %s | %s |\n", st.cell("wlc", "wrr", n, c), st.cell("dflb", "wrr", n, c), st.cell("lblc", "wrr", n, c), st.cell("lblcr", "wrr", n, c))
 			p("| hit ratio | %s | %s | %s | %s | %s |\n\n", hit(wrr), hit(wlc), hit(dflb), hit(lblc), hit(lblcr))
 
 			p("**Fig. 4.2** ([throughput](%s/fig4.2-throughput%s.%s), [hit ratio](%s/fig4.2-hit-ratio%s.%s)). ", st.dir, suffix, img, st.dir, suffix, img)
 			p("Thesis: WRR and WLC close, DFLB about +20%% over both at n = 7, the gap widening with n.\n")
 			gd, gdw := gain(dflb, wrr), gain(dflb, wlc)
-			p("Here DFLB is %s relative to WRR and %s relative to WLC at n = %d: this %s.", pct(gd), pct(gdw), n, verdict(gd, thesisDFLBGain))
+			p("Here DFLB is %s%s relative to WRR and %s%s relative to WLC at n = %d: this %s.", pct(gd), st.interval("dflb", "wrr", n, c),
+				pct(gdw), st.interval("dflb", "wlc", n, c), n, verdict(gd, thesisDFLBGain))
 			if d := gain(wlc, wrr); !math.IsNaN(d) {
 				if math.Abs(shownPct(d)) <= 5 {
-					p(" WRR and WLC are within 5%% of each other (%s), as in the thesis.", pct(d))
+					p(" WRR and WLC are within 5%% of each other (%s%s), as in the thesis.", pct(d), st.interval("wlc", "wrr", n, c))
 				} else {
-					p(" WRR and WLC differ by %s, unlike the thesis's close curves.", pct(d))
+					p(" WRR and WLC differ by %s%s, unlike the thesis's close curves.", pct(d), st.interval("wlc", "wrr", n, c))
 				}
 			}
 			if g16 := gain(st.get("dflb", nmax, c), st.get("wrr", nmax, c)); nmax > n && !math.IsNaN(g16) && !math.IsNaN(gd) {
 				if s16 := shownPct(g16); s16 > shownPct(gd) && s16 > 2 {
-					p(" The gain grows with n (%s at n = %d, %s at n = %d), as in the thesis.", pct(g16), nmax, pct(gd), n)
+					p(" The gain grows with n (%s%s at n = %d, %s at n = %d), as in the thesis.", pct(g16), st.interval("dflb", "wrr", nmax, c), nmax, pct(gd), n)
 				} else {
-					p(" There is no gain growing with n (%s at n = %d, %s at n = %d), unlike the thesis.", pct(g16), nmax, pct(gd), n)
+					p(" There is no gain growing with n (%s%s at n = %d, %s at n = %d), unlike the thesis.", pct(g16), st.interval("dflb", "wrr", nmax, c), nmax, pct(gd), n)
 				}
 			}
 			p("\n\n")
@@ -467,19 +622,22 @@ func readmeText(studies []*study, o ReproduceOptions) string {
 				st.dir, suffix, img, st.dir, suffix, img, st.dir, n, suffix, img)
 			p("Thesis: LBLC +62.9%% over WRR at n = 7, LBLC/R slightly above LBLC.\n")
 			gl := gain(lblc, wrr)
-			p("Here LBLC is %s relative to WRR at n = %d: this %s.", pct(gl), n, verdict(gl, thesisLBLCGain))
+			p("Here LBLC is %s%s relative to WRR at n = %d: this %s.", pct(gl), st.interval("lblc", "wrr", n, c), n, verdict(gl, thesisLBLCGain))
 			if lr := gain(lblcr, lblc); !math.IsNaN(lr) {
+				ci := st.interval("lblcr", "lblc", n, c)
 				switch s := shownPct(lr); {
-				case s == 0 && identical(lblcr, lblc):
-					p(" LBLC/R is %s relative to LBLC: the same as LBLC (the two runs are identical here: the same throughput, hit ratio and requests per node); the thesis has LBLC/R slightly above LBLC.", pct(lr))
+				case s == 0 && st.same("lblcr", "lblc", n, c):
+					p(" LBLC/R is %s relative to LBLC: the same as LBLC (the two runs are identical here: the same throughput, hit ratio and requests per node%s); the thesis has LBLC/R slightly above LBLC.", pct(lr), sameEvery(st))
 				case s == 0:
-					p(" LBLC/R is %s relative to LBLC: the same as LBLC to the precision shown; the thesis has LBLC/R slightly above LBLC.", pct(lr))
+					p(" LBLC/R is %s%s relative to LBLC: the same as LBLC to the precision shown; the thesis has LBLC/R slightly above LBLC.", pct(lr), ci)
+				case strings.Contains(ci, "within noise"):
+					p(" LBLC/R is %s%s relative to LBLC: no different from LBLC within the noise of the replicates; the thesis has LBLC/R slightly above LBLC.", pct(lr), ci)
 				case s > 0 && s <= 10:
-					p(" LBLC/R is %s relative to LBLC: slightly above, as in the thesis.", pct(lr))
+					p(" LBLC/R is %s%s relative to LBLC: slightly above, as in the thesis.", pct(lr), ci)
 				case s > 10:
-					p(" LBLC/R is %s relative to LBLC: above, by more than the thesis's \"slightly\".", pct(lr))
+					p(" LBLC/R is %s%s relative to LBLC: above, by more than the thesis's \"slightly\".", pct(lr), ci)
 				default:
-					p(" LBLC/R is %s relative to LBLC: below it, unlike the thesis.", pct(lr))
+					p(" LBLC/R is %s%s relative to LBLC: below it, unlike the thesis.", pct(lr), ci)
 				}
 			}
 			p("\n\n")
@@ -552,6 +710,23 @@ func explain(st *study, cache int64, n int, wrr, lblc, dflb *sim.Result) string 
 		}
 	}
 	return strings.Join(s, " ")
+}
+
+// replicateRows says how results.csv counts its rows: "" for single
+// runs, ", replicate" for replicates.
+func replicateRows(o ReproduceOptions) string {
+	if o.Replicates > 1 {
+		return " × replicate"
+	}
+	return ""
+}
+
+// sameEvery qualifies "the two runs are identical" for replicates.
+func sameEvery(st *study) string {
+	if k := st.replicates(); k > 1 {
+		return fmt.Sprintf(", in each of the %d replicates", k)
+	}
+	return ""
 }
 
 // meanUtil returns the mean CPU and disk utilisation over the nodes.

@@ -36,7 +36,7 @@ func TestReproduceDeterministic(t *testing.T) {
 	// SVG only: PNG rendering is slow under the race detector, and its
 	// determinism is checked in package workbench.
 	o := ReproduceOptions{Traces: []string{"default", "synth:small:5000"}, Nodes: []int{1, 2, 7}, Formats: []string{"svg"},
-		Scaled: true, Seed: ReproduceSeed, Log: io.Discard}
+		Scaled: true, Seed: ReproduceSeed, Replicates: 2, Log: io.Discard}
 	for _, run := range []struct {
 		out     string
 		workers int
@@ -77,27 +77,27 @@ func TestReproduceDeterministic(t *testing.T) {
 
 	readme := readFile(t, filepath.Join(a, "README.md"))
 	rows := strings.Count(readFile(t, filepath.Join(a, "antlr-2003", "results.csv")), "\n") - 1
-	if rows != 5*3*2 {
-		t.Errorf("%d rows, want 5 algorithms × 3 node counts × 2 caches", rows)
+	if rows != 5*3*2*2 {
+		t.Errorf("%d rows, want 5 algorithms × 3 node counts × 2 caches × 2 replicates", rows)
 	}
-	// The README quotes LBLC's throughput at n = 7, rounded as it rounds
-	// (from the exact value in results.json, not the CSV's 6 decimals).
+	// The README quotes LBLC's mean throughput at n = 7, rounded as it
+	// rounds (from the exact values in results.json, not the CSV's 6
+	// decimals).
 	var results []*sim.Result
 	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(a, "antlr-2003", "results.json"))), &results); err != nil {
 		t.Fatal(err)
 	}
-	quoted := false
+	var lblc []*sim.Result
 	for _, r := range results {
 		if r.Config.Algorithm == "lblc" && r.Config.Nodes == 7 && r.Config.CacheBytes == 32<<20 {
-			want := readmeThroughput(r.ThroughputRPS)
-			if !strings.Contains(readme, " | "+want+" | ") {
-				t.Errorf("README does not quote LBLC's throughput at n = 7 (%s)", want)
-			}
-			quoted = true
+			lblc = append(lblc, r)
 		}
 	}
-	if !quoted {
-		t.Error("results.json has no LBLC run at n = 7 with 32 MiB")
+	if len(lblc) != 2 {
+		t.Fatalf("results.json has %d LBLC runs at n = 7 with 32 MiB, want 2 replicates", len(lblc))
+	}
+	if want := readmeThroughput(meanResult(lblc).ThroughputRPS); !strings.Contains(readme, " | "+want+" ± ") {
+		t.Errorf("README does not quote LBLC's mean throughput at n = 7 (%s)", want)
 	}
 	for _, w := range []string{"Fig. 4.2", "Fig. 6.5", "+62.9%", "relative to WRR", "working set"} {
 		if !strings.Contains(readme, w) {
@@ -319,5 +319,68 @@ func TestReadmeThroughput(t *testing.T) {
 		if !strings.Contains(readme, want) {
 			t.Errorf("throughput %v: README lacks %q", tp, want)
 		}
+	}
+}
+
+// fakeReplicatedStudy is fakeStudy with 3 replicates of every point: the
+// throughputs 99, 100, 101 req/s, except where set gives other ones
+// ("lblc@7": three throughputs).
+func fakeReplicatedStudy(set map[string][3]float64) *study {
+	const cache = 1 << 20
+	w := &traces.Workload{Name: "fake", Objects: []traces.Object{{Size: 64 << 20}}}
+	w.Requests = make([]traces.Request, 1000)
+	st := &study{spec: "fake", dir: "fake", w: w, caches: []int64{cache}}
+	for _, alg := range []string{"wrr", "wlc", "dflb", "lblc", "lblcr"} {
+		for _, n := range []int{1, 7, 16} {
+			tps := [3]float64{99, 100, 101}
+			if v, ok := set[fmt.Sprintf("%s@%d", alg, n)]; ok {
+				tps = v
+			}
+			for k, tp := range tps {
+				cfg := sim.Config{Algorithm: alg, Nodes: n, CacheBytes: cache, Replicates: 3, Replicate: k + 1}
+				st.cells = append(st.cells, Cell{Config: cfg})
+				nodes := make([]sim.NodeResult, n)
+				for i := range nodes {
+					nodes[i] = sim.NodeResult{Node: i, Requests: 1000 / n, HitRatio: 0.5}
+				}
+				st.results = append(st.results, &sim.Result{Config: cfg, ThroughputRPS: tp, HitRatio: 0.5, Nodes: nodes})
+			}
+		}
+	}
+	return st
+}
+
+// TestReadmeReplicates checks the README of replicated results: means
+// with their 95% intervals, every comparison with its interval (a paired
+// t-test over the replicates), and "within noise" exactly where the
+// interval holds 0.
+func TestReadmeReplicates(t *testing.T) {
+	// lblc - wrr per replicate: 60, 62, 61: mean 61, sd 1, half-width
+	// t(0.975, 2) × 1/√3 = 4.303 × 0.57735 = 2.484 req/s, i.e. ±2.5% of
+	// WRR's 100. dflb - wrr: 3, -2, 1: mean 0.667, sd 2.517, half-width
+	// 6.252: within noise.
+	st := fakeReplicatedStudy(map[string][3]float64{
+		"lblc@7": {159, 162, 162},
+		"dflb@7": {102, 98, 102},
+	})
+	readme := readmeText([]*study{st}, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}, Seed: 1, Replicates: 3})
+	for _, w := range []string{
+		"Every point is the mean of 3 replicates",
+		"| throughput | 100.0 ± 2.5 | 100.0 ± 2.5 | 100.7 ± 5.7 | 161.0 ± 4.3 | 100.0 ± 2.5 |",
+		"| vs. WRR | | +0.0% | +0.7% ± 6.3 (noise) | +61.0% ± 2.5 | +0.0% |",
+		"Here LBLC is +61.0% [95% CI +58.5% to +63.5%] relative to WRR at n = 7",
+		"Here DFLB is +0.7% [95% CI -5.6% to +6.9%: within noise] relative to WRR",
+		"WRR and WLC are within 5% of each other (+0.0% [in every replicate])",
+	} {
+		if !strings.Contains(readme, w) {
+			t.Errorf("README lacks %q", w)
+		}
+	}
+	same := readmeText([]*study{fakeReplicatedStudy(nil)}, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}, Seed: 1, Replicates: 3})
+	if w := "the two runs are identical here: the same throughput, hit ratio and requests per node, in each of the 3 replicates"; !strings.Contains(same, w) {
+		t.Errorf("README lacks %q", w)
+	}
+	if t.Failed() {
+		t.Log(readme)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/lvslab/lvslab/internal/atomicfile"
+	"github.com/lvslab/lvslab/internal/stats"
 	"github.com/lvslab/lvslab/internal/version"
 	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/traces"
@@ -261,12 +262,17 @@ type manifestEntry struct {
 	Alg    string   `json:"alg"`
 	Nodes  int      `json:"nodes"`
 	Labels []string `json:"labels,omitempty"`
+	// Replicate is the cell's replicate index (0: not a replicate).
+	Replicate int `json:"replicate,omitempty"`
 }
 
 func (e manifestEntry) String() string {
 	s := fmt.Sprintf("%s n=%d trace=%s", e.Alg, e.Nodes, e.Trace)
 	if len(e.Labels) > 0 {
 		s += " " + strings.Join(e.Labels, " ")
+	}
+	if e.Replicate > 0 {
+		s += fmt.Sprintf(" replicate=%d", e.Replicate)
 	}
 	return s
 }
@@ -283,7 +289,7 @@ func newManifest(cells []Cell, name, experiment string) *manifest {
 	m := &manifest{Version: version.Version, Name: name, Experiment: experiment, Cells: make([]manifestEntry, len(cells))}
 	for i, c := range cells {
 		m.Cells[i] = manifestEntry{Index: c.Index, Key: c.Key, Trace: c.Trace,
-			Alg: c.Config.Algorithm, Nodes: c.Config.Nodes, Labels: c.Labels}
+			Alg: c.Config.Algorithm, Nodes: c.Config.Nodes, Labels: c.Labels, Replicate: c.Config.Replicate}
 	}
 	return m
 }
@@ -417,16 +423,16 @@ func (s *store) mergeIfComplete() (bool, []string, error) {
 	return true, []string{csvPath, jsonPath}, nil
 }
 
-// WriteResults writes rs to path as "csv" or "json" (sim.WriteCSV,
-// sim.WriteJSON), atomically.
+// WriteResults writes rs to path as "csv" or "json" (WriteCSV,
+// WriteJSON), atomically.
 func WriteResults(path, format string, rs []*sim.Result) error {
 	var buf bytes.Buffer
 	var err error
 	switch format {
 	case "csv":
-		err = sim.WriteCSV(&buf, rs)
+		err = WriteCSV(&buf, rs, stats.DefaultLevel)
 	case "json":
-		err = sim.WriteJSON(&buf, rs)
+		err = WriteJSON(&buf, rs, stats.DefaultLevel)
 	default:
 		return fmt.Errorf("unknown results format %q (want csv or json)", format)
 	}

@@ -36,7 +36,9 @@ type Cell struct {
 }
 
 // Cells expands the sweep in a fixed order: workloads, then axes (the first
-// axis outermost), then algorithms, then node counts. Every configuration is
+// axis outermost), then algorithms, then node counts, then replicates
+// (a configuration with Replicates > 1 is one cell per replicate
+// 1..Replicates). Every configuration is
 // resolved (sim.Config.Resolve), so an invalid one fails here, before any
 // simulation runs; the error names the cell.
 func (s *Spec) Cells() ([]Cell, error) {
@@ -87,14 +89,27 @@ func (s *Spec) Cells() ([]Cell, error) {
 					if err != nil {
 						return nil, fmt.Errorf("%s: %w", describeCell(w.Name, alg, n, s.Axes, labels), err)
 					}
-					key, err := cellKey(fp, res)
-					if err != nil {
-						return nil, err
+					// A cell of several replicates is one cell per
+					// replicate, 1..Replicates (sim.Config.Replicate).
+					first, last := 0, 0
+					if res.Replicates > 1 {
+						first, last = 1, res.Replicates
 					}
-					cells = append(cells, Cell{
-						Index: len(cells), Key: key, Workload: wi, Trace: w.Name,
-						Labels: labels, Config: res,
-					})
+					for k := first; k <= last; k++ {
+						if len(cells) >= MaxCells {
+							return nil, fmt.Errorf("sweep: more than %d cells with %d replicates each: run fewer replicates or sweep fewer values at once", MaxCells, res.Replicates)
+						}
+						rc := res
+						rc.Replicate = k
+						key, err := cellKey(fp, rc)
+						if err != nil {
+							return nil, err
+						}
+						cells = append(cells, Cell{
+							Index: len(cells), Key: key, Workload: wi, Trace: w.Name,
+							Labels: labels, Config: rc,
+						})
+					}
 				}
 			}
 			// advance the odometer, last axis fastest
@@ -157,6 +172,9 @@ func (c Cell) String() string {
 	s := fmt.Sprintf("%s n=%d trace=%s", c.Config.Algorithm, c.Config.Nodes, c.Trace)
 	if len(c.Labels) > 0 {
 		s += " " + strings.Join(c.Labels, " ")
+	}
+	if c.Config.Replicate > 0 {
+		s += fmt.Sprintf(" replicate=%d", c.Config.Replicate)
 	}
 	return s
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lvslab/lvslab/experiment"
+	"github.com/lvslab/lvslab/internal/stats"
 	"github.com/lvslab/lvslab/sim"
 )
 
@@ -62,22 +64,23 @@ func ReadTable(name string, r io.Reader) (*Table, error) {
 	return t, nil
 }
 
-// TableFromResults builds the table that sim.WriteCSV would write for rs.
+// TableFromResults builds the table that WriteCSV writes for rs (at the
+// default confidence level).
 func TableFromResults(name string, rs []*sim.Result) *Table {
-	t := &Table{Name: name, Header: append([]string(nil), sim.CSVHeader...)}
-	geo := slices.ContainsFunc(rs, func(r *sim.Result) bool { return len(r.Config.Clusters) > 0 })
-	if geo {
-		t.Header = append(t.Header, sim.GeoCSVHeader...)
-	}
-	for _, r := range rs {
-		row := r.CSVRow()
-		if geo {
-			row = append(row, r.GeoCSVRow()...)
-		}
-		t.Rows = append(t.Rows, row)
-	}
-	t.index()
+	t, _ := resultTable(name, rs, stats.DefaultLevel)
 	return t
+}
+
+// WriteCSV writes the table as CSV.
+func (t *Table) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(t.Header); err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	if err := cw.WriteAll(t.Rows); err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	return nil
 }
 
 func (t *Table) index() {
@@ -146,7 +149,7 @@ type param struct {
 // group is the rows of one set of figures: one configuration, several
 // algorithms and node counts.
 type group struct {
-	key     []string      // the rows' values of configColumns
+	key     []string      // the rows' values of keyColumns
 	rows    []int         // row indexes into the table
 	results []*sim.Result // grouped from results: rows[i]'s result; nil for a CSV
 	params  []param       // the configuration, column parameters first
@@ -154,10 +157,29 @@ type group struct {
 	suffix  string        // file-name suffix distinguishing the group ("" if alone)
 }
 
-// configKey returns row i's values of configColumns.
+// keyColumns are the columns of t that describe a run's configuration:
+// configColumns, then the columns of swept parameters (named by their
+// experiment keys, SweptParams) in header order.
+func (t *Table) keyColumns() []string {
+	cols := slices.Clone(configColumns)
+	for _, h := range t.Header {
+		// alg and nodes are the figures' lines and axis, not a
+		// configuration (nodes is also the file key of node groups).
+		if h == "alg" || h == "nodes" {
+			continue
+		}
+		if _, ok := experiment.ParamByKey(h); ok && !slices.Contains(cols, h) {
+			cols = append(cols, h)
+		}
+	}
+	return cols
+}
+
+// configKey returns row i's values of keyColumns.
 func (t *Table) configKey(i int) []string {
-	key := make([]string, len(configColumns))
-	for j, c := range configColumns {
+	cols := t.keyColumns()
+	key := make([]string, len(cols))
+	for j, c := range cols {
 		key[j] = t.Get(i, c)
 	}
 	return key
@@ -173,13 +195,17 @@ func groupRows(t *Table) []*group {
 		g, ok := index[k]
 		if !ok {
 			g = &group{key: key}
-			for j, c := range configColumns {
+			for j, c := range t.keyColumns() {
 				if !t.Has(c) {
 					continue
 				}
-				p := param{name: c, text: columnValue(c, key[j]), canon: key[j], column: true}
+				// Swept parameters' columns are named in figures as the
+				// JSON results name them: "health_check_delay=1s".
+				p := param{name: c, text: columnValue(c, key[j]), canon: key[j], column: slices.Contains(configColumns, c)}
 				if v, err := strconv.ParseFloat(key[j], 64); err == nil && c != "trace" {
 					p.num, p.isNum = v, true
+				} else if d, err := time.ParseDuration(key[j]); err == nil {
+					p.num, p.isNum = float64(d), true
 				}
 				g.params = append(g.params, p)
 			}
@@ -200,7 +226,7 @@ func groupResults(t *Table, rs []*sim.Result) ([]*group, error) {
 	index := map[string]*group{}
 	for i, r := range rs {
 		c := r.Config
-		c.Algorithm, c.Nodes, c.Options.Seed = "", 0, 0
+		c.Algorithm, c.Nodes, c.Options.Seed, c.Replicate = "", 0, 0, 0
 		b, err := json.Marshal(c)
 		if err != nil {
 			return nil, fmt.Errorf("%s: result %d: %w", t.Name, i+1, err)

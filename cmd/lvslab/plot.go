@@ -65,10 +65,14 @@ count (the trace or any parameter of the configuration: cache, failures,
 health_check_delay, costs, scheduler options...) are drawn in separate
 figures, the file names and titles naming the parameters that differ
 ("throughput_health_check_delay=1s.png"; cache sizes and other CSV columns by
-their value alone: "throughput_8MiB.png"). A CSV records only the trace,
-preset, front end, admission, cache size and policy, and seed: rows that agree
-on all of them are drawn together, and two such rows of one scheduler and node
-count are an error (plot the JSON instead).
+their value alone: "throughput_8MiB.png"). A CSV records the trace, preset,
+front end, admission, cache size and policy, seed, and one column per swept
+parameter (named by its experiment key): rows that agree on all of them are
+drawn together, and two such rows of one scheduler and node count are an error
+(plot the JSON instead), unless they are replicates of one cell.
+
+Replicates (--replicates in sim and sweep) are drawn as their mean with a 95%
+confidence interval as an error bar; the CDFs are those of the first replicate.
 
 When a configuration was run at a single node count, throughput-bars compares
 the schedulers' throughput across the configurations as a bar chart (not

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvslab/lvslab/experiment"
+	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/workbench"
 )
 
@@ -35,6 +36,11 @@ For every workload it writes, under the output directory, a folder with the
 exact experiment (experiment.yaml, rerunnable with "lvslab sim -f"), the
 results (results.csv, results.json) and the figures (PNG and SVG), and a
 README.md that compares each figure with the thesis's published numbers.
+Every point is the mean of --replicates runs (default 3) whose same-instant
+events run in a seeded random order (sim.Config.Replicate); the README gives
+every comparison with its 95% confidence interval (a paired t-test over the
+replicates) and says when a difference is within noise, and the figures draw
+95% error bars. --replicates 1 runs each point once, unperturbed.
 Everything is deterministic: two runs write identical files.`,
 		Example: `  lvslab reproduce
   lvslab reproduce -o /tmp/results --trace default --nodes 1-4`,
@@ -43,6 +49,9 @@ Everything is deterministic: two runs write identical files.`,
 			var err error
 			if o.Nodes, err = experiment.ParseNodes(nodes); err != nil {
 				return fmt.Errorf("--nodes: %w", err)
+			}
+			if o.Replicates < 1 || o.Replicates > sim.MaxReplicates {
+				return fmt.Errorf("--replicates: %d: must be in 1..%d", o.Replicates, sim.MaxReplicates)
 			}
 			o.Scaled = !noScal
 			o.Mem = memoryLimit(cmd)
@@ -58,6 +67,7 @@ Everything is deterministic: two runs write identical files.`,
 	fs.IntVar(&o.Workers, "workers", 0, "simulations run at once (default: all cores)")
 	fs.BoolVar(&noScal, "no-scaled-cache", false, "skip the runs at a cache scaled to the thesis's working-set ratio")
 	fs.Uint64Var(&o.Seed, "seed", workbench.ReproduceSeed, "random seed")
+	fs.IntVar(&o.Replicates, "replicates", workbench.ReproduceReplicates, "runs of every point, same-instant events in a seeded random order (1: one unperturbed run)")
 	fs.StringSliceVar(&o.Formats, "image-format", []string{"png", "svg"}, "image formats of the figures: png, svg")
 	return cmd
 }

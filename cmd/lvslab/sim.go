@@ -68,15 +68,25 @@ Progress goes to standard error: on a terminal a line rewritten after each
 run; otherwise, when the simulations last more than 10 s, a plain line
 every 10 s and one at the end.
 Output (--format): "table" (readable), "csv" (one row per run, stable
-columns: sim.CSVHeader) or "json" (full results with time series and
-response-time CDFs). The default is a table on a terminal and CSV otherwise,
-or the -o file's extension (.csv, .json).`,
+columns: sim.CSVHeader, then one column per swept parameter named by its
+file key) or "json" (full results with time series and response-time CDFs).
+The default is a table on a terminal and CSV otherwise, or the -o file's
+extension (.csv, .json).
+
+Replicates: --replicates N runs every cell N times, each replicate with its
+own seeded perturbations (same-instant events in a random order; --jitter
+and --start-offset add service-time jitter and a random start into the
+trace). The table shows each cell's means with 95% confidence intervals;
+the CSV adds a replicate column and each metric's _mean, _sd, _ci_lo and
+_ci_hi; the JSON a summary with each replicate. "lvslab compare" tests the
+differences between schedulers.`,
 		Example: `  lvslab sim --alg wrr,lblc --nodes 1,4,7 --cache 8MiB
   lvslab sim --trace access.log --alg wrr,wlc,dflb --nodes 1-16 --format csv -o fig42.csv
   lvslab sim -f examples/fig6.5.yaml
   lvslab sim -f examples/failover.yaml --health-check-delay 0s,5s
   lvslab sim -f examples/geo-overflow.yaml --format table
-  lvslab sim --alg lblc,wlc --nodes 4 --failure 1@20s-60s --failure 2@40s --format table`,
+  lvslab sim --alg lblc,wlc --nodes 4 --failure 1@20s-60s --failure 2@40s --format table
+  lvslab sim --alg wrr,lblc --nodes 7,16 --replicates 8 --format table`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			e, err := ef.experiment(cmd)

@@ -36,8 +36,9 @@ func readCSV(t *testing.T, text string) []map[string]string {
 	if err != nil {
 		t.Fatalf("output is not CSV: %v\n%s", err, text)
 	}
-	if len(recs) == 0 || !slices.Equal(recs[0], sim.CSVHeader) {
-		t.Fatalf("header = %v, want sim.CSVHeader", recs[0])
+	// sim.CSVHeader, then the columns of swept parameters and replicates.
+	if len(recs) == 0 || len(recs[0]) < len(sim.CSVHeader) || !slices.Equal(recs[0][:len(sim.CSVHeader)], sim.CSVHeader) {
+		t.Fatalf("header = %v, want sim.CSVHeader first", recs[0])
 	}
 	var rows []map[string]string
 	for _, r := range recs[1:] {

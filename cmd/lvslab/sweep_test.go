@@ -180,6 +180,14 @@ costs:
 		if (r["failed"] != "0") != failing {
 			t.Errorf("row %d (failure schedule %v): failed = %s", i, failing, r["failed"])
 		}
+		// One column per swept parameter, named by its file key.
+		wantFailures, wantDisk := "none", []string{"28ms", "5ms"}[i/2%2]
+		if failing {
+			wantFailures = "1@10s-25s"
+		}
+		if r["failures"] != wantFailures || r["costs.disk_access"] != wantDisk {
+			t.Errorf("row %d: failures %q, costs.disk_access %q; want %q, %q", i, r["failures"], r["costs.disk_access"], wantFailures, wantDisk)
+		}
 	}
 	res := readFile(t, filepath.Join(out, "results.json"))
 	for _, want := range []string{`"health_check_delay_ns": 1000000000`, `"disk_access_ns": 5000000`, `"recover_ns": 25000000000`} {
