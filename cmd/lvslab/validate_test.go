@@ -110,7 +110,8 @@ func TestTestbedRunRefusals(t *testing.T) {
 		want []string
 	}{
 		{[]string{"-f", simOnly}, []string{"cannot run live", simOnly + ":4: admission: only the simulator", simOnly + ":5: speedup:", simOnly + ":6: front_end: front end distributed is simulated only"}},
-		{[]string{"-f", ok, "--keep-alive", "5s"}, []string{"--keep-alive: only the simulator models the clients' HTTP/1.1 keep-alive"}},
+		{[]string{"-f", ok, "--method", "tun"}, []string{"--method:", "forwarding method tun is for the l4 front end"}},
+		{[]string{"-f", ok, "--front-end", "l4", "--method", "ipip"}, []string{`--method: "ipip": want one of nat, tun, dr`}},
 		{[]string{"-f", ok, "--requests", "5000"}, []string{"--requests 5000: trace antlr-2003.log.gz has only 4662 requests"}},
 		{[]string{"-f", ok, "--requests", "-1"}, []string{"--requests -1"}},
 		{[]string{"-f", ok, "--time-scale", "0"}, []string{"--time-scale: time scale 0: want a finite number > 0"}},
