@@ -97,6 +97,47 @@ func TestDirectorTakesLiveServices(t *testing.T) {
 	}
 }
 
+// TestDirectorTakesLiveL4Services: the director reads the services file of
+// an l4 cell in each forwarding method: the cell's scheduler and method,
+// a health check and DFLB's monitor; behind VS/NAT, one load-report
+// service per real server too.
+func TestDirectorTakesLiveL4Services(t *testing.T) {
+	for _, m := range []struct {
+		method   string
+		mode     testbed.Mode
+		services int
+	}{{"nat", testbed.NAT, 5}, {"tun", testbed.TUN, 1}, {"dr", testbed.DR, 1}} {
+		topo, err := testbed.Topology{Mode: m.mode, Servers: 4, Prefix: "lttest"}.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := experiment.Parse("exp.yaml", strings.NewReader("alg: dflb\nnodes: 4\nfront_end: l4\nmethod: "+m.method+"\n"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, _, err := e.Configs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		base.Algorithm, base.Nodes = "dflb", 4
+		cfg, err := base.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := workbench.ServicesFile(cfg, topo.Layout(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs, err := director.ReadServices("services.yaml", bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: the director refuses the services file: %v\n%s", m.method, err, data)
+		}
+		if len(svcs) != m.services || svcs[0].Mode != m.method || svcs[0].Alg != "dflb" || svcs[0].Health == nil || svcs[0].Monitor == nil || len(svcs[0].Servers) != 4 {
+			t.Errorf("%s: %d services, first %+v\n%s", m.method, len(svcs), svcs[0], data)
+		}
+	}
+}
+
 // TestTestbedRunRefusals: testbed run and validate refuse, before anything is
 // built (and so without root), what a live run cannot do: simulator-only
 // keys (each with its line), a --requests beyond the trace, a bad time
