@@ -561,9 +561,12 @@ func FormatCosts(c models.Costs) string {
 // LoadArgv is the command line of the load generator of a live cell: a
 // closed loop of nodes × high requests (the reference model's admission)
 // over the first requests of the trace (all: requests 0), HTTP/1.1
-// keep-alive (the l7 front end, and l4 with a keep_alive; with
-// keep_alive 0, l4's HTTP/1.0: one connection, so one scheduling
-// decision, per request), the time series' interval in wall time, results in the
+// keep-alive (the l7 front end's connections belong to the concurrency
+// slots; l4's, with a keep_alive, to the trace's clients, each closed once
+// idle keep_alive in wall time, as the simulator's l4 front end models
+// them; with keep_alive 0, l4's HTTP/1.0: one connection, so one
+// scheduling decision, per request), the time series' interval in wall
+// time, results in the
 // simulator's schema (out) and every request's outcome (records). Its
 // connection timeouts are its own (wall time): the simulator's front end
 // connects to the nodes in no time, so the model has none to scale.
@@ -572,8 +575,12 @@ func LoadArgv(bin string, cfg sim.Config, trace, target string, loadURLs []strin
 		"--alg", cfg.Algorithm, "--front-end", cfg.FrontEnd, "--nodes", strconv.Itoa(cfg.Nodes), "--high", strconv.Itoa(cfg.High),
 		"--time-scale", scale.String(), "--interval", scale.Wall(cfg.Interval).String(),
 		"--backend-load", strings.Join(loadURLs, ","), "--format", "json", "-o", out, "--records", records}
-	if cfg.FrontEnd == sim.FrontEndL4 && cfg.KeepAlive == 0 {
-		argv = append(argv, "--http10")
+	if cfg.FrontEnd == sim.FrontEndL4 {
+		if cfg.KeepAlive == 0 {
+			argv = append(argv, "--http10")
+		} else {
+			argv = append(argv, "--client-keep-alive", scale.Wall(cfg.KeepAlive).String())
+		}
 	}
 	if requests > 0 {
 		argv = append(argv, "--requests", strconv.Itoa(requests))

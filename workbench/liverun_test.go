@@ -416,19 +416,25 @@ func TestServicesFileL4(t *testing.T) {
 	}
 }
 
-// TestLoadArgvHTTP10: the load generator speaks HTTP/1.0 (one connection,
-// so one scheduling decision, per request) for an l4 cell without
-// keep-alive, and keeps its connections alive otherwise.
-func TestLoadArgvHTTP10(t *testing.T) {
+// TestLoadArgvKeepAlive: the load generator speaks HTTP/1.0 (one
+// connection, so one scheduling decision, per request) for an l4 cell
+// without keep-alive, keeps its connections per trace client for the
+// keep-alive (wall time) with one, and per concurrency slot for l7.
+func TestLoadArgvKeepAlive(t *testing.T) {
 	for _, tt := range []struct {
 		frontEnd  string
 		keepAlive time.Duration
 		http10    bool
-	}{{"l7", 0, false}, {"l4", 0, true}, {"l4", 15 * time.Second, false}} {
+		client    string // --client-keep-alive, "" none
+	}{{"l7", 0, false, ""}, {"l4", 0, true, ""}, {"l4", 15 * time.Second, false, "7.5s"}} {
 		cfg := resolved(t, sim.Config{Algorithm: "wrr", Nodes: 2, FrontEnd: tt.frontEnd, KeepAlive: tt.keepAlive})
-		argv := LoadArgv("/bin/lvslab", cfg, "synth:small", "http://198.18.0.254:80", nil, 1, 0, 0, false, "o", "r")
-		if got := slices.Contains(argv, "--http10"); got != tt.http10 {
-			t.Errorf("%s keep-alive %v: --http10 %v, want %v: %q", tt.frontEnd, tt.keepAlive, got, tt.http10, argv)
+		argv := LoadArgv("/bin/lvslab", cfg, "synth:small", "http://198.18.0.254:80", nil, 2, 0, 0, false, "o", "r")
+		client := ""
+		if k := slices.Index(argv, "--client-keep-alive"); k >= 0 && k+1 < len(argv) {
+			client = argv[k+1]
+		}
+		if got := slices.Contains(argv, "--http10"); got != tt.http10 || client != tt.client {
+			t.Errorf("%s keep-alive %v: --http10 %v, --client-keep-alive %q; want %v, %q: %q", tt.frontEnd, tt.keepAlive, got, client, tt.http10, tt.client, argv)
 		}
 	}
 }
