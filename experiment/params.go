@@ -253,7 +253,7 @@ func setBytes(f func(*sim.Config) *int64) func(*sim.Config, string) error {
 const (
 	sharedCluster   = "the testbed's emulated back ends follow the same models/"
 	sharedScheduler = "the live director runs the same scheduler with the same options"
-	sharedKeepAlive = "the load generator keeps its connections alive (l4; 0: HTTP/1.0, one connection per request)"
+	sharedKeepAlive = "the load generator keeps each trace client's connection alive as long (l4; 0: HTTP/1.0, one connection per request)"
 	simCh7          = "only the simulator has the distributed front end's distributors and Content Location Service (ch.7)"
 )
 

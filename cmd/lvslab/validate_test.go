@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -178,6 +179,53 @@ func TestTestbedRunRefusals(t *testing.T) {
 		_, _, err := execLab(t, append([]string{"validate", "-f", ok}, args...)...)
 		if err == nil || !strings.Contains(err.Error(), "--tolerance, --tie-margin") {
 			t.Errorf("validate %v: %v", args, err)
+		}
+	}
+}
+
+// TestValidateL4Experiments keeps experiments/validate-{nat,tun,dr}.yaml
+// what their comments say: the l4 front end in their method, live-capable,
+// and, simulated, WLC above WRR and DFLB (which tie) with HTTP/1.0, the
+// three tied with keep-alive, each figure as the header gives it.
+func TestValidateL4Experiments(t *testing.T) {
+	for _, m := range []string{"nat", "tun", "dr"} {
+		f := filepath.Join("..", "..", "experiments", "validate-"+m+".yaml")
+		e, err := experiment.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.CheckLive(); err != nil {
+			t.Fatalf("%s cannot run live: %v", f, err)
+		}
+		out, _, err := execLab(t, "sim", "-f", f, "--format", "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := workbench.ReadResults(f, strings.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) != 6 {
+			t.Fatalf("%s: %d cells, want 6", f, len(rs))
+		}
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rps := map[string]float64{}
+		for _, r := range rs {
+			if r.Config.FrontEnd != "l4" || r.Config.Method != m {
+				t.Errorf("%s: front end %s, method %q", f, r.Config.FrontEnd, r.Config.Method)
+			}
+			rps[fmt.Sprintf("%s/%v", r.Config.Algorithm, r.Config.KeepAlive)] = r.ThroughputRPS
+			if want := fmt.Sprintf("%s %.1f", workbench.DisplayName(r.Config.Algorithm), r.ThroughputRPS); !strings.Contains(string(text), want) {
+				t.Errorf("%s does not say %q", f, want)
+			}
+		}
+		tie := func(a, b float64) bool { return math.Abs(a-b) <= 0.05*max(a, b) }
+		if rps["wlc/0s"] < 1.1*rps["wrr/0s"] || rps["wlc/0s"] < 1.1*rps["dflb/0s"] || !tie(rps["wrr/0s"], rps["dflb/0s"]) ||
+			!tie(rps["wrr/15s"], rps["wlc/15s"]) || !tie(rps["wrr/15s"], rps["dflb/15s"]) || !tie(rps["wlc/15s"], rps["dflb/15s"]) {
+			t.Errorf("%s: simulated %v: want WLC 10%% above WRR ≈ DFLB with HTTP/1.0, all tied with keep-alive", f, rps)
 		}
 	}
 }
