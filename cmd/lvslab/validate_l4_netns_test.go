@@ -35,7 +35,6 @@ const (
 	l4ValidateScale    = "2"
 )
 
-
 // TestNetnsValidateL4 is the layer-4 validation CI runs, in each forwarding
 // method: the shipped experiment (WRR, WLC, DFLB on 4 nodes, HTTP/1.0 and
 // keep-alive) on the first 3,500 requests of its trace at time scale 2, in
