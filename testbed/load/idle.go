@@ -80,10 +80,3 @@ func (p *idlePool) closeAll() {
 		delete(p.conns, k)
 	}
 }
-
-// len is the number of idle connections.
-func (p *idlePool) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.conns)
-}
