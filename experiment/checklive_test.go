@@ -24,7 +24,8 @@ var liveKeys = map[string]struct {
 	"speedup":                       {"2", true},
 	"low":                           {"10", false},
 	"high":                          {"20", false},
-	"keep_alive":                    {"5s", true},
+	"keep_alive":                    {"5s", false},
+	"method":                        {"tun", false},
 	"distributors":                  {"2", true},
 	"cls_lookup":                    {"20us", true},
 	"cls_batch":                     {"4", true},
@@ -171,8 +172,8 @@ func TestCheckLiveFrontEnds(t *testing.T) {
 			"exp.yaml:4: front_end: front end cachecluster is simulated only"}},
 		{"admission: open\nspeedup: 4\nfront_end: l4\nkeep_alive: 0s\n", []string{
 			"exp.yaml:1: admission: only the simulator has closed/open admission; testbed run replays with the load generator's own --mode",
-			"exp.yaml:2: speedup: only the simulator",
-			"exp.yaml:4: keep_alive: only the simulator"}},
+			"exp.yaml:2: speedup: only the simulator"}},
+		{"front_end: l4\nkeep_alive: [0s, 15s]\nmethod: dr\n", nil},
 	} {
 		e, err := Parse("exp.yaml", strings.NewReader(tc.yaml), "")
 		if err != nil {

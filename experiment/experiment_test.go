@@ -52,6 +52,7 @@ func TestExperimentStrict(t *testing.T) {
 		{"bad nodes", "nodes: [1, 0]\n", []string{"line 1", "nodes", "at least 1 node"}},
 		{"bad low", "alg: wrr\nlow: many\n", []string{"line 2", "low", `"many"`}},
 		{"bad duration", "keep_alive: 5\n", []string{"line 1", "keep_alive", "duration"}},
+		{"bad method", "front_end: l4\nmethod: masq\n", []string{"line 2", "method", `"masq"`, "nat, tun, dr"}},
 		{"mapping value", "cache:\n  size: 8MiB\n", []string{"line 2", "mapping"}},
 		{"nested list", "alg: [[wrr]]\n", []string{"line 1", "list"}},
 		{"empty list", "alg: []\n", []string{"line 1", "alg", "empty"}},

@@ -262,7 +262,7 @@ func setBytes(f func(*sim.Config) *int64) func(*sim.Config, string) error {
 const (
 	sharedCluster   = "the testbed's emulated back ends follow the same models/"
 	sharedScheduler = "the live director runs the same scheduler with the same options"
-	simL4Client     = "only the simulator models the clients' HTTP/1.1 keep-alive; live, the load generator's connections decide"
+	sharedKeepAlive = "the load generator keeps each trace client's connection alive as long (l4; 0: HTTP/1.0, one connection per request)"
 	simCh7          = "only the simulator has the distributed front end's distributors and Content Location Service (ch.7)"
 	simReplicates   = "only the simulator runs seeded replicates; a live run is one run"
 )
@@ -318,8 +318,18 @@ var params = append([]Param{
 	{Name: "high", Field: "High", Flag: true, Usage: "LBLC high threshold per node; closed admission admits nodes×high (default 60)", Shared: sharedScheduler,
 		apply: setInt(func(c *sim.Config) *int { return &c.High })},
 	{Name: "keep-alive", Field: "KeepAlive", Flag: true, Usage: "l4 front end: HTTP/1.1 keep-alive time (default 0: HTTP/1.0)",
-		Zero: "HTTP/1.0, one request per connection", Live: simL4Client,
+		Zero: "HTTP/1.0, one request per connection", Shared: sharedKeepAlive,
 		apply: setDuration(func(c *sim.Config) *time.Duration { return &c.KeepAlive })},
+	{Name: "method", Field: "Method", Flag: true, Usage: "l4 front end: the live director's forwarding method, nat, tun or dr (default nat; the simulator ignores it)",
+		Shared: "a live run builds that method's testbed and director",
+		apply: func(c *sim.Config, v string) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			if !slices.Contains(sim.Methods(), v) {
+				return fmt.Errorf("%q: want one of %s", v, strings.Join(sim.Methods(), ", "))
+			}
+			c.Method = v
+			return nil
+		}},
 	{Name: "distributors", Field: "Distributors", Flag: true, Usage: "distributed front end: number of L7 distributors (at most " + strconv.Itoa(sim.MaxDistributors) + ")",
 		Live:  simCh7,
 		apply: setIntAtMost(func(c *sim.Config) *int { return &c.Distributors }, sim.MaxDistributors, "each distributor has its own queues")},

@@ -92,6 +92,15 @@ type Config struct {
 	// connection.
 	KeepAlive time.Duration `json:"keep_alive_ns" yaml:"keep_alive"`
 
+	// Method is the live layer-4 director's forwarding method for the l4
+	// front end: "nat" (VS/NAT), "tun" (VS/TUN) or "dr" (VS/DR), ipvsadm's
+	// words; empty means nat. The simulator ignores it (its front end
+	// forwards in no time whatever the method); a live run (testbed run,
+	// validate) builds the method's testbed. Resolve refuses it for front
+	// ends other than l4, and leaves it empty when unset so that results
+	// of other experiments do not change.
+	Method string `json:"method,omitempty" yaml:"method,omitempty"`
+
 	// Distributors is the number of L7 distributors of the "distributed"
 	// front end (at most MaxDistributors); CLSLookup is the Content Location Service's cost per
 	// lookup message and CLSBatch the number of lookups per message.
@@ -215,6 +224,10 @@ const (
 	FrontEndColocated    = "colocated"
 	FrontEndCacheCluster = "cachecluster"
 
+	MethodNAT = "nat"
+	MethodTUN = "tun"
+	MethodDR  = "dr"
+
 	AdmissionClosed = "closed"
 	AdmissionOpen   = "open"
 )
@@ -281,6 +294,9 @@ func Presets() []string { return []string{PresetThesis} }
 func FrontEnds() []string {
 	return []string{FrontEndL7, FrontEndL4, FrontEndDistributed, FrontEndColocated, FrontEndCacheCluster}
 }
+
+// Methods returns the l4 front end's forwarding methods (Config.Method).
+func Methods() []string { return []string{MethodNAT, MethodTUN, MethodDR} }
 
 // ErrNotImplemented is returned (wrapped) by Resolve for a front end that
 // is planned but not implemented yet.
@@ -350,6 +366,15 @@ func (c Config) Resolve() (Config, error) {
 			return c, configError("front_end", "%q is %w (implemented: %s)", c.FrontEnd, ErrNotImplemented, strings.Join(implementedFrontEnds(), ", "))
 		}
 		return c, configError("front_end", "unknown front end %q (known: %s)", c.FrontEnd, strings.Join(FrontEnds(), ", "))
+	}
+	c.Method = strings.ToLower(c.Method)
+	if c.Method != "" {
+		if !slices.Contains(Methods(), c.Method) {
+			return c, configError("method", "unknown forwarding method %q (known: %s)", c.Method, strings.Join(Methods(), ", "))
+		}
+		if c.FrontEnd != FrontEndL4 {
+			return c, configError("method/front_end", "forwarding method %s is for the l4 front end (this cell's is %s)", c.Method, c.FrontEnd)
+		}
 	}
 	if c.Admission == "" {
 		c.Admission = AdmissionClosed

@@ -34,6 +34,18 @@ func TestResolveCLSDefaults(t *testing.T) {
 
 // Resolve's errors name the keys at fault (ConfigError.Keys), so that the
 // command line can point at the flag or file line the user wrote.
+// TestResolveMethod: the forwarding method is lower-cased and kept for the
+// l4 front end, and left empty when unset (results of other experiments
+// keep their bytes).
+func TestResolveMethod(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{{"", ""}, {"nat", "nat"}, {"TUN", "tun"}, {"dr", "dr"}} {
+		c, err := Config{Nodes: 1, Algorithm: "wrr", FrontEnd: FrontEndL4, Method: tc.in}.Resolve()
+		if err != nil || c.Method != tc.want {
+			t.Errorf("method %q: resolved %q, %v; want %q", tc.in, c.Method, err, tc.want)
+		}
+	}
+}
+
 func TestResolveErrorKeys(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -46,6 +58,8 @@ func TestResolveErrorKeys(t *testing.T) {
 		{"cache policy", Config{Nodes: 1, Algorithm: "wrr", CachePolicy: "nosuch"}, []string{"cache_policy"}},
 		{"front end", Config{Nodes: 1, Algorithm: "wrr", FrontEnd: "nosuch"}, []string{"front_end"}},
 		{"admission", Config{Nodes: 1, Algorithm: "wrr", Admission: "nosuch"}, []string{"admission"}},
+		{"method", Config{Nodes: 1, Algorithm: "wrr", FrontEnd: "l4", Method: "masq"}, []string{"method"}},
+		{"method for l7", Config{Nodes: 1, Algorithm: "wrr", Method: "dr"}, []string{"method", "front_end"}},
 		{"negative low", Config{Nodes: 1, Algorithm: "wrr", Low: -1}, []string{"low"}},
 		{"negative high", Config{Nodes: 1, Algorithm: "wrr", High: -1}, []string{"high"}},
 		{"low above high", Config{Nodes: 1, Algorithm: "wrr", Low: 70}, []string{"low", "high"}},

@@ -81,6 +81,13 @@ const (
 	DefaultReadyTimeout = 60 * time.Second
 	// LivePort is the port of the VIP and of every back end.
 	LivePort = 80
+	// liveReportPort is where, behind a VS/NAT director, the client reads
+	// back end i's load report: VIP:liveReportPort+1+i, a one-server NAT
+	// service of its own (the client cannot reach the server segment).
+	liveReportPort = 9100
+	// liveAgentStats is where each VS/TUN real server's tunnel agent
+	// serves its counters (inside the server's namespace).
+	liveAgentStats = "127.0.0.1:9180"
 	// minHealthInterval is the shortest health-check interval of a live
 	// run: a TCP probe per back end every 100 ms is negligible load.
 	minHealthInterval = 100 * time.Millisecond
@@ -213,22 +220,26 @@ func ReadAccount(name string, r io.Reader) (Account, error) {
 	}
 }
 
-// RunLive runs cell c of experiment e live: it builds a layer-7 testbed
-// of c.Config.Nodes real servers in RunDir, starts "lvslab backend" in
-// each real server's namespace (the cell's trace, cache, policy and costs
-// at the time scale), "lvslab director" in the director's namespace (the
-// cell's scheduler and options, with times divided by the time scale; a
-// TCP health check on every back end; for a scheduler that takes load
+// RunLive runs cell c of experiment e live: it builds a testbed of
+// c.Config.Nodes real servers in RunDir (LiveMode: a layer-7 testbed for
+// the l7 front end, the forwarding method's for l4), starts, for VS/TUN,
+// "lvslab tunnel-agent" in each real server's namespace, then "lvslab
+// backend" there (the cell's trace, cache, policy and costs at the time
+// scale), "lvslab director" in the director's namespace (the cell's
+// scheduler and options, with times divided by the time scale; a TCP
+// health check on every back end; for a scheduler that takes load
 // feedback, the load monitor polling the back ends' load reports), waits
 // until all answer, runs "lvslab load" in the client's namespace (closed
-// loop of nodes × high requests over the cell's trace), kills and
-// restarts back ends at the cell's failure times, and takes the testbed
-// down, whatever happens: an error, a panic, or ctx cancelled (Ctrl-C).
+// loop of nodes × high requests over the cell's trace; for l4, HTTP/1.0
+// when keep_alive is 0, else kept-alive connections), kills and restarts
+// back ends at the cell's failure times, and takes the testbed down,
+// whatever happens: an error, a panic, or ctx cancelled (Ctrl-C).
 //
 // The result is in model time (see TimeScale) and carries the cell's
 // configuration; its per-node figures come from the back ends' load
-// reports. The testbed has one segment: the client reads the back ends'
-// load reports directly, while its requests go to the VIP.
+// reports, which the client reads directly (the layer-7 testbed has one
+// segment, and so have dr and tun), or through the director (nat: see
+// ServicesFile), while its requests go to the VIP.
 func RunLive(ctx context.Context, e *experiment.Experiment, c Cell, o LiveRunOptions) (run *LiveRun, err error) {
 	if o.RunDir == "" {
 		return nil, errors.New("live run: no run directory")
@@ -256,8 +267,9 @@ func RunLive(ctx context.Context, e *experiment.Experiment, c Cell, o LiveRunOpt
 		}
 	}
 	cfg := c.Config
-	if cfg.FrontEnd != sim.FrontEndL7 {
-		return nil, fmt.Errorf("%s: front end %s: live runs have the layer-7 switch (l7) only so far", c, cfg.FrontEnd)
+	mode, err := LiveMode(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c, err)
 	}
 	if cfg.Admission != sim.AdmissionClosed {
 		return nil, fmt.Errorf("%s: admission %s: live runs replay the trace in a closed loop only", c, cfg.Admission)
@@ -266,7 +278,11 @@ func RunLive(ctx context.Context, e *experiment.Experiment, c Cell, o LiveRunOpt
 	if err != nil {
 		return nil, err
 	}
-	topo, err := testbed.Topology{Mode: testbed.L7, Servers: cfg.Nodes, Segments: 1, Prefix: o.Prefix}.Resolve()
+	topo := testbed.Topology{Mode: mode, Servers: cfg.Nodes, Prefix: o.Prefix}
+	if mode == testbed.L7 {
+		topo.Segments = 1
+	}
+	topo, err = topo.Resolve()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c, err)
 	}
@@ -307,30 +323,57 @@ func RunLive(ctx context.Context, e *experiment.Experiment, c Cell, o LiveRunOpt
 		}
 	}()
 
-	// The back ends.
-	scale := o.TimeScale
+	// VS/TUN: the real servers' decapsulators.
 	servers := layout.Servers()
+	dir := layout.Director()
+	var agents []*testbed.Proc
+	if mode == testbed.TUN {
+		for _, n := range servers {
+			a, err := tb.Start(n.Name, []string{o.Binary, "tunnel-agent", "--vip", layout.VIP.String(), "--listen-stats", liveAgentStats}, n.Name+"-tun.log")
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c, err)
+			}
+			if err := waitHTTP(ctx, tb, n.Name, "http://"+liveAgentStats+"/", o.ReadyTimeout, a); err != nil {
+				return nil, fmt.Errorf("%s: tunnel agent of %s: %w%s", c, n.Name, err, logTail(tb.RunDir, n.Name+"-tun.log"))
+			}
+			agents = append(agents, a)
+		}
+		logf("%d tunnel agents ready", len(agents))
+	}
+
+	// The back ends. Their load reports are read from the director's
+	// namespace, which reaches them in every mode (directURLs), and by
+	// the load generator from the client's (loadURLs).
+	scale := o.TimeScale
 	backends := make([]*testbed.Proc, len(servers))
 	backendArgv := make([][]string, len(servers))
+	directURLs := make([]string, len(servers))
 	loadURLs := make([]string, len(servers))
 	for i, n := range servers {
 		addr := netip4Port(n.Ifaces[0].Addr.Addr().String(), LivePort)
-		backendArgv[i] = BackendArgv(o.Binary, cfg, i, spec, addr, n.Name, scale, e.Strict)
-		loadURLs[i] = "http://" + addr + liveLoadPath
+		listen := addr
+		if n.VIPOnLo {
+			listen = netip4Port("0.0.0.0", LivePort) // the VIP on lo, and the server's own address
+		}
+		backendArgv[i] = BackendArgv(o.Binary, cfg, i, spec, listen, n.Name, scale, e.Strict)
+		directURLs[i] = "http://" + addr + liveLoadPath
+		loadURLs[i] = directURLs[i]
+		if mode == testbed.NAT {
+			loadURLs[i] = "http://" + netip4Port(layout.VIP.String(), liveReportPort+1+i) + liveLoadPath
+		}
 		if backends[i], err = tb.Start(n.Name, backendArgv[i], n.Name+".log"); err != nil {
 			return nil, fmt.Errorf("%s: %w", c, err)
 		}
 	}
 	client := layout.Clients()[0].Name
 	for i, n := range servers {
-		if err := waitHTTP(ctx, tb, client, loadURLs[i], o.ReadyTimeout, backends[i]); err != nil {
+		if err := waitHTTP(ctx, tb, dir.Name, directURLs[i], o.ReadyTimeout, backends[i]); err != nil {
 			return nil, fmt.Errorf("%s: back end %s: %w%s", c, n.Name, err, logTail(tb.RunDir, n.Name+".log"))
 		}
 	}
 	logf("%d back ends ready (time scale %v)", len(servers), scale)
 
 	// The director.
-	dir := layout.Director()
 	director, err := tb.Start(dir.Name, []string{o.Binary, "director", "-f", svcPath, "--ctl", ""}, dir.Name+".log")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c, err)
@@ -339,7 +382,14 @@ func RunLive(ctx context.Context, e *experiment.Experiment, c Cell, o LiveRunOpt
 	if err := waitTCP(ctx, tb, client, vip, o.ReadyTimeout, director); err != nil {
 		return nil, fmt.Errorf("%s: director: %w%s", c, err, logTail(tb.RunDir, dir.Name+".log"))
 	}
-	logf("director ready on %s (scheduler %s)", vip, cfg.Algorithm)
+	if mode == testbed.NAT {
+		for i, n := range servers {
+			if err := waitHTTP(ctx, tb, client, loadURLs[i], o.ReadyTimeout, director); err != nil {
+				return nil, fmt.Errorf("%s: %s's load report through the director: %w%s", c, n.Name, err, logTail(tb.RunDir, dir.Name+".log"))
+			}
+		}
+	}
+	logf("director ready on %s (%s, scheduler %s)", vip, mode, cfg.Algorithm)
 
 	// The load.
 	resultPath := filepath.Join(o.RunDir, LiveResultFile)
@@ -361,7 +411,7 @@ func RunLive(ctx context.Context, e *experiment.Experiment, c Cell, o LiveRunOpt
 	var fail failureRun
 	if len(cfg.Failures) > 0 {
 		fctx, stop := context.WithCancel(ctx)
-		fail.start(fctx, tb, client, loadURLs, cfg.Failures, scale, backends, backendArgv, logf)
+		fail.start(fctx, tb, dir.Name, directURLs, cfg.Failures, scale, backends, backendArgv, logf)
 		defer func() {
 			stop() // failures due after the load are not made
 			fail.wait()
@@ -383,6 +433,12 @@ func RunLive(ctx context.Context, e *experiment.Experiment, c Cell, o LiveRunOpt
 			if i, p := fail.unplannedDeath(backends); p != nil {
 				name := servers[i].Name
 				return nil, fmt.Errorf("%s: back end %s ended during the run (%v)%s", c, name, p.Wait(), logTail(tb.RunDir, name+".log"))
+			}
+			for i, a := range agents {
+				if isDone(a) {
+					name := servers[i].Name
+					return nil, fmt.Errorf("%s: the tunnel agent of %s ended during the run (%v)%s", c, name, a.Wait(), logTail(tb.RunDir, name+"-tun.log"))
+				}
 			}
 		}
 	}
@@ -410,6 +466,30 @@ func RunLive(ctx context.Context, e *experiment.Experiment, c Cell, o LiveRunOpt
 	}
 	logf("done: %.1f req/s (model time), hit ratio %.1f%%; %s", res.ThroughputRPS, 100*res.HitRatio, acct)
 	return &LiveRun{Result: res, Account: acct, RunDir: o.RunDir}, nil
+}
+
+// LiveMode is the testbed mode a live run of cfg builds: the layer-7
+// switch's for the l7 front end, the forwarding method's (nat by default)
+// for l4. Other front ends are simulated only.
+func LiveMode(cfg sim.Config) (testbed.Mode, error) {
+	switch cfg.FrontEnd {
+	case sim.FrontEndL7, "":
+		if cfg.Method != "" {
+			return "", fmt.Errorf("method %s: a forwarding method is for the l4 front end", cfg.Method)
+		}
+		return testbed.L7, nil
+	case sim.FrontEndL4:
+		switch cfg.Method {
+		case sim.MethodNAT, "":
+			return testbed.NAT, nil
+		case sim.MethodTUN:
+			return testbed.TUN, nil
+		case sim.MethodDR:
+			return testbed.DR, nil
+		}
+		return "", fmt.Errorf("method %q: want one of %s", cfg.Method, strings.Join(sim.Methods(), ", "))
+	}
+	return "", fmt.Errorf("front end %s: live runs have the layer-7 switch (l7) and the layer-4 director (l4)", cfg.FrontEnd)
 }
 
 func isDone(p *testbed.Proc) bool {
@@ -500,7 +580,12 @@ func FormatCosts(c models.Costs) string {
 // LoadArgv is the command line of the load generator of a live cell: a
 // closed loop of nodes × high requests (the reference model's admission)
 // over the first requests of the trace (all: requests 0), HTTP/1.1
-// keep-alive, the time series' interval in wall time, results in the
+// keep-alive (the l7 front end's connections belong to the concurrency
+// slots; l4's, with a keep_alive, to the trace's clients, each closed once
+// idle keep_alive in wall time, as the simulator's l4 front end models
+// them; with keep_alive 0, l4's HTTP/1.0: one connection, so one
+// scheduling decision, per request), the time series' interval in wall
+// time, results in the
 // simulator's schema (out) and every request's outcome (records). Its
 // connection timeouts are its own (wall time): the simulator's front end
 // connects to the nodes in no time, so the model has none to scale.
@@ -509,6 +594,13 @@ func LoadArgv(bin string, cfg sim.Config, trace, target string, loadURLs []strin
 		"--alg", cfg.Algorithm, "--front-end", cfg.FrontEnd, "--nodes", strconv.Itoa(cfg.Nodes), "--high", strconv.Itoa(cfg.High),
 		"--time-scale", scale.String(), "--interval", scale.Wall(cfg.Interval).String(),
 		"--backend-load", strings.Join(loadURLs, ","), "--format", "json", "-o", out, "--records", records}
+	if cfg.FrontEnd == sim.FrontEndL4 {
+		if cfg.KeepAlive == 0 {
+			argv = append(argv, "--http10")
+		} else {
+			argv = append(argv, "--client-keep-alive", scale.Wall(cfg.KeepAlive).String())
+		}
+	}
 	if requests > 0 {
 		argv = append(argv, "--requests", strconv.Itoa(requests))
 	}
@@ -521,17 +613,25 @@ func LoadArgv(bin string, cfg sim.Config, trace, target string, loadURLs []strin
 	return argv
 }
 
-// ServicesFile is the director's services file for a live cell: one l7
-// service on the VIP with the cell's scheduler and options (every
+// ServicesFile is the director's services file for a live cell: one
+// service on the VIP (l7, or the l4 front end's forwarding method: nat,
+// tun or dr; see LiveMode) with the cell's scheduler and options (every
 // duration divided by the time scale: LBLC/R's set expiry, table expiry),
 // the real servers at the simulator's weights (sim.Config.NodeWeight: 1,
 // or 10 under DFLB, for the reference model's identical nodes), a
 // TCP health check on each whose detection delay is the cell's
-// health_check_delay in wall time (at least every 100 ms), the connect
-// timeout in wall time, and, for a scheduler that takes load feedback
-// (DFLB), the load monitor polling the back ends' load reports every
-// dflb_interval in wall time.
+// health_check_delay in wall time (at least every 100 ms), for l7 the
+// connect timeout in wall time, and, for a scheduler that takes load
+// feedback (DFLB), the load monitor polling the back ends' load reports
+// every dflb_interval in wall time. Behind a VS/NAT director the client
+// cannot reach the real servers' segment, so the file has, for each real
+// server i, a one-server NAT service VIP:9101+i to its port 80, through
+// which the load generator reads that server's load report.
 func ServicesFile(cfg sim.Config, l testbed.Layout, scale TimeScale) ([]byte, error) {
+	mode, err := LiveMode(cfg)
+	if err != nil {
+		return nil, err
+	}
 	opts, err := optionsNode(cfg.Algorithm, cfg.Options, scale)
 	if err != nil {
 		return nil, err
@@ -552,13 +652,16 @@ func ServicesFile(cfg sim.Config, l testbed.Layout, scale TimeScale) ([]byte, er
 	svc := []any{
 		"name", scalar(cfg.Algorithm),
 		"listen", scalar(netip4Port(l.VIP.String(), LivePort)),
-		"mode", scalar("l7"),
+		"mode", scalar(string(mode)),
 		"scheduler", scalar(cfg.Algorithm),
 		"options", opts,
-		"max_idle", scalar(strconv.Itoa(cfg.Nodes * cfg.High)),
-		"timeouts", mapping("connect", scalar(max(scale.Wall(cfg.ConnectTimeout), minConnectTimeout).String())),
-		"health", health,
 	}
+	if mode == testbed.L7 {
+		svc = append(svc,
+			"max_idle", scalar(strconv.Itoa(cfg.Nodes*cfg.High)),
+			"timeouts", mapping("connect", scalar(max(scale.Wall(cfg.ConnectTimeout), minConnectTimeout).String())))
+	}
+	svc = append(svc, "health", health)
 	if feedback {
 		iv := scale.Wall(cfg.DFLBInterval)
 		svc = append(svc, "monitor", mapping(
@@ -567,7 +670,18 @@ func ServicesFile(cfg sim.Config, l testbed.Layout, scale TimeScale) ([]byte, er
 			"timeout", scalar(min(iv, time.Second).String())))
 	}
 	svc = append(svc, "servers", &yaml.Node{Kind: yaml.SequenceNode, Content: servers})
-	doc := mapping("services", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{mapping(svc...)}})
+	svcs := []*yaml.Node{mapping(svc...)}
+	if mode == testbed.NAT {
+		for i, n := range l.Servers() {
+			svcs = append(svcs, mapping(
+				"name", scalar(n.Name+"-load"),
+				"listen", scalar(netip4Port(l.VIP.String(), liveReportPort+1+i)),
+				"mode", scalar("nat"),
+				"scheduler", scalar("rr"),
+				"servers", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{servers[i]}}))
+		}
+	}
+	doc := mapping("services", &yaml.Node{Kind: yaml.SequenceNode, Content: svcs})
 	var buf bytes.Buffer
 	buf.WriteString("# The director of a live run (lvslab testbed run): times are wall times,\n# model times divided by the time scale " + scale.String() + ".\n")
 	enc := yaml.NewEncoder(&buf)
@@ -852,8 +966,9 @@ type failureRun struct {
 // start runs the schedule: the clock starts when the back ends have
 // served their first request (time 0 of the simulation, when the first
 // requests are dispatched, is the moment the load starts). procs is
-// updated as back ends restart; read it under unplannedDeath.
-func (f *failureRun) start(ctx context.Context, tb *testbed.Testbed, client string, loadURLs []string, fs []sim.Failure, scale TimeScale,
+// updated as back ends restart; read it under unplannedDeath. The back
+// ends' load reports, loadURLs, are read from node's namespace.
+func (f *failureRun) start(ctx context.Context, tb *testbed.Testbed, node string, loadURLs []string, fs []sim.Failure, scale TimeScale,
 	procs []*testbed.Proc, argv [][]string, logf func(string, ...any)) {
 	f.planned = map[int]bool{}
 	type event struct {
@@ -872,7 +987,7 @@ func (f *failureRun) start(ctx context.Context, tb *testbed.Testbed, client stri
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		if err := waitServed(ctx, tb, client, loadURLs); err != nil {
+		if err := waitServed(ctx, tb, node, loadURLs); err != nil {
 			return
 		}
 		t0 := time.Now()
@@ -920,13 +1035,14 @@ func (f *failureRun) unplannedDeath(procs []*testbed.Proc) (int, *testbed.Proc) 
 	return 0, nil
 }
 
-// waitServed waits until the back ends together have served a request.
-func waitServed(ctx context.Context, tb *testbed.Testbed, client string, loadURLs []string) error {
+// waitServed waits until the back ends together have served a request
+// (their load reports read from node's namespace).
+func waitServed(ctx context.Context, tb *testbed.Testbed, node string, loadURLs []string) error {
 	for {
 		for _, u := range loadURLs {
 			host, path, _ := splitHTTP(u)
 			var body []byte
-			err := tb.Do(client, func() error {
+			err := tb.Do(node, func() error {
 				var err error
 				_, body, err = httpGet(ctx, host, path, time.Second)
 				return err

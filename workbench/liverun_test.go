@@ -3,6 +3,7 @@ package workbench
 import (
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -377,5 +378,99 @@ func TestAdoptCell(t *testing.T) {
 	r = live()
 	if err := adoptCell(r, groups, acct); err == nil || !strings.Contains(err.Error(), "the cell's nodes have 8388608") {
 		t.Errorf("groups of 8 MiB caches, back ends of 48 MiB: adoptCell = %v", err)
+	}
+}
+
+func TestLiveMode(t *testing.T) {
+	for _, tt := range []struct {
+		frontEnd, method string
+		want             testbed.Mode
+		err              string
+	}{
+		{"l7", "", testbed.L7, ""},
+		{"", "", testbed.L7, ""},
+		{"l4", "", testbed.NAT, ""},
+		{"l4", "nat", testbed.NAT, ""},
+		{"l4", "tun", testbed.TUN, ""},
+		{"l4", "dr", testbed.DR, ""},
+		{"l4", "ipip", "", `method "ipip"`},
+		{"l7", "dr", "", "method dr: a forwarding method is for the l4 front end"},
+		{"distributed", "", "", "front end distributed: live runs have"},
+	} {
+		got, err := LiveMode(sim.Config{FrontEnd: tt.frontEnd, Method: tt.method})
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("LiveMode(%s, %s) = %q, %v; want %q, %q", tt.frontEnd, tt.method, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+// TestServicesFileL4: an l4 cell's director forwards by the cell's method
+// to the real servers' port 80, with the health check and (DFLB) the load
+// monitor, without the layer-7 switch's keys; behind VS/NAT each real
+// server's load report has a one-server NAT service of its own.
+func TestServicesFileL4(t *testing.T) {
+	for _, tt := range []struct {
+		method  string
+		mode    testbed.Mode
+		reports bool
+	}{{"nat", testbed.NAT, true}, {"", testbed.NAT, true}, {"tun", testbed.TUN, false}, {"dr", testbed.DR, false}} {
+		cfg := resolved(t, sim.Config{Algorithm: "dflb", Nodes: 3, FrontEnd: "l4", Method: tt.method})
+		topo, err := testbed.Topology{Mode: tt.mode, Servers: 3, Prefix: "lttest"}.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := ServicesFile(cfg, topo.Layout(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f services
+		if err := yaml.Unmarshal(data, &f); err != nil {
+			t.Fatalf("%v\n%s", err, data)
+		}
+		want := 1
+		if tt.reports {
+			want += 3
+		}
+		if len(f.Services) != want {
+			t.Fatalf("%s: %d services, want %d\n%s", tt.mode, len(f.Services), want, data)
+		}
+		s := f.Services[0]
+		if s.Listen != "198.18.0.254:80" || s.Mode != string(tt.mode) || s.Scheduler != "dflb" || s.MaxIdle != 0 || s.Timeouts.Connect != 0 ||
+			s.Health.Type != "tcp" || s.Monitor == nil || len(s.Servers) != 3 {
+			t.Errorf("%s: service %+v\n%s", tt.mode, s, data)
+		}
+		for i, srv := range s.Servers {
+			if want := topo.Layout().Servers()[i].Ifaces[0].Addr.Addr().String() + ":80"; srv.Address != want {
+				t.Errorf("%s: server %d at %s, want %s", tt.mode, i, srv.Address, want)
+			}
+		}
+		for i, r := range f.Services[1:] {
+			if r.Listen != "198.18.0.254:"+strconv.Itoa(9101+i) || r.Mode != "nat" || len(r.Servers) != 1 || r.Servers[0].Address != s.Servers[i].Address {
+				t.Errorf("load report service %d: %+v", i, r)
+			}
+		}
+	}
+}
+
+// TestLoadArgvKeepAlive: the load generator speaks HTTP/1.0 (one
+// connection, so one scheduling decision, per request) for an l4 cell
+// without keep-alive, keeps its connections per trace client for the
+// keep-alive (wall time) with one, and per concurrency slot for l7.
+func TestLoadArgvKeepAlive(t *testing.T) {
+	for _, tt := range []struct {
+		frontEnd  string
+		keepAlive time.Duration
+		http10    bool
+		client    string // --client-keep-alive, "" none
+	}{{"l7", 0, false, ""}, {"l4", 0, true, ""}, {"l4", 15 * time.Second, false, "7.5s"}} {
+		cfg := resolved(t, sim.Config{Algorithm: "wrr", Nodes: 2, FrontEnd: tt.frontEnd, KeepAlive: tt.keepAlive})
+		argv := LoadArgv("/bin/lvslab", cfg, "synth:small", "http://198.18.0.254:80", nil, 2, 0, 0, false, "o", "r")
+		client := ""
+		if k := slices.Index(argv, "--client-keep-alive"); k >= 0 && k+1 < len(argv) {
+			client = argv[k+1]
+		}
+		if got := slices.Contains(argv, "--http10"); got != tt.http10 || client != tt.client {
+			t.Errorf("%s keep-alive %v: --http10 %v, --client-keep-alive %q; want %v, %q: %q", tt.frontEnd, tt.keepAlive, got, client, tt.http10, tt.client, argv)
+		}
 	}
 }

@@ -186,6 +186,8 @@ func TestBackendLoadCLIErrors(t *testing.T) {
 		{[]string{"load"}, `required flag(s) "target" not set`},
 		{[]string{"load", "--target", "ftp://x"}, "want http://HOST[:PORT]"},
 		{[]string{"load", "--target", "http://x", "--http10", "--keep-alive"}, "choose one"},
+		{[]string{"load", "--target", "http://x", "--http10", "--client-keep-alive", "15s"}, "--client-keep-alive 15s: want a duration > 0, with HTTP/1.1"},
+		{[]string{"load", "--target", "http://x", "--client-keep-alive", "-1s"}, "--client-keep-alive -1s"},
 		{[]string{"load", "--target", "http://x", "--mode", "half"}, `mode "half"`},
 		{[]string{"load", "--target", "http://x", "--concurrency", "0"}, "--concurrency: 0"},
 		{[]string{"load", "--target", "http://x", "--format", "xml"}, "--format"},

@@ -40,7 +40,11 @@ The default concurrency is the reference model's limit, --nodes × --high
 (60 per node). --mode open sends each request at its trace time divided by
 --speedup, waiting in order for one of --concurrency connections when all
 are busy. Requests are HTTP/1.1 on kept-alive connections (--keep-alive, the
-default) or HTTP/1.0, one connection each (--http10).
+default) or HTTP/1.0, one connection each (--http10). Kept-alive connections
+belong to the concurrency slots, or, with --client-keep-alive D, to the
+trace's clients, as the simulator's l4 front end models them: a request goes
+on its client's idle connection if it has one, else on a new one, and an idle
+connection is closed after D (wall time).
 
 The run ends when every request has finished, or at --duration, a hard
 deadline: requests in flight then fail ("deadline") and the rest are
@@ -70,6 +74,9 @@ a table on a terminal and CSV otherwise, or the -o file's extension.`,
 				return fmt.Errorf("--http10 and --keep-alive: choose one")
 			}
 			cfg.HTTP10 = http10 || (fs.Changed("keep-alive") && !keepAlive)
+			if cfg.ClientKeepAlive < 0 || cfg.HTTP10 && cfg.ClientKeepAlive > 0 {
+				return fmt.Errorf("--client-keep-alive %v: want a duration > 0, with HTTP/1.1 (not --http10)", cfg.ClientKeepAlive)
+			}
 			cfg.URL, cfg.LoadURLs = target, loadURLs
 			if nodes < 0 || high < 1 {
 				return fmt.Errorf("--nodes and --high must be positive (got %d, %d)", nodes, high)
@@ -132,6 +139,7 @@ a table on a terminal and CSV otherwise, or the -o file's extension.`,
 	fs.Float64Var(&cfg.Speedup, "speedup", 1, "open mode: divide trace times by this")
 	fs.BoolVar(&keepAlive, "keep-alive", true, "HTTP/1.1, connections kept alive and reused (the default)")
 	fs.BoolVar(&http10, "http10", false, "HTTP/1.0, one connection per request")
+	fs.DurationVar(&cfg.ClientKeepAlive, "client-keep-alive", 0, "kept-alive connections per trace client, each closed once idle this long (default: per concurrency slot)")
 	fs.IntVar(&cfg.Requests, "requests", 0, "requests to send (default: the trace's; more replays it again)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "hard deadline of the run (default: none)")
 	fs.DurationVar(&wait, "wait", 0, "first wait up to this long for --target to accept connections (a back end starting)")

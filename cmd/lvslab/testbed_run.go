@@ -96,15 +96,19 @@ func newTestbedRunCmd(tf *testbedFlags) *cobra.Command {
 		Use:   "run -f EXPERIMENT.yaml",
 		Short: "Run an experiment live: a testbed per cell, emulated back ends, the director and the load generator",
 		Long: `Run an experiment file (or flags, as "lvslab sim" takes them) live, cell by
-cell (scheduler × node count × swept values): for each, a layer-7 testbed of
-as many real servers as nodes is built, "lvslab backend" runs in every real
-server's namespace (the cell's trace, cache, cache policy and costs, at
---time-scale), "lvslab director" in the director's namespace (the cell's
-scheduler and options; a TCP health check on every back end; DFLB's load
-monitor for schedulers that take load feedback) and "lvslab load" in the
-client's namespace: a closed loop of nodes × high requests over the trace,
-as the simulator admits them. Then the testbed is taken down, and the next
-cell runs. Needs root.
+cell (scheduler × node count × swept values): for each, a testbed of as many
+real servers as nodes is built (front_end l7: a layer-7 testbed; l4: the
+method key's, nat (default), tun or dr, with "lvslab tunnel-agent" on every
+real server for tun), "lvslab backend" runs in every real server's namespace
+(the cell's trace, cache, cache policy and costs, at --time-scale), "lvslab
+director" in the director's namespace (the layer-7 switch, or the layer-4
+director forwarding by the method; the cell's scheduler and options; a TCP
+health check on every back end; DFLB's load monitor for schedulers that take
+load feedback) and "lvslab load" in the client's namespace: a closed loop of
+nodes × high requests over the trace, as the simulator admits them, on
+kept-alive connections (l4 with keep_alive 0: HTTP/1.0, one connection per
+request). Then the testbed is taken down, and the next cell runs. Needs
+root.
 
 Results are written as "lvslab sim" writes them (table, CSV or JSON), in
 model time: live req/s ÷ time scale, live response times × time scale, so
@@ -112,9 +116,9 @@ that they compare with the simulation figure by figure ("lvslab validate"
 runs both). Each result carries the cell's configuration.
 
 The cluster and the scheduler are shared by both worlds; keys only the
-simulator has (admission, speedup, keep_alive, distributors, cls_*,
-origin_time, keep_dynamic: true, front ends other than l7) are refused, each
-with its file line and why. Failures (failures:, --failure) kill a back end
+simulator has (admission, speedup, distributors, cls_*, origin_time,
+keep_dynamic: true, front ends other than l7 and l4) are refused, each with
+its file line and why. Failures (failures:, --failure) kill a back end
 (SIGKILL) at its time and restart it, empty, at its recovery, counted from the
 first request served; the director's health check notices after
 health_check_delay. Node groups (nodes: [{count, speed, cache, weight}],
@@ -137,6 +141,7 @@ testbed down: no namespace, link or process is left. Should the run itself be
 killed (kill -9), "lvslab testbed down" removes its testbed (with --run-dir:
 "lvslab testbed down --run-dir DIR/NNN-ALG-nN").`,
 		Example: `  lvslab testbed run -f experiments/validate-l7.yaml --format table
+  lvslab testbed run -f experiments/validate-dr.yaml --alg wlc --keep-alive 0 --requests 2000
   lvslab testbed run -f experiments/validate-l7.yaml --alg lblc --requests 2000 -o live.json
   lvslab testbed run --trace default --alg wrr,lblc --nodes 4 --cache 2MiB --run-dir /tmp/live`,
 		Args: cobra.NoArgs,

@@ -40,9 +40,10 @@ func newValidateCmd() *cobra.Command {
 		Short: "Run an experiment in simulation and live, and check that they agree",
 		Long: `Run every cell of an experiment (scheduler × node count × swept values) twice:
 in the simulator ("lvslab sim") and live on a testbed ("lvslab testbed run":
-emulated back ends, the layer-7 director, the load generator, in network
-namespaces), on the same trace, nodes, model and schedulers, and compare
-them. Needs root.
+emulated back ends, the layer-7 switch or the layer-4 director (front_end l4,
+forwarding by the method key: nat, tun or dr), the load generator, in
+network namespaces), on the same trace, nodes, model and schedulers, and
+compare them. Needs root.
 
 For each cell the report gives the simulated and live throughput, hit ratio
 and 95th-percentile response time, and each ratio live / simulated (1.000:
@@ -63,6 +64,7 @@ first N requests of the trace in both worlds. Ctrl-C stops and takes the
 testbed down.`,
 		Example: `  lvslab validate -f experiments/validate-l7.yaml -o /tmp/validate
   lvslab validate -f experiments/validate-l7.yaml --requests 6000 --time-scale 2
+  lvslab validate -f experiments/validate-tun.yaml --requests 3000
   lvslab validate -f experiments/validate-l7.yaml --trace access.log --cache 8MiB --tolerance 0.2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

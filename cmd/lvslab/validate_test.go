@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -97,6 +98,47 @@ func TestDirectorTakesLiveServices(t *testing.T) {
 	}
 }
 
+// TestDirectorTakesLiveL4Services: the director reads the services file of
+// an l4 cell in each forwarding method: the cell's scheduler and method,
+// a health check and DFLB's monitor; behind VS/NAT, one load-report
+// service per real server too.
+func TestDirectorTakesLiveL4Services(t *testing.T) {
+	for _, m := range []struct {
+		method   string
+		mode     testbed.Mode
+		services int
+	}{{"nat", testbed.NAT, 5}, {"tun", testbed.TUN, 1}, {"dr", testbed.DR, 1}} {
+		topo, err := testbed.Topology{Mode: m.mode, Servers: 4, Prefix: "lttest"}.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := experiment.Parse("exp.yaml", strings.NewReader("alg: dflb\nnodes: 4\nfront_end: l4\nmethod: "+m.method+"\n"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, _, err := e.Configs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		base.Algorithm, base.Nodes = "dflb", 4
+		cfg, err := base.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := workbench.ServicesFile(cfg, topo.Layout(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs, err := director.ReadServices("services.yaml", bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: the director refuses the services file: %v\n%s", m.method, err, data)
+		}
+		if len(svcs) != m.services || svcs[0].Mode != m.method || svcs[0].Alg != "dflb" || svcs[0].Health == nil || svcs[0].Monitor == nil || len(svcs[0].Servers) != 4 {
+			t.Errorf("%s: %d services, first %+v\n%s", m.method, len(svcs), svcs[0], data)
+		}
+	}
+}
+
 // TestTestbedRunRefusals: testbed run and validate refuse, before anything is
 // built (and so without root), what a live run cannot do: simulator-only
 // keys (each with its line), a --requests beyond the trace, a bad time
@@ -110,7 +152,8 @@ func TestTestbedRunRefusals(t *testing.T) {
 		want []string
 	}{
 		{[]string{"-f", simOnly}, []string{"cannot run live", simOnly + ":4: admission: only the simulator", simOnly + ":5: speedup:", simOnly + ":6: front_end: front end distributed is simulated only"}},
-		{[]string{"-f", ok, "--keep-alive", "5s"}, []string{"--keep-alive: only the simulator models the clients' HTTP/1.1 keep-alive"}},
+		{[]string{"-f", ok, "--method", "tun"}, []string{"--method:", "forwarding method tun is for the l4 front end"}},
+		{[]string{"-f", ok, "--front-end", "l4", "--method", "ipip"}, []string{`--method: "ipip": want one of nat, tun, dr`}},
 		{[]string{"-f", ok, "--requests", "5000"}, []string{"--requests 5000: trace antlr-2003.log.gz has only 4662 requests"}},
 		{[]string{"-f", ok, "--requests", "-1"}, []string{"--requests -1"}},
 		{[]string{"-f", ok, "--time-scale", "0"}, []string{"--time-scale: time scale 0: want a finite number > 0"}},
@@ -136,6 +179,53 @@ func TestTestbedRunRefusals(t *testing.T) {
 		_, _, err := execLab(t, append([]string{"validate", "-f", ok}, args...)...)
 		if err == nil || !strings.Contains(err.Error(), "--tolerance, --tie-margin") {
 			t.Errorf("validate %v: %v", args, err)
+		}
+	}
+}
+
+// TestValidateL4Experiments keeps experiments/validate-{nat,tun,dr}.yaml
+// what their comments say: the l4 front end in their method, live-capable,
+// and, simulated, WLC above WRR and DFLB (which tie) with HTTP/1.0, the
+// three tied with keep-alive, each figure as the header gives it.
+func TestValidateL4Experiments(t *testing.T) {
+	for _, m := range []string{"nat", "tun", "dr"} {
+		f := filepath.Join("..", "..", "experiments", "validate-"+m+".yaml")
+		e, err := experiment.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.CheckLive(); err != nil {
+			t.Fatalf("%s cannot run live: %v", f, err)
+		}
+		out, _, err := execLab(t, "sim", "-f", f, "--format", "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := workbench.ReadResults(f, strings.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) != 6 {
+			t.Fatalf("%s: %d cells, want 6", f, len(rs))
+		}
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rps := map[string]float64{}
+		for _, r := range rs {
+			if r.Config.FrontEnd != "l4" || r.Config.Method != m {
+				t.Errorf("%s: front end %s, method %q", f, r.Config.FrontEnd, r.Config.Method)
+			}
+			rps[fmt.Sprintf("%s/%v", r.Config.Algorithm, r.Config.KeepAlive)] = r.ThroughputRPS
+			if want := fmt.Sprintf("%s %.1f", workbench.DisplayName(r.Config.Algorithm), r.ThroughputRPS); !strings.Contains(string(text), want) {
+				t.Errorf("%s does not say %q", f, want)
+			}
+		}
+		tie := func(a, b float64) bool { return math.Abs(a-b) <= 0.05*max(a, b) }
+		if rps["wlc/0s"] < 1.1*rps["wrr/0s"] || rps["wlc/0s"] < 1.1*rps["dflb/0s"] || !tie(rps["wrr/0s"], rps["dflb/0s"]) ||
+			!tie(rps["wrr/15s"], rps["wlc/15s"]) || !tie(rps["wrr/15s"], rps["dflb/15s"]) || !tie(rps["wlc/15s"], rps["dflb/15s"]) {
+			t.Errorf("%s: simulated %v: want WLC 10%% above WRR ≈ DFLB with HTTP/1.0, all tied with keep-alive", f, rps)
 		}
 	}
 }

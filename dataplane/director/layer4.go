@@ -131,6 +131,13 @@ func (d *director) logL4() {
 	for _, s := range st.Services {
 		d.logf("%s: %s conns=%d in_pkts=%d out_pkts=%d in_bytes=%d out_bytes=%d", s.Key, s.Scheduler,
 			s.Conns, s.InPkts, s.OutPkts, s.InBytes, s.OutBytes)
+		for _, r := range s.Servers {
+			state := ""
+			if r.Down {
+				state = " down"
+			}
+			d.logf("%s: server %s conns=%d in_pkts=%d out_pkts=%d%s", s.Key, r.Addr, r.Conns, r.InPkts, r.OutPkts, state)
+		}
 	}
 	var drops []string
 	for i, n := range st.Drops {

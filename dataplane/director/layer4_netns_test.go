@@ -29,6 +29,7 @@ import (
 func TestNetnsDirectorLayer4(t *testing.T) {
 	tb := testbedtest.Up(t, testbed.Topology{Mode: testbed.NAT, Servers: 2})
 	vip := netip.AddrPortFrom(tb.Layout.VIP, 80)
+	const n = 20 // requests
 	var served [2]atomic.Int64
 	yml := fmt.Sprintf("services:\n  - name: web\n    listen: %v\n    mode: nat\n    scheduler: rr\n    servers:\n", vip)
 	for i, rs := range tb.Layout.Servers() {
@@ -75,6 +76,13 @@ func TestNetnsDirectorLayer4(t *testing.T) {
 		if !strings.Contains(stderr.String(), "web") {
 			t.Errorf("director log:\n%s", stderr.String())
 		}
+		// When it stops, the director logs each real server's counters.
+		for _, rs := range tb.Layout.Servers() {
+			want := fmt.Sprintf("TCP %v: server %v conns=%d ", vip, netip.AddrPortFrom(rs.Ifaces[0].Addr.Addr(), 8080), n/2)
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("director log lacks %q:\n%s", want, stderr.String())
+			}
+		}
 	})
 	select {
 	case addrs := <-ready:
@@ -87,7 +95,6 @@ func TestNetnsDirectorLayer4(t *testing.T) {
 		t.Fatalf("director not ready:\n%s", stderr.String())
 	}
 
-	const n = 20
 	for i := range n {
 		var body string
 		err := tb.Do("cl1", func() error {

@@ -75,6 +75,9 @@ func Start(cfg Config) (*Agent, error) {
 	return a, nil
 }
 
+// rawRcvBuf is the receive buffer asked for the raw socket, in bytes.
+const rawRcvBuf = 8 << 20
+
 func (a *Agent) setup() error {
 	var err error
 	if a.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
@@ -86,6 +89,15 @@ func (a *Agent) setup() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, protoIPIP)
 	if err != nil {
 		return fmt.Errorf("tunnel: raw socket for IP protocol 4: %w", err)
+	}
+	// A receive buffer for bursts: the default (net.core.rmem_default,
+	// about 200 KB: some 90 small datagrams) overflows whenever the agent
+	// is off the CPU for a moment on a busy machine, and each datagram
+	// dropped there is a client's packet lost (a SYN: a connect that
+	// waits for a retransmission, or times out). Without CAP_NET_ADMIN the
+	// kernel caps it at net.core.rmem_max.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rawRcvBuf); err != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rawRcvBuf)
 	}
 	a.raw = os.NewFile(uintptr(fd), "ipip") // non-blocking: reads park in the runtime's poller
 	if err := a.openTUN(); err != nil {

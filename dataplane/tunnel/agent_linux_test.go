@@ -113,6 +113,11 @@ func TestNetnsAgent(t *testing.T) {
 	if got, _ := testbed.ReadSysctl(l.Servers()[0].NS, "net.ipv4.conf."+agent.Dev()+".rp_filter"); got != "0" {
 		t.Errorf("%s rp_filter: %q, want 0", agent.Dev(), got)
 	}
+	// A burst of tunnelled packets must not overflow the raw socket while
+	// the agent is off the CPU: its buffer is far above the default.
+	if n, err := tunnel.RawRcvBuf(agent); err != nil || n < tunnel.RawRcvBufWanted {
+		t.Errorf("raw socket receive buffer %d bytes (%v), want at least %d", n, err, tunnel.RawRcvBufWanted)
+	}
 
 	// The client's view: every IPv4 frame reaching cl1.
 	var capture *afpacket.Link

@@ -48,6 +48,17 @@ type Config struct {
 	// requests are HTTP/1.1 and connections are kept alive and reused.
 	HTTP10 bool
 
+	// ClientKeepAlive, if not 0, makes kept-alive connections follow the
+	// trace's clients (traces.Request.Client), as the simulator's l4
+	// front end models them, rather than the concurrency slots: a request
+	// goes on its client's idle connection if it has one, else on a new
+	// one; after the response the connection idles, kept for its client,
+	// and is closed once idle ClientKeepAlive (wall time), or when the
+	// client leaves another idle one (a client keeps at most one). Two
+	// requests of a client in flight at once have a connection each (the
+	// simulator pipelines them on one). Not with HTTP10.
+	ClientKeepAlive time.Duration
+
 	// Requests is the number of requests sent (default: the workload's).
 	// A number beyond the workload's replays it again from the start (in
 	// the open loop each repetition starts one mean inter-arrival time
@@ -135,11 +146,15 @@ func (c Config) Resolve() (Config, error) {
 		{"connect timeout", c.ConnectTimeout < 0},
 		{"interval", c.Interval < 0},
 		{"speed-up", c.Speedup < 0 || math.IsNaN(c.Speedup) || math.IsInf(c.Speedup, 0)},
+		{"client keep-alive", c.ClientKeepAlive < 0},
 	}
 	for _, ch := range checks {
 		if ch.bad {
 			return c, fmt.Errorf("load: %s must be >= 0", ch.name)
 		}
+	}
+	if c.HTTP10 && c.ClientKeepAlive > 0 {
+		return c, errors.New("load: client keep-alive needs HTTP/1.1 (not HTTP/1.0)")
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
@@ -234,6 +249,7 @@ type gen struct {
 	retries  atomic.Int64
 	workers  []*worker
 	dialer   func(ctx context.Context, network, addr string) (net.Conn, error)
+	idle     *idlePool // ClientKeepAlive: the clients' idle connections
 }
 
 // worker is one connection slot: it sends one request at a time.
@@ -267,6 +283,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		g.dialer = d.DialContext
 	}
 	g.buildRequests()
+	if cfg.ClientKeepAlive > 0 {
+		g.idle = newIdlePool(cfg.ClientKeepAlive)
+		defer g.idle.closeAll()
+	}
 	w := cfg.Workload
 	for i := range g.recs {
 		g.recs[i] = Record{Object: w.Requests[i%len(w.Requests)].Object, Sent: -1}
@@ -437,6 +457,31 @@ func (g *gen) abort() {
 	}
 }
 
+// adopt makes a client's idle connection the worker's, as a connection
+// that has carried a response (see worker.reused).
+func (wk *worker) adopt(c net.Conn, br *bufio.Reader) {
+	wk.mu.Lock()
+	defer wk.mu.Unlock()
+	if wk.stop {
+		c.Close()
+		return
+	}
+	wk.c, wk.br, wk.reused = c, br, true
+}
+
+// detach takes the worker's connection (and its read buffer, which goes
+// with it) away from the worker.
+func (wk *worker) detach() (net.Conn, *bufio.Reader) {
+	wk.mu.Lock()
+	defer wk.mu.Unlock()
+	c, br := wk.c, wk.br
+	wk.c, wk.br, wk.reused = nil, nil, false
+	if wk.buf == br {
+		wk.buf = nil
+	}
+	return c, br
+}
+
 func (wk *worker) closeConn() {
 	wk.mu.Lock()
 	defer wk.mu.Unlock()
@@ -545,6 +590,13 @@ func (wk *worker) do(i int) {
 	}
 	var resp response
 	var err, first error
+	client := int32(-1)
+	if g.idle != nil {
+		client = g.cfg.Workload.Requests[i%len(g.cfg.Workload.Requests)].Client
+		if c, br := g.idle.take(client); c != nil {
+			wk.adopt(c, br)
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		var c net.Conn
 		var br *bufio.Reader
@@ -561,6 +613,10 @@ func (wk *worker) do(i int) {
 			if g.cfg.HTTP10 || !resp.keepAlive {
 				wk.awaitClose(c, br)
 				wk.closeConn()
+			} else if g.idle != nil {
+				if c, br := wk.detach(); c != nil {
+					g.idle.put(client, c, br)
+				}
 			}
 			break
 		}

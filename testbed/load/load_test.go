@@ -396,6 +396,8 @@ func TestConfigErrors(t *testing.T) {
 		{"mode", load.Config{Workload: w, URL: "http://x", Mode: "half-open"}, "mode"},
 		{"concurrency", load.Config{Workload: w, URL: "http://x", Concurrency: -1}, "concurrency"},
 		{"speed-up", load.Config{Workload: w, URL: "http://x", Speedup: -1}, "speed-up"},
+		{"client keep-alive", load.Config{Workload: w, URL: "http://x", ClientKeepAlive: -1}, "client keep-alive"},
+		{"client keep-alive HTTP/1.0", load.Config{Workload: w, URL: "http://x", HTTP10: true, ClientKeepAlive: time.Second}, "needs HTTP/1.1"},
 		{"load URL", load.Config{Workload: w, URL: "http://x", LoadURLs: []string{"x:1"}}, "load report URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
