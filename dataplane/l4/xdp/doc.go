@@ -26,8 +26,11 @@
 // transmit checksum offload off in namespaces that originate such traffic
 // (ethtool -K dev tx off), as the director's benchmark does anyway.
 //
-// On veth, XDP_TX needs NAPI on the peer: an XDP program there or GRO
-// enabled on it (ethtool -K peer gro on).
+// On veth, XDP_TX needs an XDP program on the peer: the kernel flushes
+// the transmitted frames to the peer only if it has one (GRO on the peer
+// is not enough: the frames wait until something else wakes it).
+// WithPassProgram attaches one that passes everything; the testbed's
+// xdp_peer option puts it on the switch end of the director's links.
 //
 // Linux only; elsewhere New fails and the director forwards in user
 // space.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
@@ -160,4 +161,20 @@ func monotonic() uint64 {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) // cannot fail for this clock
 	return uint64(ts.Nano())
+}
+
+// WithPassProgram loads an XDP program that passes every frame and calls
+// attach with its file descriptor, then drops its own reference: attached
+// by netlink, the program stays until it is detached or the interface is
+// deleted. On veth it gives the peer of a director's interface the NAPI
+// context the director's XDP_TX transmits need (the kernel flushes them to
+// the peer only if the peer has an XDP program).
+func WithPassProgram(attach func(fd int) error) error {
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "lvslab_pass", Type: ebpf.XDP, License: "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, verdictPass), asm.Return()}})
+	if err != nil {
+		return fmt.Errorf("xdp: pass program: %w", err)
+	}
+	defer prog.Close()
+	return attach(prog.FD())
 }

@@ -39,3 +39,6 @@ func (f *FastPath) Walk(func(l4.FastKey, l4.FastStats)) error { return nil }
 
 // Len returns 0.
 func (f *FastPath) Len() (int, error) { return 0, nil }
+
+// WithPassProgram fails: XDP needs Linux.
+func WithPassProgram(attach func(fd int) error) error { return errUnsupported }
