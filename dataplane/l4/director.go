@@ -106,8 +106,11 @@ type conn struct {
 	cport  uint8   // and the port they come in by
 	method Method  // fixed when the connection is made, as IPVS's cp->flags
 	fast   bool    // installed in the fast path of port cport
-	// the fast path's counters as last folded into the statistics
-	fpkts, fbytes uint64
+	// The fast path's counters as last folded into the statistics: the
+	// packets modulo 2^32 (folded every 2 s, they cannot wrap between
+	// two folds), the bytes in full.
+	fpkts  uint32
+	fbytes uint64
 }
 
 // New returns a director with no services.

@@ -143,14 +143,14 @@ func (d *Director) fastRemove(e *conntab.Entry[conn]) {
 // connection's server and service counters.
 func (d *Director) fastFold(e *conntab.Entry[conn], st FastStats) {
 	c := &e.Value
-	if st.Packets < c.fpkts || st.Bytes < c.fbytes { // a new entry: count from 0
+	if st.Bytes < c.fbytes { // not the entry installed (cannot happen): count from 0
 		c.fpkts, c.fbytes = 0, 0
 	}
-	dp, db := st.Packets-c.fpkts, st.Bytes-c.fbytes
+	dp, db := uint64(uint32(st.Packets)-c.fpkts), st.Bytes-c.fbytes
 	if dp == 0 {
 		return
 	}
-	c.fpkts, c.fbytes = st.Packets, st.Bytes
+	c.fpkts, c.fbytes = uint32(st.Packets), st.Bytes
 	for _, s := range []*counters{&c.dest.stats, &c.dest.vs.stats} {
 		s.InPkts += dp
 		s.InBytes += db
