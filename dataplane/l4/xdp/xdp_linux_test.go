@@ -34,7 +34,7 @@ const mtu = 1000
 
 // needRoot fails (never skips) a test that needs to load BPF programs when
 // it is not run as root: CI runs as root, and a skipped test proves nothing.
-func needRoot(t *testing.T) {
+func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("loading XDP programs needs root (CAP_BPF, CAP_NET_ADMIN); run the test as root")
@@ -45,14 +45,14 @@ func needRoot(t *testing.T) {
 // memory link, whose fast path is the XDP program (loaded, not attached):
 // the program runs on frames through BPF_PROG_TEST_RUN.
 type bed struct {
-	t   *testing.T
+	t   testing.TB
 	fp  *FastPath
 	d   *l4.Director
 	mem *link.Mem
 	now time.Time
 }
 
-func newBed(t *testing.T, fp *FastPath) *bed {
+func newBed(t testing.TB, fp *FastPath) *bed {
 	t.Helper()
 	b := &bed{t: t, fp: fp, now: t0}
 	b.mem = link.NewMem(net.HardwareAddr(dirMAC[:]), mtu)
@@ -150,7 +150,7 @@ func (b *bed) clear() {
 	}
 }
 
-func load(t *testing.T) *FastPath {
+func load(t testing.TB) *FastPath {
 	t.Helper()
 	needRoot(t)
 	fp, err := Load(64)
@@ -386,4 +386,26 @@ func TestCounters(t *testing.T) {
 func u32(a netip.Addr) uint32 {
 	b := a.As4()
 	return binary.BigEndian.Uint32(b[:])
+}
+
+// FuzzProgram: for any frame, the program passes it or forwards exactly
+// what the director sends for it, on a connection it installed.
+func FuzzProgram(f *testing.F) {
+	fp := load(f)
+	f.Add(tcp(ack, nil))
+	f.Add(tcp(ack|psh, func(s *packettest.Spec) { s.TTL = 2; s.TCPOptions = []byte{1, 1, 1, 1} }))
+	f.Add(tcp(fin|ack, nil))
+	f.Add(tcp(ack, func(s *packettest.Spec) { s.IPOptions = []byte{1, 1, 1, 0} }))
+	f.Add(tcp(ack, func(s *packettest.Spec) { s.MoreFragments = true }))
+	f.Add(append(tcp(ack, nil), 0, 0))
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		if len(frame) < 14 || len(frame) > 4096 { // BPF_PROG_TEST_RUN wants an Ethernet header
+			return
+		}
+		b := newBed(t, fp)
+		b.clear()
+		b.establish()
+		v, out := b.run(frame)
+		b.compare(frame, v, out)
+	})
 }
