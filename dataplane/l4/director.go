@@ -48,6 +48,7 @@ type Director struct {
 	icmpSent   uint64
 	ipid       uint16
 	fast       FastCounters
+	fastN      int    // connections installed in fast paths
 	estTick    uint32 // last tick the rate estimator ran
 
 	// per batch
@@ -106,6 +107,7 @@ type conn struct {
 	cport  uint8   // and the port they come in by
 	method Method  // fixed when the connection is made, as IPVS's cp->flags
 	fast   bool    // installed in the fast path of port cport
+	fseen  bool    // found in the fast path by the current sweep
 	// The fast path's counters as last folded into the statistics: the
 	// packets modulo 2^32 (folded every 2 s, they cannot wrap between
 	// two folds), the bytes in full.

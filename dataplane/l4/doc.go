@@ -143,8 +143,9 @@
 // director asks the fast path when its last packet passed and restarts
 // the timer from then if that is within the timeout, so a connection
 // whose packets bypass the director does not time out while they flow.
-// An entry the kernel evicted (its map is an LRU) is installed again at
-// the connection's next packet. Stats.Fast counts all of it.
+// An entry the kernel evicted (its map is an LRU) is noticed by the next
+// 2 s sweep and installed again at the connection's next packet; until
+// then its packets take the director's path. Stats.Fast counts all of it.
 //
 // # Statistics
 //

@@ -86,27 +86,17 @@ func (d *Director) fastEligible(e *conntab.Entry[conn]) bool {
 }
 
 // fastInstall installs a connection in its port's fast path after the
-// director forwarded one of its packets. A connection already installed
-// whose packet came up anyway was evicted (or its packet needed the
-// director: TTL 1, too big); it is installed again if it is missing.
+// director forwarded one of its packets. A packet of a connection already
+// installed may still come up (it was queued before the entry was made, or
+// needs the director: TTL 1, too big): nothing to do. An entry the kernel
+// evicted is noticed by the sweep, and installed again at the next packet.
 func (d *Director) fastInstall(e *conntab.Entry[conn], p *packet.Packet) {
 	c := &e.Value
-	if p.Flags&(packet.SYN|packet.FIN|packet.RST) != 0 || p.Flags&packet.ACK == 0 || !d.fastEligible(e) {
+	if c.fast || p.Flags&(packet.SYN|packet.FIN|packet.RST) != 0 || p.Flags&packet.ACK == 0 || !d.fastEligible(e) {
 		return
 	}
 	fp := d.ports[c.cport].fp
 	k := fastKey(e.Key)
-	if c.fast {
-		if _, ok, err := fp.Lookup(k); err != nil {
-			d.fast.Errors++
-			return
-		} else if ok {
-			return
-		}
-		d.fast.Evicted++
-		c.fast = false
-		c.dest.fast--
-	}
 	ds := c.dest
 	f := FastFlow{FastKey: k, DstMAC: ds.hopMAC, SrcMAC: d.ports[ds.hopPort].mac, MTU: d.ports[ds.hopPort].mtu}
 	if err := fp.Install(f); err != nil {
@@ -115,6 +105,7 @@ func (d *Director) fastInstall(e *conntab.Entry[conn], p *packet.Packet) {
 	}
 	c.fast, c.fpkts, c.fbytes = true, 0, 0
 	ds.fast++
+	d.fastN++
 	d.fast.Installed++
 }
 
@@ -125,8 +116,7 @@ func (d *Director) fastRemove(e *conntab.Entry[conn]) {
 	if !c.fast {
 		return
 	}
-	c.fast = false
-	c.dest.fast--
+	d.unsetFast(c)
 	st, ok, err := d.ports[c.cport].fp.Remove(fastKey(e.Key))
 	switch {
 	case err != nil:
@@ -183,23 +173,51 @@ func (d *Director) fastAlive(e *conntab.Entry[conn]) bool {
 }
 
 // fastSweep folds every port's fast-path counters into the statistics
-// (every 2 s, before the rate estimator reads them).
+// (every 2 s, before the rate estimator reads them), and finds the
+// installed connections the kernel evicted: their next packet installs
+// them again.
 func (d *Director) fastSweep() {
+	walked := make([]bool, len(d.ports))
+	swept := false
 	for i := range d.ports {
 		fp := d.ports[i].fp
-		if fp == nil {
+		if fp == nil || d.fastN == 0 {
 			continue
 		}
 		err := fp.Walk(func(k FastKey, st FastStats) {
 			e := d.tab.Lookup(conntab.Key{Proto: k.Proto, CAddr: k.CAddr, CPort: k.CPort, VAddr: k.VAddr, VPort: k.VPort})
 			if e != nil && e.Value.fast && int(e.Value.cport) == i {
+				e.Value.fseen = true
 				d.fastFold(e, st)
 			}
 		})
 		if err != nil {
 			d.fast.Errors++
+			continue
 		}
+		walked[i], swept = true, true
 	}
+	if !swept {
+		return
+	}
+	d.tab.Range(func(e *conntab.Entry[conn]) bool {
+		c := &e.Value
+		if c.fast && walked[c.cport] {
+			if !c.fseen {
+				d.unsetFast(c)
+				d.fast.Evicted++
+			}
+			c.fseen = false
+		}
+		return true
+	})
+}
+
+// unsetFast records that a connection is no longer installed.
+func (d *Director) unsetFast(c *conn) {
+	c.fast = false
+	c.dest.fast--
+	d.fastN--
 }
 
 // fastForget removes from the fast paths every connection to ds (its real

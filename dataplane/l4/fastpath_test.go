@@ -234,7 +234,12 @@ func TestFastPathEvictedAndErrors(t *testing.T) {
 	b := newBed(t, bedConfig{methods: []Method{DR}, fast: fp})
 	b.open()
 	delete(fp.flows, clientKey())
-	b.one(fromClient(client, packet.ACK, 3, ""))
+	b.one(fromClient(client, packet.ACK, 3, "")) // noticed by the next sweep only
+	if fp.installs != 1 {
+		t.Fatalf("%d installs before the sweep", fp.installs)
+	}
+	b.advance(2 * time.Second)
+	b.one(fromClient(client, packet.ACK, 4, ""))
 	if fp.flows[clientKey()] == nil {
 		t.Fatal("evicted entry not installed again")
 	}
