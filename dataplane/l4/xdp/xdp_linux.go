@@ -27,6 +27,9 @@ type FastPath struct {
 	flows *ebpf.Map
 	link  link.Link
 	name  string
+
+	keys   [][keySize]byte // Walk's buffers
+	values [][valueSize]byte
 }
 
 var _ l4.FastPath = (*FastPath)(nil)
@@ -121,19 +124,29 @@ func (f *FastPath) Remove(k l4.FastKey) (l4.FastStats, bool, error) {
 	return stats(v[:], monotonic()), true, nil
 }
 
-// Walk calls fn for every entry.
+// walkBatch is the number of entries Walk reads per system call.
+const walkBatch = 256
+
+// Walk calls fn for every entry, reading them walkBatch at a time
+// (BPF_MAP_LOOKUP_BATCH).
 func (f *FastPath) Walk(fn func(l4.FastKey, l4.FastStats)) error {
-	var k [keySize]byte
-	var v [valueSize]byte
+	if f.keys == nil {
+		f.keys, f.values = make([][keySize]byte, walkBatch), make([][valueSize]byte, walkBatch)
+	}
 	now := monotonic()
-	it := f.flows.Iterate()
-	for it.Next(&k, &v) {
-		fn(unmarshalKey(k[:]), stats(v[:], now))
+	var cursor ebpf.MapBatchCursor
+	for {
+		n, err := f.flows.BatchLookup(&cursor, f.keys, f.values, nil)
+		for i := range n {
+			fn(unmarshalKey(f.keys[i][:]), stats(f.values[i][:], now))
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("xdp: walk: %w", err)
+		}
 	}
-	if err := it.Err(); err != nil {
-		return fmt.Errorf("xdp: walk: %w", err)
-	}
-	return nil
 }
 
 // Len returns the number of entries (for tests and diagnostics).

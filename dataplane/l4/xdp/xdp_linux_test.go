@@ -409,3 +409,34 @@ func FuzzProgram(f *testing.F) {
 		b.compare(frame, v, out)
 	})
 }
+
+// TestWalk reads every entry of a map larger than one batch, with its
+// counters.
+func TestWalk(t *testing.T) {
+	needRoot(t)
+	big, err := Load(2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	const n = 3*walkBatch + 7
+	for i := range n {
+		k := l4.FastKey{Proto: 6, CAddr: 0x0a000000 + uint32(i), CPort: uint16(1000 + i), VAddr: 0x0a0000fe, VPort: 80}
+		if err := big.Install(l4.FastFlow{FastKey: k, DstMAC: rsMAC, SrcMAC: dirMAC, MTU: 1500}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[l4.FastKey]bool{}
+	err = big.Walk(func(k l4.FastKey, st l4.FastStats) {
+		if seen[k] || k.CPort != uint16(1000+int(k.CAddr-0x0a000000)) || k.VPort != 80 || k.Proto != 6 || st.Packets != 0 {
+			t.Errorf("entry %+v %+v", k, st)
+		}
+		seen[k] = true
+	})
+	if err != nil || len(seen) != n {
+		t.Fatalf("walked %d entries of %d: %v", len(seen), n, err)
+	}
+	if got, _ := big.Len(); got != n {
+		t.Fatalf("Len %d", got)
+	}
+}
