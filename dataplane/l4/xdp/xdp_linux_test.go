@@ -32,12 +32,13 @@ var (
 
 const mtu = 1000
 
-// needRoot fails (never skips) a test that needs to load BPF programs when
-// it is not run as root: CI runs as root, and a skipped test proves nothing.
+// needRoot skips a test that loads BPF programs unless it runs as root.
+// As root it never skips (a failure to load fails it), and the tests are
+// named TestLive*, which scripts/test.sh checks do not skip as root (CI).
 func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Fatal("loading XDP programs needs root (CAP_BPF, CAP_NET_ADMIN); run the test as root")
+		t.Skip("loading XDP programs needs root (as root this test never skips)")
 	}
 }
 
@@ -161,10 +162,10 @@ func load(t testing.TB) *FastPath {
 	return fp
 }
 
-// TestProgramAgainstDirector checks the program's verdict and output
+// TestLiveProgramAgainstDirector checks the program's verdict and output
 // against the director's for edge cases: a forwarded frame must be the
 // one the director sends, and what the director must see is passed.
-func TestProgramAgainstDirector(t *testing.T) {
+func TestLiveProgramAgainstDirector(t *testing.T) {
 	fp := load(t)
 	setCsum := func(f []byte) {
 		binary.BigEndian.PutUint16(f[24:], 0)
@@ -272,9 +273,9 @@ func (b *bed) compare(frame []byte, v uint32, out []byte) {
 	}
 }
 
-// TestProgramRandomFrames mutates a forwardable frame at random: whatever
+// TestLiveProgramRandomFrames mutates a forwardable frame at random: whatever
 // the program forwards, the director forwards identically.
-func TestProgramRandomFrames(t *testing.T) {
+func TestLiveProgramRandomFrames(t *testing.T) {
 	fp := load(t)
 	b := newBed(t, fp)
 	b.establish()
@@ -341,9 +342,9 @@ func TestProgramRandomFrames(t *testing.T) {
 	t.Logf("%d forwarded, %d passed", tx, pass)
 }
 
-// TestCounters checks that the program counts what it forwards and that
+// TestLiveCounters checks that the program counts what it forwards and that
 // the director folds it into its statistics and the connection's timer.
-func TestCounters(t *testing.T) {
+func TestLiveCounters(t *testing.T) {
 	fp := load(t)
 	b := newBed(t, fp)
 	b.establish()
@@ -410,9 +411,9 @@ func FuzzProgram(f *testing.F) {
 	})
 }
 
-// TestWalk reads every entry of a map larger than one batch, with its
+// TestLiveWalk reads every entry of a map larger than one batch, with its
 // counters.
-func TestWalk(t *testing.T) {
+func TestLiveWalk(t *testing.T) {
 	needRoot(t)
 	big, err := Load(2000)
 	if err != nil {
