@@ -41,7 +41,7 @@ var allowed = map[string]struct {
 	"experiment":      {local: []string{"algorithms", "models", "traces", "sim"}, thirdParty: []string{"go.yaml.in/yaml/v3"}},
 	"dataplane": {local: []string{"algorithms", "internal/target"}, thirdParty: []string{
 		"github.com/gopacket/gopacket", "github.com/vishvananda/netlink", "github.com/vishvananda/netns",
-		"golang.org/x/sys", "golang.org/x/net", "go.yaml.in/yaml/v3"}},
+		"golang.org/x/sys", "golang.org/x/net", "go.yaml.in/yaml/v3", "github.com/cilium/ebpf"}},
 	"workbench": {local: []string{"algorithms", "models", "traces", "sim", "experiment", "testbed", "internal/atomicfile", "internal/stats"}, thirdParty: []string{
 		"gonum.org/v1/gonum", "gonum.org/v1/plot", "go.yaml.in/yaml/v3", "golang.org/x/term"}},
 	"testbed": {local: []string{"dataplane", "algorithms", "models", "traces"}, thirdParty: []string{

@@ -13,6 +13,9 @@
 #                 client directly; no address is rewritten (as DR, in the
 #                 kernel)
 #   lvslab-dr     lvslab director, VS/DR
+#   lvslab-dr-xdp lvslab director, VS/DR with its XDP fast path (--xdp on):
+#                 established connections' packets are forwarded by an XDP
+#                 program on the director's interface, the rest as lvslab-dr
 #   lvslab-tun    lvslab director, VS/TUN (lvslab tunnel-agent on each real
 #                 server decapsulates)
 #   lvslab-nat    lvslab director, VS/NAT
@@ -30,6 +33,10 @@
 # forward what lvslab forwards); the proxies get the VIP on the director's lo
 # while they run.
 #
+# The testbed has xdp_peer: true (an XDP program passing every frame on the
+# switch end of the director's link, which the fast path's XDP_TX needs on
+# veth) for every forwarder alike.
+#
 # Prints CSV on standard output, the median of the rounds:
 #   name,mode,conns_per_s,reqs_per_s
 # then the director's CPU per 1,000 connections (user + system time of the
@@ -37,8 +44,9 @@
 # includes the real servers' receive work that the transmit system call
 # carries), the packet rate test (hping3 sends a bounded stream of SYNs from random sources to the VIP;
 # the real servers' received packets give the forwarded packets/s), and the
-# ratios against the targets (lvslab-dr >= 0.9x router conn/s, lvslab-nat >=
-# HAProxy conn/s) and each forwarder's balance between the real servers. Progress goes to standard error; every round's numbers are
+# ratios against the targets (lvslab-dr and lvslab-dr-xdp >= 0.9x router
+# conn/s, median and per round; lvslab-nat >= HAProxy conn/s) and each
+# forwarder's balance between the real servers. Progress goes to standard error; every round's numbers are
 # kept in $OUT/rounds.csv.
 #
 # Needs root. Installs haproxy, nginx, libnginx-mod-stream, wrk, nftables,
@@ -49,14 +57,14 @@
 # Environment:
 #   ROUNDS=3          rounds; forwarders alternate within a round (median)
 #   DURATION=10s      each wrk run
-#   PEERS="router lvslab-dr lvslab-tun lvslab-nat haproxy nginx-stream nft-dnat"
+#   PEERS="router lvslab-dr lvslab-dr-xdp lvslab-tun lvslab-nat haproxy nginx-stream nft-dnat"
 #   THREADS=2 CONNS=32  wrk -t and -c
 #   PPS_COUNT=200000  SYNs per packet rate test (0: no test)
 #   PPS_PEERS="router lvslab-dr lvslab-nat nft-dnat"
 #   QUICK=1           a smoke run: 1 round of 2 s, 20,000 SYNs
 #   OUT=dir           where configs, logs and rounds.csv go (default: a new
 #                     directory under /tmp, kept)
-# The defaults take about 6 minutes.
+# The defaults take about 7 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,7 +81,7 @@ if [ "${QUICK:-0}" = 1 ]; then
 	DURATION=2s
 	PPS_COUNT=20000
 fi
-PEERS=${PEERS:-router lvslab-dr lvslab-tun lvslab-nat haproxy nginx-stream nft-dnat}
+PEERS=${PEERS:-router lvslab-dr lvslab-dr-xdp lvslab-tun lvslab-nat haproxy nginx-stream nft-dnat}
 PPS_PEERS=${PPS_PEERS:-router lvslab-dr lvslab-nat nft-dnat}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
@@ -142,6 +150,7 @@ mode: dr
 clients: 1
 servers: 2
 prefix: $PREFIX
+xdp_peer: true
 sysctls:
   clients: {net.ipv4.ip_local_port_range: "1024 65000", net.ipv4.tcp_tw_reuse: "1"}
   director: {net.core.somaxconn: "4096", net.ipv4.tcp_max_syn_backlog: "4096", net.ipv4.fib_multipath_hash_policy: "1"}
@@ -312,6 +321,10 @@ start_peer() {
 		start "$1" "$DIR_NS" "$LVSLAB" director -f "$OUT/services-${1#lvslab-}.yaml" --ctl "$OUT/$1.sock"
 		PEER_PID=$LAST_PID
 		;;
+	lvslab-dr-xdp)
+		start "$1" "$DIR_NS" "$LVSLAB" director -f "$OUT/services-dr.yaml" --ctl "$OUT/$1.sock" --xdp on
+		PEER_PID=$LAST_PID
+		;;
 	haproxy)
 		ip -n "$DIR_NS" addr add "$VIP/32" dev lo
 		start "$1" "$DIR_NS" "$HAPROXY" -db -f "$OUT/haproxy.cfg"
@@ -327,7 +340,7 @@ start_peer() {
 		ip netns exec "$DIR_NS" nft -f "$OUT/nft-dnat.nft"
 		;;
 	*)
-		log "unknown forwarder $1 (want router, lvslab-dr, lvslab-tun, lvslab-nat, haproxy, nginx-stream, nft-dnat)"
+		log "unknown forwarder $1 (want router, lvslab-dr, lvslab-dr-xdp, lvslab-tun, lvslab-nat, haproxy, nginx-stream, nft-dnat)"
 		exit 2
 		;;
 	esac
@@ -478,6 +491,7 @@ FILENAME ~ /rounds.csv$/ && FNR > 1 {
 	cnt[k]++; val[k, cnt[k]] = $6
 	if ($3 == "close" && $8 != "-") { cnt[k "cpu"]++; val[k "cpu", cnt[k "cpu"]] = $8 }
 	if ($7 > 0) errs[$2] += $7
+	if ($3 == "close") { round[$2, $1] = $6; if ($1 > nr) nr = $1 }
 }
 FILENAME ~ /pps.csv$/ && FNR > 1 { pps[$1] = $0 }
 END {
@@ -504,7 +518,13 @@ END {
 	}
 	print ""
 	print "targets:"
-	if (conn["router"] > 0 && ("lvslab-dr" in conn)) printf "  lvslab-dr conn/s = %.2fx router (target >= 0.90x)\n", conn["lvslab-dr"] / conn["router"]
+	for (i = 1; i <= 2; i++) {
+		n = i == 1 ? "lvslab-dr" : "lvslab-dr-xdp"
+		if (conn["router"] <= 0 || !(n in conn)) continue
+		printf "  %s conn/s = %.2fx router (target >= 0.90x); per round:", n, conn[n] / conn["router"]
+		for (r = 1; r <= nr; r++) if (round["router", r] > 0) printf " %.2f", round[n, r] / round["router", r]
+		printf "\n"
+	}
 	if (conn["haproxy"] > 0 && ("lvslab-nat" in conn)) printf "  lvslab-nat conn/s = %.2fx haproxy (target >= 1.00x)\n", conn["lvslab-nat"] / conn["haproxy"]
 }' "$ROUNDS_CSV" "$PPS_CSV"
 echo

@@ -33,7 +33,9 @@
 // bridge-nf-call-*=0 where br_netfilter is loaded. Offloads (tx checksum,
 // TSO, GSO, GRO) are off on every veth end and bridge, set with the
 // SIOCETHTOOL ioctl, because a packet-socket dataplane needs full checksums
-// and MTU-sized frames.
+// and MTU-sized frames. With xdp_peer the switch end of each of the
+// director's links gets an XDP program that passes every frame: on veth a
+// director's XDP_TX reaches only a peer that has one.
 //
 // # Lifecycle
 //

@@ -116,6 +116,11 @@ type Topology struct {
 	// Offloads turns offloads back on; all are off by default on every veth
 	// end and bridge (see Offloads).
 	Offloads Offloads `yaml:"offloads,omitempty" json:"offloads,omitzero"`
+	// XDPPeer attaches an XDP program that passes every frame to the
+	// switch end of each of the director's links: on veth, the director's
+	// XDP fast path (lvslab director --xdp) transmits only to a peer that
+	// has one.
+	XDPPeer bool `yaml:"xdp_peer,omitempty" json:"xdp_peer,omitempty"`
 	// Sysctls adds or overrides sysctls per role: keys "all", "director",
 	// "servers", "clients", "switch"; each maps a dotted sysctl name under
 	// net. to its value. A "*" in a name stands for all, default, lo and

@@ -16,6 +16,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/lvslab/lvslab/dataplane/l4/xdp"
 )
 
 // Up creates the testbed of topology topo, recording its state in runDir
@@ -198,6 +200,18 @@ func (tb *Testbed) buildNode(sw *netlink.Handle, bridges map[string]netlink.Link
 		}
 		if err := linkUp(sw, ifc.Port); err != nil {
 			return err
+		}
+		if n.Role == RoleDirector && tb.Topology.XDPPeer {
+			port, err := sw.LinkByName(ifc.Port)
+			if err != nil {
+				return err
+			}
+			err = inNS(tb.Layout.Switch, func() error {
+				return xdp.WithPassProgram(func(fd int) error { return netlink.LinkSetXdpFdWithFlags(port, fd, unix.XDP_FLAGS_DRV_MODE) })
+			})
+			if err != nil {
+				return fmt.Errorf("XDP program on %s: %w", ifc.Port, err)
+			}
 		}
 	}
 	h, err := handleAt(n.NS)

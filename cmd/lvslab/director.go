@@ -20,6 +20,7 @@ import (
 	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/dataplane/ctl"
 	"github.com/lvslab/lvslab/dataplane/director"
+	"github.com/lvslab/lvslab/dataplane/l4/live"
 	"github.com/lvslab/lvslab/dataplane/l7"
 )
 
@@ -36,6 +37,7 @@ type directorFlags struct {
 	clientTimeout time.Duration
 	ctl           string
 	interfaces    []string
+	xdp           string
 }
 
 func newDirectorCmd() *cobra.Command {
@@ -67,6 +69,16 @@ kernel of this namespace must not own the VIP nor forward (ip_forward=0),
 and offloads must be off: "lvslab testbed up" makes such namespaces. The
 director answers ARP for the VIPs. The mode is the real servers' default
 method (ipvsadm -m, -i, -g); a server's own mode: overrides it.
+
+--xdp on|auto attaches an XDP program to each interface that forwards the
+packets of established DR connections in the kernel (MAC rewrite, TTL,
+XDP_TX); the director still schedules every new connection and sees every
+SYN, FIN and RST, installs a connection when it becomes ESTABLISHED and
+removes it when it ends. "on" fails if the program cannot attach, "auto"
+logs it and forwards in user space; off is the default. On veth the
+program's transmits reach the peer only if the peer has an XDP program too
+(the testbed's xdp_peer: true), and clients' frames must carry full
+checksums (offloads off, as above).
 
 One service from flags, or any number from a YAML file:
 
@@ -130,6 +142,7 @@ director); a stale one is replaced.`,
 		Example: `  lvslab director --mode l7 --listen 127.0.0.1:8080 --backend 127.0.0.1:8081 --backend 127.0.0.1:8082:2 --alg wlc
   lvslab director -f services.yaml
   lvslab director --mode dr --listen 198.18.0.254:80 --backend 198.18.0.11:80 --backend 198.18.0.12:80 --alg rr
+  lvslab director -f dr.yaml --xdp on   # established DR connections forwarded by an XDP program
   lvslab director -f services.yaml --ctl /tmp/lvslab.sock   # then: lvslab ctl --socket /tmp/lvslab.sock list -n`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -137,9 +150,13 @@ director); a stale one is replaced.`,
 			if err != nil {
 				return err
 			}
+			xdp, err := live.ParseXDPMode(f.xdp)
+			if err != nil {
+				return fmt.Errorf("--xdp: %w", err)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return director.Run(ctx, svcs, cmd.ErrOrStderr(), director.Options{Ctl: f.ctl, Loops: f.loops, Interfaces: f.interfaces})
+			return director.Run(ctx, svcs, cmd.ErrOrStderr(), director.Options{Ctl: f.ctl, Loops: f.loops, Interfaces: f.interfaces, XDP: xdp})
 		},
 	}
 	fl := cmd.Flags()
@@ -154,6 +171,7 @@ director); a stale one is replaced.`,
 	fl.DurationVar(&f.clientTimeout, "client-timeout", l7.DefaultClientTimeout, "time a client has to send a complete request head (408 after it)")
 	fl.StringVar(&f.ctl, "ctl", ctl.DefaultSocket(), "admin socket of \"lvslab ctl\" (mode 0600; \"\" for none)")
 	fl.StringArrayVar(&f.interfaces, "interface", nil, "an interface the layer-4 services forward on (repeat for each; default every Ethernet interface up with an IPv4 address)")
+	fl.StringVar(&f.xdp, "xdp", "off", "XDP fast path for established DR connections: on (fail if it cannot attach), auto (attach where possible, log where not) or off; on veth the peer needs an XDP program (testbed xdp_peer)")
 	return cmd
 }
 

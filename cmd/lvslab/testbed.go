@@ -70,6 +70,8 @@ The file is strict YAML (an unknown key is an error naming it and its line):
   vip_on_director: true   # default: true for l7, false otherwise
   mtu: 1500
   offloads: {tx: false, tso: false, gso: false, gro: false}   # all off by default
+  xdp_peer: false               # an XDP pass program on the switch end of the director's links
+                                # (needed by "lvslab director --xdp" on veth)
   sysctls: {director: {net.ipv4.ip_forward: 0}}   # roles: all, switch, director, servers, clients
   prefix: lt1a2b3c    # default: lt and 6 random hex digits
   name: my testbed

@@ -28,7 +28,7 @@ func (d *director) layer4() (*live.Director, error) {
 	if d.l4 != nil {
 		return d.l4, nil
 	}
-	l4d, err := live.Open(live.Config{Interfaces: d.opt.Interfaces, Options: live.Options{Logf: d.logf}})
+	l4d, err := live.Open(live.Config{Interfaces: d.opt.Interfaces, XDP: d.opt.XDP, Options: live.Options{Logf: d.logf}})
 	if err != nil {
 		return nil, fmt.Errorf("layer 4: %w", err)
 	}
@@ -146,4 +146,8 @@ func (d *director) logL4() {
 		}
 	}
 	d.logf("layer 4: drops: %s", cmpOr(strings.Join(drops, " "), "none"))
+	if f := st.Fast; f != (l4.FastCounters{}) {
+		d.logf("layer 4: XDP fast path: installed=%d removed=%d evicted=%d errors=%d packets=%d",
+			f.Installed, f.Removed, f.Evicted, f.Errors, f.Packets)
+	}
 }

@@ -35,6 +35,9 @@ type Options struct {
 	// with an IPv4 address. They are opened with the first layer-4
 	// service, in the process's network namespace.
 	Interfaces []string
+	// XDP chooses the layer-4 fast path for established DR connections
+	// (live.Config.XDP); "" is off.
+	XDP live.XDPMode
 }
 
 // ShutdownTimeout is how long requests in flight get to finish when a

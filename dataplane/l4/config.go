@@ -228,6 +228,10 @@ type Port struct {
 	// IPIP tunnels to real servers reached through it (required for TUN)
 	// and the address ICMP errors about tunnelled packets come back to.
 	Addr netip.Addr
+	// FastPath, if not nil, forwards the port's established DR
+	// connections in the kernel (package xdp); the director installs and
+	// removes them.
+	FastPath FastPath
 }
 
 // Timeouts are the connection table's idle timeouts per state. Zero

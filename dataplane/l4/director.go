@@ -47,6 +47,8 @@ type Director struct {
 	arpReplies uint64
 	icmpSent   uint64
 	ipid       uint16
+	fast       FastCounters
+	fastN      int    // connections installed in fast paths
 	estTick    uint32 // last tick the rate estimator ran
 
 	// per batch
@@ -61,7 +63,8 @@ type port struct {
 	link link.Link
 	mac  [6]byte
 	mtu  int
-	addr uint32 // 0 if none
+	addr uint32   // 0 if none
+	fp   FastPath // nil if none
 }
 
 type svcKey struct {
@@ -92,6 +95,7 @@ type dest struct {
 	hopMAC   [6]byte
 	resolved bool
 	removed  bool
+	fast     int // connections installed in a fast path
 	stats    counters
 }
 
@@ -102,6 +106,13 @@ type conn struct {
 	cmac   [6]byte // the MAC the client's frames come from: replies and ICMP for it go there
 	cport  uint8   // and the port they come in by
 	method Method  // fixed when the connection is made, as IPVS's cp->flags
+	fast   bool    // installed in the fast path of port cport
+	fseen  bool    // found in the fast path by the current sweep
+	// The fast path's counters as last folded into the statistics: the
+	// packets modulo 2^32 (folded every 2 s, they cannot wrap between
+	// two folds), the bytes in full.
+	fpkts  uint32
+	fbytes uint64
 }
 
 // New returns a director with no services.
@@ -161,7 +172,7 @@ func New(cfg Config) (*Director, error) {
 		if p.Addr.IsValid() && !p.Addr.Is4() {
 			return nil, fmt.Errorf("l4: port %d: address %v is not IPv4", i, p.Addr)
 		}
-		pt := port{link: p.Link, mtu: p.Link.MTU(), addr: u32(p.Addr)}
+		pt := port{link: p.Link, mtu: p.Link.MTU(), addr: u32(p.Addr), fp: p.FastPath}
 		copy(pt.mac[:], mac)
 		d.ports = append(d.ports, pt)
 		mtu = max(mtu, pt.mtu)
@@ -250,6 +261,12 @@ func (d *Director) expire(e *conntab.Entry[conn]) {
 		d.tab.Remove(e)
 		return
 	}
+	if e.Value.fast {
+		if d.fastAlive(e) { // its packets bypass the director
+			return
+		}
+		d.fastRemove(e)
+	}
 	e.Value.lease.Done()
 	d.tab.Remove(e)
 }
@@ -257,6 +274,7 @@ func (d *Director) expire(e *conntab.Entry[conn]) {
 // expireNow ends a connection before its timeout.
 func (d *Director) expireNow(e *conntab.Entry[conn]) {
 	if !e.Template {
+		d.fastRemove(e)
 		e.Value.lease.Done()
 	}
 	d.tab.Remove(e)
@@ -533,6 +551,9 @@ func (d *Director) request(tick uint32, in int, vs *vservice, p *packet.Packet, 
 		c.dest.stats.in(p.Len)
 		c.dest.vs.stats.in(p.Len)
 		c.lease.Transferred(0, p.Len)
+		if isTCP {
+			d.fastInstall(e, p)
+		}
 	}
 }
 
@@ -545,6 +566,7 @@ func (d *Director) setState(e *conntab.Entry[conn], tick uint32, dir conntab.Dir
 			e.Value.lease.Established()
 		} else if e.State == conntab.Established {
 			e.Value.lease.Deactivate()
+			d.fastRemove(e)
 		}
 		e.State = ns
 	}
@@ -1022,7 +1044,11 @@ func (d *Director) resolve(ds *dest) {
 	h, ok := d.nb.Neighbor(addr(ds.addr))
 	if !ok || h.Port < 0 || h.Port >= len(d.ports) || len(h.MAC) != 6 {
 		ds.resolved = false
+		d.fastForget(ds)
 		return
+	}
+	if ds.hopPort != h.Port || ds.hopMAC != [6]byte(h.MAC) {
+		d.fastForget(ds) // installed with the old next hop
 	}
 	ds.hopPort = h.Port
 	ds.hopMAC = [6]byte(h.MAC)

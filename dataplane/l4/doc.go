@@ -93,10 +93,10 @@
 // default 2^20. When it is full, new connections are dropped and counted
 // (DropTableFull); existing ones are never evicted (IPVS's drop_entry
 // defence, which evicts at random under memory pressure, is not
-// implemented). An entry takes 160 bytes, 165 with its share of the hash
+// implemented). An entry takes 176 bytes, 181 with its share of the hash
 // buckets (TestConnBytes: 10^5 connections), against the thesis's 128:
 // 72 of them are the dataplane.Lease that ties the connection to the
-// pool's counters.
+// pool's counters, 13 the fast path's flag and counters (below).
 //
 // # Forwarding methods
 //
@@ -124,6 +124,28 @@
 // one of the director's IPIP datagrams becomes an error for the client
 // about its own packet, the tunnel's 20 bytes taken off a
 // fragmentation-needed MTU.
+//
+// # Fast path
+//
+// A port may have a FastPath (package xdp: an XDP program on the
+// interface) that forwards the client's packets of established DR
+// connections in the kernel, so that they cost the director nothing. The
+// director stays the sole decider: it installs a connection when it
+// becomes ESTABLISHED and its real server is reached by the port the
+// client's packets come in by, after forwarding the packet that made it
+// so; SYN, FIN and RST segments, packets without ACK and anything else the
+// fast path does not match come up as before, and a connection that
+// leaves ESTABLISHED, ends, loses its real server (deleted: its next
+// packet comes up and ends it) or changes next hop is removed. The fast
+// path's packet and byte counters are folded into the servers' and
+// services' counters every 2 s (before the rate estimator) and when an
+// entry is removed; when an installed connection's timer runs out, the
+// director asks the fast path when its last packet passed and restarts
+// the timer from then if that is within the timeout, so a connection
+// whose packets bypass the director does not time out while they flow.
+// An entry the kernel evicted (its map is an LRU) is noticed by the next
+// 2 s sweep and installed again at the connection's next packet; until
+// then its packets take the director's path. Stats.Fast counts all of it.
 //
 // # Statistics
 //

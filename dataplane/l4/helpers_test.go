@@ -47,6 +47,8 @@ type bedConfig struct {
 	mtu         int
 	noAddr      bool // the port has no address (TUN impossible)
 	udp         bool // also a UDP service with the same servers
+	fast        FastPath
+	timeouts    Timeouts
 }
 
 func newBed(t testing.TB, c bedConfig) *bed {
@@ -59,11 +61,11 @@ func newBed(t testing.TB, c bedConfig) *bed {
 	}
 	b := &bed{t: t, nb: StaticNeighbors{}, now: t0}
 	b.mem = link.NewMem(net.HardwareAddr(dirMAC[:]), c.mtu)
-	p := Port{Link: b.mem, Addr: dirAddr}
+	p := Port{Link: b.mem, Addr: dirAddr, FastPath: c.fast}
 	if c.noAddr {
 		p.Addr = netip.Addr{}
 	}
-	d, err := New(Config{Ports: []Port{p}, Neighbors: b.nb, Now: func() time.Time { return b.now }, MaxConns: c.maxConns, Seed: 1})
+	d, err := New(Config{Ports: []Port{p}, Neighbors: b.nb, Now: func() time.Time { return b.now }, MaxConns: c.maxConns, Seed: 1, Timeouts: c.timeouts})
 	if err != nil {
 		t.Fatal(err)
 	}

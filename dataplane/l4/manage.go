@@ -87,6 +87,7 @@ func (d *Director) DeleteService(k ServiceKey) error {
 	}
 	for _, ds := range vs.order {
 		ds.removed = true
+		d.fastForget(ds)
 		_ = vs.svc.RemoveServer(ds.id)
 	}
 	delete(d.services, ik)
@@ -215,6 +216,7 @@ func (d *Director) DeleteServer(k ServiceKey, a netip.AddrPort) error {
 		return fmt.Errorf("l4: service %v: real server %v: %w", k, a, ErrNotFound)
 	}
 	ds.removed = true
+	d.fastForget(ds) // their next packets come up, and end them
 	_ = vs.svc.RemoveServer(ds.id)
 	delete(vs.dests, ds.id)
 	vs.order = slicesDelete(vs.order, ds)
@@ -275,6 +277,7 @@ func (d *Director) Flush() {
 		return true
 	})
 	for _, e := range conns {
+		d.fastRemove(e)
 		e.Value.lease.Done()
 		d.tab.Remove(e)
 	}

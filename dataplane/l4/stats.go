@@ -95,6 +95,9 @@ func (d *Director) estimate(tick uint32) {
 			break
 		}
 		d.estTick += estimatorPeriod
+		if n == 0 {
+			d.fastSweep()
+		}
 		for _, vs := range d.services {
 			vs.stats.estimate()
 			for _, ds := range vs.order {
@@ -144,6 +147,10 @@ type Stats struct {
 	ARPReplies  uint64
 	ICMPSent    uint64
 	Established int // connections in ESTABLISHED
+	// Fast counts the ports' fast paths: entries installed and removed,
+	// packets forwarded (folded into the counters every 2 s and when an
+	// entry is removed).
+	Fast FastCounters
 }
 
 // Drop returns the count of one drop reason.
@@ -168,7 +175,7 @@ func (d *Director) Stats() Stats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := Stats{Entries: d.tab.Len(), MaxConns: d.tab.Max(), Drops: d.drops, Passes: d.passes,
-		ARPReplies: d.arpReplies, ICMPSent: d.icmpSent}
+		ARPReplies: d.arpReplies, ICMPSent: d.icmpSent, Fast: d.fast}
 	d.tab.Range(func(e *conntab.Entry[conn]) bool {
 		if e.Template {
 			st.Templates++

@@ -31,6 +31,19 @@ type Config struct {
 	// Filter is set by Open.
 	Link afpacket.Config
 
+	// XDP chooses the fast path for established DR connections: an XDP
+	// program on each interface (package xdp) forwards their packets in
+	// the kernel; the core still schedules every new connection and sees
+	// every SYN, FIN and RST. XDPOff (or "") forwards everything
+	// in user space; XDPAuto attaches where it can and logs why it could
+	// not elsewhere; XDPOn fails Open if it cannot attach. On veth the
+	// program's transmits reach the peer only if the peer has an XDP
+	// program too (xdp.WithPassProgram; the testbed's xdp_peer option).
+	XDP XDPMode
+	// XDPFlows bounds each interface's fast-path map (xdp.DefaultMaxFlows
+	// when 0); connections beyond it are forwarded in user space.
+	XDPFlows int
+
 	Options
 }
 
@@ -71,6 +84,26 @@ type Director struct {
 type LinkInfo struct {
 	Name  string
 	Stats func() afpacket.Stats
+	XDP   bool // the XDP fast path is attached
+}
+
+// XDPMode says whether the director attaches its XDP fast path.
+type XDPMode string
+
+// XDP modes.
+const (
+	XDPOff  XDPMode = "off"
+	XDPAuto XDPMode = "auto"
+	XDPOn   XDPMode = "on"
+)
+
+// ParseXDPMode reads "auto", "on" or "off".
+func ParseXDPMode(s string) (XDPMode, error) {
+	switch m := XDPMode(strings.ToLower(s)); m {
+	case XDPOff, XDPAuto, XDPOn:
+		return m, nil
+	}
+	return "", fmt.Errorf("live: unknown XDP mode %q (want auto, on or off)", s)
 }
 
 // newDirector wraps a core whose ports are already open; closers are
@@ -150,13 +183,13 @@ func (d *Director) Close() error {
 		cancel()
 		<-done
 	}
+	d.core.Flush() // before the fast paths close: it removes their entries
 	var errs []error
 	for _, c := range d.closers {
 		if err := c.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	d.core.Flush()
 	return errors.Join(errs...)
 }
 

@@ -131,10 +131,17 @@ func (dr *director) now() time.Time { return time.Now().Add(time.Duration(dr.ske
 
 func startDirector(t *testing.T, tb *testbed.Testbed, svcs ...live.ServiceConfig) *director {
 	t.Helper()
+	return startDirectorConfig(t, tb, live.Config{}, svcs...)
+}
+
+// startDirectorConfig is startDirector with cfg's settings (its Options
+// are the test's).
+func startDirectorConfig(t *testing.T, tb *testbed.Testbed, cfg live.Config, svcs ...live.ServiceConfig) *director {
+	t.Helper()
 	dr := &director{done: make(chan error, 1)}
-	opt := live.Options{Now: dr.now, Dial: nsDialer(t, tb, "dir"), Logf: t.Logf}
+	cfg.Options = live.Options{Now: dr.now, Dial: nsDialer(t, tb, "dir"), Logf: t.Logf}
 	err := tb.Do("dir", func() (err error) {
-		dr.d, err = live.Open(live.Config{Options: opt}) // every interface of the director
+		dr.d, err = live.Open(cfg) // every interface of the director unless cfg names them
 		return err
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvslab/lvslab/dataplane/l4"
+	"github.com/lvslab/lvslab/dataplane/l4/xdp"
 	"github.com/lvslab/lvslab/dataplane/link/afpacket"
 	"github.com/lvslab/lvslab/dataplane/neigh"
 )
@@ -91,8 +92,23 @@ func Open(cfg Config) (_ *Director, err error) {
 		}
 		nb.ports[ifi.Index] = i
 		nb.res = append(nb.res, res)
-		ports = append(ports, l4.Port{Link: neigh.Tap(l, res), Addr: addr})
-		links = append(links, LinkInfo{Name: name, Stats: l.Stats})
+		port := l4.Port{Link: neigh.Tap(l, res), Addr: addr}
+		info := LinkInfo{Name: name, Stats: l.Stats}
+		if cfg.XDP == XDPOn || cfg.XDP == XDPAuto {
+			fp, err := attachXDP(name, cfg.XDPFlows)
+			switch {
+			case err == nil:
+				closers = append(closers, fp)
+				port.FastPath, info.XDP = fp, true
+				logf(cfg.Logf, "live: %s: XDP fast path attached: established DR connections are forwarded in the kernel", name)
+			case cfg.XDP == XDPOn:
+				return nil, err
+			default:
+				logf(cfg.Logf, "live: %s: no XDP fast path, every packet is forwarded in user space: %v", name, err)
+			}
+		}
+		ports = append(ports, port)
+		links = append(links, info)
 	}
 	core, err := l4.New(l4.Config{Ports: ports, Neighbors: nb, Now: cfg.Now, MaxConns: cfg.MaxConns, Timeouts: cfg.Timeouts})
 	if err != nil {
@@ -102,6 +118,25 @@ func Open(cfg Config) (_ *Director, err error) {
 	nb.learned = core.Resolve
 	nb.mu.Unlock()
 	return newDirector(core, cfg.Options, closers, links), nil
+}
+
+// attachXDP loads the fast path and attaches it to the interface.
+func attachXDP(name string, flows int) (*xdp.FastPath, error) {
+	fp, err := xdp.Load(flows)
+	if err != nil {
+		return nil, fmt.Errorf("live: %s: %w", name, err)
+	}
+	if err := fp.Attach(name); err != nil {
+		fp.Close()
+		return nil, fmt.Errorf("live: %w", err)
+	}
+	return fp, nil
+}
+
+func logf(f func(string, ...any), format string, args ...any) {
+	if f != nil {
+		f(format, args...)
+	}
 }
 
 // upInterfaces lists the namespace's Ethernet interfaces that are up and
