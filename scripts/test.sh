@@ -63,12 +63,14 @@ scripts/notebook.sh
 
 # Live tests (TestNetns*, TestLive*) build network namespaces and need root,
 # which CI has: as root, one of them skipping fails the run (and
-# testbedtest.Require fails rather than skips them as root).
+# testbedtest.Require fails rather than skips them as root). They run here
+# once, with the race detector, and are left out of the last step.
+live_skip=
 if [ "$(id -u)" -eq 0 ]; then
-	step "live tests as root (none may skip)"
+	step "live tests as root, with -race (none may skip)"
 	live=$(mktemp)
 	trap 'rm -f "$live"' EXIT
-	if ! go test -count=1 -json -run '^(TestNetns|TestLive)' ./... >"$live"; then
+	if ! go test -race -count=1 -json -run '^(TestNetns|TestLive)' ./... >"$live"; then
 		grep -E '"Action":"(output|fail)"' "$live" | grep -E '"Test":"(TestNetns|TestLive)' | tail -n 60
 		echo "live tests failed"; exit 1
 	fi
@@ -77,6 +79,7 @@ if [ "$(id -u)" -eq 0 ]; then
 		echo "live tests skipped while running as root:"; echo "$skipped"; exit 1
 	fi
 	echo "$(grep -cE '"Action":"pass".*"Test":"(TestNetns|TestLive)[^/"]*"' "$live") live tests passed, none skipped"
+	live_skip='^(TestNetns|TestLive)'
 fi
 
 # Allocation counts and the address-space-capped bounds checks hold only
@@ -86,4 +89,4 @@ step "allocation and memory-bound tests (no race detector)"
 go test -count=1 -run '^(TestBounds|TestScheduleAllocs|TestSwapPoolsAllocs|TestTablesBounded|TestNoAllocs|TestForwardAllocs|TestSteadyStateAllocs|TestParse)$' ./...
 
 step "go test -race"
-go test -race -count=1 ./...
+go test -race -count=1 ${live_skip:+-skip "$live_skip"} ./...
