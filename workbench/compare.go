@@ -84,6 +84,25 @@ func (c Comparison) Verdict() string {
 	}
 }
 
+// test sets c's means, run counts and t-test from A's values a (of the
+// replicates repsA) and B's values b (of repsB) at level: paired when both
+// ran the same replicates, Welch's otherwise, untested with fewer than two
+// runs of either.
+func (c *Comparison) test(repsA, repsB []string, a, b []float64, level float64) {
+	c.MeanA, c.MeanB = stats.Summarize(a, level).Mean, stats.Summarize(b, level).Mean
+	c.RunsA, c.RunsB = len(a), len(b)
+	var err error
+	switch {
+	case len(a) < 2 || len(b) < 2:
+		return
+	case slices.Equal(repsA, repsB):
+		c.Diff, err = stats.PairedTest(a, b, level)
+	default:
+		c.Diff, err = stats.WelchTest(a, b, level)
+	}
+	c.Tested = err == nil
+}
+
 // CompareSchedulers compares schedulers cell by cell in t: for each cell (rows that
 // agree on everything but the scheduler, the replicate index and the
 // measured values) and each pair of its schedulers, the difference of
@@ -178,19 +197,8 @@ func CompareSchedulers(t *Table, o CompareOptions) ([]Comparison, error) {
 		}
 		for _, p := range pairs {
 			a, b := c.samples[p[0]], c.samples[p[1]]
-			cmp := Comparison{Cell: name, Nodes: n, A: p[0], B: p[1], Metric: o.Metric,
-				MeanA: stats.Summarize(a.vals, o.Level).Mean, MeanB: stats.Summarize(b.vals, o.Level).Mean,
-				RunsA: len(a.vals), RunsB: len(b.vals)}
-			var err error
-			switch {
-			case len(a.vals) < 2 || len(b.vals) < 2:
-			case slices.Equal(a.reps, b.reps):
-				cmp.Diff, err = stats.PairedTest(a.vals, b.vals, o.Level)
-				cmp.Tested = err == nil
-			default:
-				cmp.Diff, err = stats.WelchTest(a.vals, b.vals, o.Level)
-				cmp.Tested = err == nil
-			}
+			cmp := Comparison{Cell: name, Nodes: n, A: p[0], B: p[1], Metric: o.Metric}
+			cmp.test(a.reps, b.reps, a.vals, b.vals, o.Level)
 			out = append(out, cmp)
 		}
 	}

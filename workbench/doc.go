@@ -8,7 +8,8 @@
 // memory bounds (MemLimit, CheckRunMemory), the trace tools, the scheduler
 // playground (Playground), live load runs against a testbed or a back end
 // expressed in the simulator's result schema (RunLoad, LiveResult) and the
-// reproduction of the thesis's figures with its published numbers
+// reproduction of the thesis's figures with its published numbers, and
+// the study of DFLB's regimes, both read with confidence intervals
 // (Reproduce).
 //
 // # Live runs and validation

@@ -113,7 +113,7 @@ func WriteTable(w io.Writer, cells []Cell, rs []*sim.Result) error {
 		head = append(head, "overflow %")
 	}
 	for _, p := range swept {
-		head = append(head, p.FileKey())
+		head = append(head, SweptColumn(p))
 	}
 	if replicated {
 		head = append(head, "runs")

@@ -19,7 +19,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"github.com/lvslab/lvslab/experiment"
 	"github.com/lvslab/lvslab/internal/atomicfile"
 	"github.com/lvslab/lvslab/internal/stats"
 	"github.com/lvslab/lvslab/sim"
@@ -903,7 +902,7 @@ func matches(r *sim.Result, t *Table, g *group) bool {
 		v := ""
 		if k := slices.Index(sim.CSVHeader, c); k >= 0 {
 			v = row[k]
-		} else if p, ok := experiment.ParamByKey(c); ok {
+		} else if p, ok := sweptColumnParam(c); ok {
 			v = ParamValue(r.Config, p)
 		}
 		if v != g.key[j] {

@@ -77,6 +77,46 @@ func sweptParams(rs []*sim.Result, skip []string) []experiment.Param {
 	return out
 }
 
+// SweptColumn is the column of swept parameter p in results tables: its
+// experiment file key, or, where that key names a column sim.CSVHeader
+// has already ("nodes", the key of node groups as of the node count), its
+// name in the results' configuration ("node_groups"), so that no two
+// columns share a name.
+func SweptColumn(p experiment.Param) string {
+	k := p.FileKey()
+	if !slices.Contains(sim.CSVHeader, k) {
+		return k
+	}
+	t := reflect.TypeFor[sim.Config]()
+	var names []string
+	for name := range strings.SplitSeq(p.Field, ".") {
+		f, ok := t.FieldByName(name)
+		if !ok {
+			return k
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "" || tag == "-" {
+			tag = f.Name
+		}
+		names = append(names, tag)
+		t = f.Type
+	}
+	return strings.Join(names, ".")
+}
+
+// sweptColumnParam is the parameter whose swept column (SweptColumn) is c.
+func sweptColumnParam(c string) (experiment.Param, bool) {
+	if slices.Contains(sim.CSVHeader, c) {
+		return experiment.Param{}, false
+	}
+	for _, p := range experiment.Params() {
+		if SweptColumn(p) == c {
+			return p, true
+		}
+	}
+	return experiment.Param{}, false
+}
+
 // ParamValue is configuration c's value of parameter p, written as an
 // experiment file or flag takes it ("2s", "0.02", "1@10s-25s"); structured
 // values are compact JSON.
@@ -111,7 +151,7 @@ func resultTable(name string, rs []*sim.Result, level float64) (*Table, []*CellS
 		}
 	}
 	for _, p := range swept {
-		t.Header = append(t.Header, p.FileKey())
+		t.Header = append(t.Header, SweptColumn(p))
 	}
 	replicated := slices.ContainsFunc(rs, func(r *sim.Result) bool { return r.Config.Replicate > 0 })
 	if replicated {

@@ -251,3 +251,71 @@ func TestSweptParamColumns(t *testing.T) {
 		t.Errorf("one run: CSV differs from sim.WriteCSV:\n%s\n%s", mine.String(), plain.String())
 	}
 }
+
+// TestSweptGroupsColumn checks the columns of swept node groups and
+// slowdowns: node groups get their own column, node_groups (their file
+// key, nodes, is the node count's column), both columns hold the values as
+// an experiment file writes them, and lvslab compare tells the clusters
+// apart from the CSV alone.
+func TestSweptGroupsColumn(t *testing.T) {
+	w := workload(t, 3000)
+	s := &Spec{
+		Workloads: []*traces.Workload{w}, Algorithms: []string{"wrr", "wlc"}, Nodes: []int{0},
+		Base: sim.Config{Replicates: 2},
+		Axes: []Axis{
+			{Name: "node-groups", Values: []AxisValue{
+				{Label: "node-groups=3", Apply: func(c *sim.Config) { c.Groups = []sim.NodeGroup{{Count: 3}} }},
+				{Label: "node-groups=1:speed=2,2", Apply: func(c *sim.Config) {
+					c.Groups = []sim.NodeGroup{{Count: 1, CPUSpeed: 2, DiskSpeed: 2}, {Count: 2}}
+				}}}},
+			{Name: "slowdown", Values: []AxisValue{
+				{Label: "slowdown=none", Apply: func(c *sim.Config) {}},
+				{Label: "slowdown=0x4@1s-2s", Apply: func(c *sim.Config) {
+					c.Slowdowns = []sim.Slowdown{{Node: 0, Factor: 4, From: time.Second, To: 2 * time.Second}}
+				}}}},
+		},
+	}
+	cells, err := s.Cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(cells, s.Workloads, RunOptions{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteCSV(&b, out.Results, 0.95); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := ReadTable("g.csv", bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range []string{"nodes", "node_groups", "slowdown"} {
+		if n := strings.Count(","+strings.SplitN(b.String(), "\n", 2)[0]+",", ","+col+","); n != 1 {
+			t.Errorf("the header has %d columns %s, want 1", n, col)
+		}
+	}
+	var got []string
+	for i := range tab.Rows {
+		got = append(got, tab.Get(i, "nodes")+" "+tab.Get(i, "node_groups")+" "+tab.Get(i, "slowdown"))
+	}
+	got = slices.Compact(got)
+	// The groups as resolved: every field given.
+	g1, g2 := "3:speed=1:cache=32MiB:weight=1", "1:speed=2:cache=32MiB:weight=1,2:speed=1:cache=32MiB:weight=1"
+	if w := []string{"3 " + g1 + " none", "3 " + g1 + " 0x4@1s-2s", "3 " + g2 + " none", "3 " + g2 + " 0x4@1s-2s"}; !slices.Equal(got, w) {
+		t.Errorf("nodes, node_groups, slowdown: %q, want %q", got, w)
+	}
+	cs, err := CompareSchedulers(tab, CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cellNames []string
+	for _, c := range cs {
+		cellNames = append(cellNames, strings.Join(c.Cell, " "))
+	}
+	if w := []string{"n=3 node_groups=" + g1 + " slowdown=none", "n=3 node_groups=" + g1 + " slowdown=0x4@1s-2s",
+		"n=3 node_groups=" + g2 + " slowdown=none", "n=3 node_groups=" + g2 + " slowdown=0x4@1s-2s"}; !slices.Equal(cellNames, w) {
+		t.Errorf("compare's cells %q, want %q", cellNames, w)
+	}
+}

@@ -53,10 +53,13 @@ type ReproduceOptions struct {
 	// and reports means with confidence intervals; 0 or 1: one
 	// unperturbed run per point.
 	Replicates int
-	Formats    []string  // image formats of the figures
-	Log        io.Writer // progress and timings
-	TTY        bool      // Log is a terminal
-	Mem        *MemLimit // memory limit (nil: none)
+	// Regimes is the workload of the DFLB-regimes study (RegimesTrace by
+	// default in the CLI; "": no such study).
+	Regimes string
+	Formats []string  // image formats of the figures
+	Log     io.Writer // progress and timings
+	TTY     bool      // Log is a terminal
+	Mem     *MemLimit // memory limit (nil: none)
 }
 
 // study is one workload's reproduction.
@@ -73,7 +76,9 @@ type study struct {
 // Reproduce regenerates the reference results (Fig. 4.2 and Fig. 6.5 of
 // the thesis on each workload of o.Traces) under o.Out: per workload a
 // folder with the experiment file, the results and the figures, and a
-// README.md comparing them with the thesis's published numbers. It
+// README.md comparing them with the thesis's published numbers. With
+// o.Regimes it also runs the DFLB-regimes study (examples/dflb-regimes.yaml)
+// on that workload into RegimesDir, and the README reads its gains. It
 // prints what it wrote on stdout and its progress on o.Log.
 func Reproduce(stdout io.Writer, o ReproduceOptions) error {
 	for _, spec := range o.Traces {
@@ -81,9 +86,16 @@ func Reproduce(stdout io.Writer, o ReproduceOptions) error {
 			return err
 		}
 	}
+	var regimes *regimesStudy
+	if o.Regimes != "" {
+		if err := CheckSynthTrace("--regimes-trace "+o.Regimes, o.Regimes, o.Mem); err != nil {
+			return err
+		}
+		regimes = &regimesStudy{spec: o.Regimes}
+	}
 	start := time.Now()
 	var studies []*study
-	used := map[string]bool{}
+	used := map[string]bool{RegimesDir: regimes != nil} // a workload's folder is never the regimes study's
 	for _, spec := range o.Traces {
 		w, err := experiment.LoadWorkload(spec, "", experiment.LoadOptions{Report: o.Log})
 		if err != nil {
@@ -98,7 +110,7 @@ func Reproduce(stdout io.Writer, o ReproduceOptions) error {
 		}
 		studies = append(studies, st)
 	}
-	if err := refuseReproduceOverwrite(o, studies); err != nil {
+	if err := refuseReproduceOverwrite(o, studies, regimes != nil); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
@@ -115,25 +127,46 @@ func Reproduce(stdout io.Writer, o ReproduceOptions) error {
 		}
 		fmt.Fprintf(o.Log, "reproduce: %s: %d simulations in %s\n", st.spec, len(st.results), st.elapsed.Round(time.Millisecond))
 	}
+	folders := len(studies)
+	if regimes != nil {
+		t0 := time.Now()
+		if err := regimes.run(o); err != nil {
+			return err
+		}
+		regimes.elapsed = time.Since(t0)
+		if err := regimes.write(o); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Log, "reproduce: %s (%s): %d simulations in %s\n", RegimesDir, regimes.spec, len(regimes.results), regimes.elapsed.Round(time.Millisecond))
+		folders++
+	}
 	readme := filepath.Join(o.Out, "README.md")
-	if err := atomicfile.WriteFile(readme, []byte(readmeText(studies, o))); err != nil {
+	if err := atomicfile.WriteFile(readme, []byte(readmeText(studies, regimes, o))); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s and %d workload folders in %s\n", readme, len(studies), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "wrote %s and %s in %s\n", readme, plural(folders, "folder"), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
 // refuseReproduceOverwrite refuses, before anything is written, a trace
 // file that reproduce would replace: the README of the output directory or
 // a file in a workload's folder, all of which it writes.
-func refuseReproduceOverwrite(o ReproduceOptions, studies []*study) error {
+func refuseReproduceOverwrite(o ReproduceOptions, studies []*study, regimes bool) error {
 	readme := filepath.Join(o.Out, "README.md")
-	for _, in := range experiment.TraceInputs("the --trace file %s", o.Traces, "") {
+	var dirs []string
+	for _, st := range studies {
+		dirs = append(dirs, filepath.Join(o.Out, st.dir))
+	}
+	inputs := experiment.TraceInputs("the --trace file %s", o.Traces, "")
+	if regimes {
+		dirs = append(dirs, filepath.Join(o.Out, RegimesDir))
+		inputs = append(inputs, experiment.TraceInputs("the --regimes-trace file %s", []string{o.Regimes}, "")...)
+	}
+	for _, in := range inputs {
 		if err := RefuseOverwrite("reproduce", "-o", readme, []Input{in}); err != nil {
 			return err
 		}
-		for _, st := range studies {
-			dir := filepath.Join(o.Out, st.dir)
+		for _, dir := range dirs {
 			if SameFile(filepath.Dir(in.Path), dir) {
 				return fmt.Errorf("reproduce: -o %s: folder %s, which reproduce rewrites, holds %s; choose another output", o.Out, dir, fmt.Sprintf(in.What, in.Path))
 			}
@@ -523,7 +556,7 @@ func formatList(formats []string) string {
 	return strings.Join(up, " and ")
 }
 
-func readmeText(studies []*study, o ReproduceOptions) string {
+func readmeText(studies []*study, regimes *regimesStudy, o ReproduceOptions) string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("# Reproduced results\n\n")
@@ -643,6 +676,9 @@ func readmeText(studies []*study, o ReproduceOptions) string {
 			p("\n\n")
 			p("%s\n", explain(st, c, n, wrr, lblc, dflb))
 		}
+	}
+	if regimes != nil && regimes.sum != nil {
+		p("%s", regimesReadme(regimes.sum, regimes.spec, o.Seed, img))
 	}
 	p("\n## Run time\n\nThe simulations are deterministic; their run time is not. `lvslab reproduce` prints it on standard error.\n")
 	return b.String()

@@ -36,7 +36,7 @@ func TestReproduceDeterministic(t *testing.T) {
 	// SVG only: PNG rendering is slow under the race detector, and its
 	// determinism is checked in package workbench.
 	o := ReproduceOptions{Traces: []string{"default", "synth:small:5000"}, Nodes: []int{1, 2, 7}, Formats: []string{"svg"},
-		Scaled: true, Seed: ReproduceSeed, Replicates: 2, Log: io.Discard}
+		Scaled: true, Seed: ReproduceSeed, Replicates: 2, Regimes: "synth:small:3000", Log: io.Discard}
 	for _, run := range []struct {
 		out     string
 		workers int
@@ -65,6 +65,8 @@ func TestReproduceDeterministic(t *testing.T) {
 		"README.md", "antlr-2003/experiment.yaml", "antlr-2003/results.csv", "antlr-2003/results.json",
 		"antlr-2003/fig4.2-throughput_32MiB.svg", "antlr-2003/fig6.5-throughput_32MiB.svg", "antlr-2003/fig6.5-cdf-n7_32MiB.svg",
 		"synth-small-5000/fig4.2-throughput_32MiB.svg", "synth-small-5000/fig6.5-hit-ratio_2962KiB.svg",
+		"dflb-regimes/experiment.yaml", "dflb-regimes/results.csv", "dflb-regimes/results.json",
+		"dflb-regimes/gain-by-regime_dflb-interval=1s_a=5.svg", "dflb-regimes/gain-by-setting.svg",
 	} {
 		found := false
 		for _, f := range files {
@@ -99,7 +101,7 @@ func TestReproduceDeterministic(t *testing.T) {
 	if want := readmeThroughput(meanResult(lblc).ThroughputRPS); !strings.Contains(readme, " | "+want+" ± ") {
 		t.Errorf("README does not quote LBLC's mean throughput at n = 7 (%s)", want)
 	}
-	for _, w := range []string{"Fig. 4.2", "Fig. 6.5", "+62.9%", "relative to WRR", "working set"} {
+	for _, w := range []string{"Fig. 4.2", "Fig. 6.5", "+62.9%", "relative to WRR", "working set", "## DFLB's regimes (`synth:small:3000`"} {
 		if !strings.Contains(readme, w) {
 			t.Errorf("README lacks %q", w)
 		}
@@ -112,25 +114,37 @@ func TestReproduceDeterministic(t *testing.T) {
 		}
 	}
 
-	// The written experiment reruns to the same results.
-	e, err := experiment.ReadFile(filepath.Join(a, "antlr-2003", "experiment.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	// The regimes study: 2 clusters × 2 weights × 2 slowdowns × 2 dynamic
+	// costs × 2 intervals × 2 gains × 3 schedulers × 2 replicates, and a
+	// README row per regime.
+	if rows := strings.Count(readFile(t, filepath.Join(a, RegimesDir, "results.csv")), "\n") - 1; rows != 64*3*2 {
+		t.Errorf("%s: %d rows, want 384", RegimesDir, rows)
 	}
-	spec, cells, err := Prepare(e, PrepareOptions{})
-	if err != nil {
-		t.Fatal(err)
+	if n := strings.Count(readme, "\n| 16 | 3:speed=2,4 | capacity | 0x4@1m0s-3m0s | 10 | "); n != 1 {
+		t.Errorf("README has %d rows of regime 16", n)
 	}
-	out, err := Run(cells, spec.Workloads, RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var csv bytes.Buffer
-	if err := WriteResultsTo(&csv, "csv", out.Cells, out.Results); err != nil {
-		t.Fatal(err)
-	}
-	if csv.String() != readFile(t, filepath.Join(a, "antlr-2003", "results.csv")) {
-		t.Error("experiment.yaml does not rerun to results.csv")
+
+	// The written experiments rerun to the same results.
+	for _, d := range []string{"antlr-2003", RegimesDir} {
+		e, err := experiment.ReadFile(filepath.Join(a, d, "experiment.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, cells, err := Prepare(e, PrepareOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := Run(cells, spec.Workloads, RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var csv bytes.Buffer
+		if err := WriteResultsTo(&csv, "csv", out.Cells, out.Results); err != nil {
+			t.Fatal(err)
+		}
+		if csv.String() != readFile(t, filepath.Join(a, d, "results.csv")) {
+			t.Errorf("%s/experiment.yaml does not rerun to results.csv", d)
+		}
 	}
 }
 
@@ -278,7 +292,7 @@ func TestReadmeComparisons(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			readme := readmeText([]*study{fakeStudy(tc.set)}, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}, Seed: 1})
+			readme := readmeText([]*study{fakeStudy(tc.set)}, nil, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}, Seed: 1})
 			for _, w := range tc.want {
 				if !strings.Contains(readme, w) {
 					t.Errorf("README lacks %q", w)
@@ -314,7 +328,7 @@ func TestReadmeThroughput(t *testing.T) {
 			t.Errorf("readmeThroughput(%v) = %s, want %s", tc.tp, got, tc.want)
 		}
 		tp := tc.tp
-		readme := readmeText([]*study{fakeStudy(map[string][2]float64{"lblc@7": {tp, 0.5}})}, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}})
+		readme := readmeText([]*study{fakeStudy(map[string][2]float64{"lblc@7": {tp, 0.5}})}, nil, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}})
 		want := "| throughput | 100.0 | 100.0 | 100.0 | " + readmeThroughput(tp) + " | 100.0 |"
 		if !strings.Contains(readme, want) {
 			t.Errorf("throughput %v: README lacks %q", tp, want)
@@ -363,7 +377,7 @@ func TestReadmeReplicates(t *testing.T) {
 		"lblc@7": {159, 162, 162},
 		"dflb@7": {102, 98, 102},
 	})
-	readme := readmeText([]*study{st}, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}, Seed: 1, Replicates: 3})
+	readme := readmeText([]*study{st}, nil, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}, Seed: 1, Replicates: 3})
 	for _, w := range []string{
 		"Every point is the mean of 3 replicates",
 		"| throughput | 100.0 ± 2.5 | 100.0 ± 2.5 | 100.7 ± 5.7 | 161.0 ± 4.3 | 100.0 ± 2.5 |",
@@ -376,7 +390,7 @@ func TestReadmeReplicates(t *testing.T) {
 			t.Errorf("README lacks %q", w)
 		}
 	}
-	same := readmeText([]*study{fakeReplicatedStudy(nil)}, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}, Seed: 1, Replicates: 3})
+	same := readmeText([]*study{fakeReplicatedStudy(nil)}, nil, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}, Seed: 1, Replicates: 3})
 	if w := "the two runs are identical here: the same throughput, hit ratio and requests per node, in each of the 3 replicates"; !strings.Contains(same, w) {
 		t.Errorf("README lacks %q", w)
 	}

@@ -164,11 +164,11 @@ func (t *Table) keyColumns() []string {
 	cols := slices.Clone(configColumns)
 	for _, h := range t.Header {
 		// alg and nodes are the figures' lines and axis, not a
-		// configuration (nodes is also the file key of node groups).
+		// configuration (node groups have their own column, SweptColumn).
 		if h == "alg" || h == "nodes" {
 			continue
 		}
-		if _, ok := experiment.ParamByKey(h); ok && !slices.Contains(cols, h) {
+		if _, ok := sweptColumnParam(h); ok && !slices.Contains(cols, h) {
 			cols = append(cols, h)
 		}
 	}
@@ -363,6 +363,10 @@ func leafParam(name string, v reflect.Value) param {
 		p.text, p.num, p.isNum = x.String(), float64(x), true
 	case []sim.Failure:
 		p.text = formatFailures(x)
+	case []sim.Slowdown:
+		p.text = experiment.FormatSlowdowns(x)
+	case []sim.NodeGroup:
+		p.text = experiment.FormatGroups(x)
 	case []sim.Cluster:
 		// The CSV's clusters column: SHARE:NODES per cluster.
 		parts := make([]string, len(x))

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -36,6 +37,16 @@ For every workload it writes, under the output directory, a folder with the
 exact experiment (experiment.yaml, rerunnable with "lvslab sim -f"), the
 results (results.csv, results.json) and the figures (PNG and SVG), and a
 README.md that compares each figure with the thesis's published numbers.
+
+It also runs the DFLB-regimes study (examples/dflb-regimes.yaml, on
+--regimes-trace, default synth:small:150000 with its dynamic requests kept):
+WRR, WLC and DFLB on identical vs heterogeneous nodes, given vs capacity
+weights, a node slowed mid-run or not, dynamic requests costing 1x vs 10x,
+DFLB at monitor intervals 1s/5s and A 1/5. Its folder dflb-regimes/ has the
+experiment, results and figures of DFLB's gain over WRR and WLC, and the
+README states, per regime, each gain with its 95% interval and a reading
+derived from them (--regimes-trace none skips the study).
+
 Every point is the mean of --replicates runs (default 3) whose same-instant
 events run in a seeded random order (sim.Config.Replicate); the README gives
 every comparison with its 95% confidence interval (a paired t-test over the
@@ -43,7 +54,7 @@ replicates) and says when a difference is within noise, and the figures draw
 95% error bars. --replicates 1 runs each point once, unperturbed.
 Everything is deterministic: two runs write identical files.`,
 		Example: `  lvslab reproduce
-  lvslab reproduce -o /tmp/results --trace default --nodes 1-4`,
+  lvslab reproduce -o /tmp/results --trace default --nodes 1-4 --regimes-trace none`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -52,6 +63,9 @@ Everything is deterministic: two runs write identical files.`,
 			}
 			if o.Replicates < 1 || o.Replicates > sim.MaxReplicates {
 				return fmt.Errorf("--replicates: %d: must be in 1..%d", o.Replicates, sim.MaxReplicates)
+			}
+			if strings.EqualFold(o.Regimes, "none") {
+				o.Regimes = ""
 			}
 			o.Scaled = !noScal
 			o.Mem = memoryLimit(cmd)
@@ -68,6 +82,7 @@ Everything is deterministic: two runs write identical files.`,
 	fs.BoolVar(&noScal, "no-scaled-cache", false, "skip the runs at a cache scaled to the thesis's working-set ratio")
 	fs.Uint64Var(&o.Seed, "seed", workbench.ReproduceSeed, "random seed")
 	fs.IntVar(&o.Replicates, "replicates", workbench.ReproduceReplicates, "runs of every point, same-instant events in a seeded random order (1: one unperturbed run)")
+	fs.StringVar(&o.Regimes, "regimes-trace", workbench.RegimesTrace, `workload of the DFLB-regimes study (a trace spec; "none": skip the study)`)
 	fs.StringSliceVar(&o.Formats, "image-format", []string{"png", "svg"}, "image formats of the figures: png, svg")
 	return cmd
 }
