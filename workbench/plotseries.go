@@ -100,11 +100,19 @@ func hasSeries(t *Table, g *group, rs []*sim.Result, o PlotOptions) bool {
 }
 
 // resultAt returns g's result of alg at n nodes, nil if there is none; two
-// are an error, as for the figures against cluster size.
+// are an error, as for the figures against cluster size. Of replicates
+// (sim.Config.Replicate) it returns the first, as the response-time CDFs
+// do: a time series is one run's, not a mean.
 func resultAt(t *Table, g *group, rs []*sim.Result, alg string, n int) (*sim.Result, error) {
 	var found *sim.Result
 	for _, r := range resultsOf(t, g, rs) {
 		if r.Config.Algorithm != alg || r.Config.Nodes != n {
+			continue
+		}
+		if found != nil && r.Config.Replicate != found.Config.Replicate {
+			if r.Config.Replicate < found.Config.Replicate {
+				found = r
+			}
 			continue
 		}
 		if found != nil {
@@ -222,6 +230,9 @@ func seriesSub(sub string, runs []*sim.Result) string {
 				ws = append(ws, s)
 			}
 		}
+	}
+	if rep := runs[0].Config.Replicate; rep > 0 {
+		ws = append(ws, "replicate "+strconv.Itoa(rep)+" of "+strconv.Itoa(runs[0].Config.Replicates))
 	}
 	if len(ws) == 0 {
 		return sub
