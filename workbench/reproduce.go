@@ -423,6 +423,24 @@ func (st *study) interval(a, b string, n int, cache int64) string {
 	return s + "]"
 }
 
+// noise reports whether a's difference from b at n nodes is within the
+// noise of the replicates: a confidence interval that holds 0.
+func (st *study) noise(a, b string, n int, cache int64) bool {
+	d, mb, ok := st.test(a, b, n, cache)
+	return ok && mb != 0 && d.Lo != d.Hi && !d.Significant()
+}
+
+// verdictCI is verdict for a gain whose interval may hold 0 (noise): a
+// gain that does not agree with the thesis's and cannot be told from no
+// difference neither reproduces nor reverses it.
+func verdictCI(measured, thesis float64, noise bool) string {
+	v := verdict(measured, thesis)
+	if noise && !strings.HasPrefix(v, "agrees") && !math.IsNaN(measured) {
+		return "cannot be told from no difference with these replicates, so it neither reproduces nor reverses the thesis's gain"
+	}
+	return v
+}
+
 // cell is the README table's cell of a's gain over b: the gain, with its
 // 95% confidence interval's half-width for replicates and "(noise)" when
 // the interval holds 0.
@@ -634,7 +652,7 @@ func readmeText(studies []*study, regimes *regimesStudy, o ReproduceOptions) str
 			p("Thesis: WRR and WLC close, DFLB about +20%% over both at n = 7, the gap widening with n.\n")
 			gd, gdw := gain(dflb, wrr), gain(dflb, wlc)
 			p("Here DFLB is %s%s relative to WRR and %s%s relative to WLC at n = %d: this %s.", pct(gd), st.interval("dflb", "wrr", n, c),
-				pct(gdw), st.interval("dflb", "wlc", n, c), n, verdict(gd, thesisDFLBGain))
+				pct(gdw), st.interval("dflb", "wlc", n, c), n, verdictCI(gd, thesisDFLBGain, st.noise("dflb", "wrr", n, c)))
 			if d := gain(wlc, wrr); !math.IsNaN(d) {
 				if math.Abs(shownPct(d)) <= 5 {
 					p(" WRR and WLC are within 5%% of each other (%s%s), as in the thesis.", pct(d), st.interval("wlc", "wrr", n, c))
@@ -655,7 +673,7 @@ func readmeText(studies []*study, regimes *regimesStudy, o ReproduceOptions) str
 				st.dir, suffix, img, st.dir, suffix, img, st.dir, n, suffix, img)
 			p("Thesis: LBLC +62.9%% over WRR at n = 7, LBLC/R slightly above LBLC.\n")
 			gl := gain(lblc, wrr)
-			p("Here LBLC is %s%s relative to WRR at n = %d: this %s.", pct(gl), st.interval("lblc", "wrr", n, c), n, verdict(gl, thesisLBLCGain))
+			p("Here LBLC is %s%s relative to WRR at n = %d: this %s.", pct(gl), st.interval("lblc", "wrr", n, c), n, verdictCI(gl, thesisLBLCGain, st.noise("lblc", "wrr", n, c)))
 			if lr := gain(lblcr, lblc); !math.IsNaN(lr) {
 				ci := st.interval("lblcr", "lblc", n, c)
 				switch s := shownPct(lr); {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -396,5 +397,27 @@ func TestReadmeReplicates(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(readme)
+	}
+}
+
+// TestVerdictCI checks that a gain whose interval holds 0 is never read as
+// reproducing or reversing the thesis's gain unless it agrees with it
+// (thesis §6.3.7: LBLC +62.9% over WRR at n = 7).
+func TestVerdictCI(t *testing.T) {
+	for _, tc := range []struct {
+		measured float64
+		noise    bool
+		want     string
+	}{
+		{-0.127, true, "cannot be told from no difference"},
+		{-0.127, false, "reverses the sign"},
+		{0.30, true, "cannot be told from no difference"},
+		{0.30, false, "reproduces the direction but is 32.9 points smaller"},
+		{0.60, true, "agrees with the thesis"},
+		{math.NaN(), true, "not measured"},
+	} {
+		if got := verdictCI(tc.measured, thesisLBLCGain, tc.noise); !strings.Contains(got, tc.want) {
+			t.Errorf("verdictCI(%v, noise %v) = %q, want %q", tc.measured, tc.noise, got, tc.want)
+		}
 	}
 }
