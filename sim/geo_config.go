@@ -193,12 +193,8 @@ func (r *Result) GeoCSVRow() []string {
 	if r.Config.Overflow.On {
 		on = "on"
 	}
-	layout := make([]string, len(r.Config.Clusters))
-	for i, c := range r.Config.Clusters {
-		layout[i] = strconv.FormatFloat(c.Share, 'g', -1, 64) + ":" + strconv.Itoa(c.Nodes)
-	}
 	copy(row, []string{
-		strings.Join(layout, ","), on, ms(r.Config.WANDelay),
+		ClusterLayout(r.Config.Clusters), on, ms(r.Config.WANDelay),
 		strconv.Itoa(r.Overflowed), f(r.OverflowShare),
 		list(func(c ClusterResult) string { return strconv.Itoa(c.Nodes) }),
 		list(func(c ClusterResult) string { return strconv.Itoa(c.Home) }),
@@ -210,4 +206,14 @@ func (r *Result) GeoCSVRow() []string {
 		list(func(c ClusterResult) string { return ms(c.MeanResponse) }),
 	})
 	return row
+}
+
+// ClusterLayout writes clusters as the CSV's clusters column does:
+// SHARE:NODES for each cluster, comma-separated ("3:2,1:2").
+func ClusterLayout(clusters []Cluster) string {
+	parts := make([]string, len(clusters))
+	for i, c := range clusters {
+		parts[i] = strconv.FormatFloat(c.Share, 'g', -1, 64) + ":" + strconv.Itoa(c.Nodes)
+	}
+	return strings.Join(parts, ",")
 }

@@ -368,12 +368,7 @@ func leafParam(name string, v reflect.Value) param {
 	case []sim.NodeGroup:
 		p.text = experiment.FormatGroups(x)
 	case []sim.Cluster:
-		// The CSV's clusters column: SHARE:NODES per cluster.
-		parts := make([]string, len(x))
-		for i, c := range x {
-			parts[i] = strconv.FormatFloat(c.Share, 'g', -1, 64) + ":" + strconv.Itoa(c.Nodes)
-		}
-		p.text = strings.Join(parts, ",")
+		p.text = sim.ClusterLayout(x) // as the CSV's clusters column
 	default:
 		switch v.Kind() {
 		case reflect.Slice, reflect.Map, reflect.Pointer:

@@ -72,15 +72,7 @@ func TestNetnsValidateL4(t *testing.T) {
 				t.Fatalf("runs/: %v, %v", runs, err)
 			}
 			for i, l := range liveRs {
-				f, err := os.Open(filepath.Join(out, validateRuns, runs[i].Name(), workbench.LiveRecordsFile))
-				if err != nil {
-					t.Fatal(err)
-				}
-				acct, err := workbench.ReadAccount(f.Name(), f)
-				f.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
+				acct := readAccountFile(t, filepath.Join(out, validateRuns, runs[i].Name(), workbench.LiveRecordsFile))
 				if err := acct.Check(); err != nil || acct.OK != l4ValidateRequests {
 					t.Errorf("runs/%s: %s (%v)", runs[i].Name(), acct, err)
 				}
@@ -197,15 +189,7 @@ func TestNetnsFaultL4(t *testing.T) {
 			if !strings.Contains(string(dirLog), "health: "+rs2+" is DOWN") {
 				t.Errorf("the director did not mark rs2 down:\n%s", dirLog)
 			}
-			f, err := os.Open(filepath.Join(cell, workbench.LiveRecordsFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			acct, err := workbench.ReadAccount(f.Name(), f)
-			f.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			acct := readAccountFile(t, filepath.Join(cell, workbench.LiveRecordsFile))
 			t.Logf("%s; first errors %v", acct, acct.FirstError)
 			if err := acct.Check(); err != nil {
 				t.Error(err)

@@ -38,6 +38,21 @@ func liveBinary(t *testing.T) string {
 var prefixRE = regexp.MustCompile(`testbed (lt[0-9a-z]+) up in `)
 
 // livePrefixes lists the testbeds a live run's log says it made, and
+// readAccountFile reads a live run's request records (workbench.ReadAccount).
+func readAccountFile(t *testing.T, path string) workbench.Account {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	acct, err := workbench.ReadAccount(path, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acct
+}
+
 // registers a check that nothing of them is left.
 func livePrefixes(t *testing.T, log string) []string {
 	t.Helper()
@@ -168,15 +183,7 @@ func TestNetnsFault(t *testing.T) {
 	if !strings.Contains(string(dirLog), "health: 198.18.0.12:80 is DOWN") {
 		t.Errorf("the director did not mark rs2 down:\n%s", dirLog)
 	}
-	f, err := os.Open(filepath.Join(cell, workbench.LiveRecordsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := workbench.ReadAccount(f.Name(), f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	acct := readAccountFile(t, filepath.Join(cell, workbench.LiveRecordsFile))
 	t.Logf("%s; first errors %v", acct, acct.FirstError)
 	if err := acct.Check(); err != nil {
 		t.Error(err)
