@@ -65,13 +65,33 @@ scripts/notebook.sh
 # which CI has: as root, one of them skipping fails the run (and
 # testbedtest.Require fails rather than skips them as root). They run here
 # once, with the race detector, and are left out of the last step.
+# report_failures prints, for a `go test -json` stream, the output of every
+# failed test and of every package that failed outside a test (a panic, a
+# timeout, a build error), so a CI log shows what failed and not merely the
+# last tests that ran.
+report_failures() {
+	local json=$1 t p
+	grep -F '"Action":"fail"' "$json" | grep -o '"Test":"[^"]*"' | sort -u | while read -r t; do
+		printf '\n--- failed: %s\n' "$t"
+		grep -F "$t," "$json" | grep -F '"Action":"output"' | tail -n 120 |
+			sed -e 's/.*"Output":"//' -e 's/"}$//' -e 's/\\n$//' -e 's/\\t/\t/g' -e 's/\\"/"/g'
+	done
+	grep -F '"Action":"fail"' "$json" | grep -vF '"Test":' | grep -o '"Package":"[^"]*"' | sort -u | while read -r p; do
+		printf '\n--- failed package: %s (output outside any test)\n' "$p"
+		grep -F "$p," "$json" | grep -F '"Action":"output"' | grep -vF '"Test":' | tail -n 60 |
+			sed -e 's/.*"Output":"//' -e 's/"}$//' -e 's/\\n$//' -e 's/\\t/\t/g' -e 's/\\"/"/g'
+	done
+	# Lines that are not JSON at all (a build failure) are printed as they are.
+	grep -v '^{' "$json" | tail -n 40 || true
+}
+
 live_skip=
 if [ "$(id -u)" -eq 0 ]; then
 	step "live tests as root, with -race (none may skip)"
 	live=$(mktemp)
 	trap 'rm -f "$live"' EXIT
 	if ! go test -race -count=1 -json -run '^(TestNetns|TestLive)' ./... >"$live"; then
-		grep -E '"Action":"(output|fail)"' "$live" | grep -E '"Test":"(TestNetns|TestLive)' | tail -n 60
+		report_failures "$live"
 		echo "live tests failed"; exit 1
 	fi
 	skipped=$(grep -E '"Action":"skip".*"Test":"(TestNetns|TestLive)' "$live" | grep -o '"Test":"[^"]*"' || true)

@@ -636,7 +636,7 @@ func ServicesFile(cfg sim.Config, l testbed.Layout, scale TimeScale) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	health := healthNode(cfg.HealthCheckDelay, scale)
+	health := healthNode(cfg.HealthCheckDelay, scale, mode == testbed.L7)
 	sched, err := algorithms.New(cfg.Algorithm, cfg.Options)
 	if err != nil {
 		return nil, err
@@ -699,20 +699,28 @@ func ServicesFile(cfg sim.Config, l testbed.Layout, scale TimeScale) ([]byte, er
 // time) in wall time: a TCP probe every f = min(100 ms, delay) and fall
 // = round(delay / f) failures in a row (at least 1), so that a dead back
 // end is marked down about delay after it died (a probe's own wait for
-// the first failure adds up to f); one success brings it back.
-func healthNode(delay time.Duration, scale TimeScale) *yaml.Node {
+// the first failure adds up to f); one success brings it back. With
+// delay 0, where the simulator's front end notices a failure at once, an
+// observing front end (the layer-7 switch) also takes a back end down at
+// its first refused or reset connection (observe layer4, error_limit 1,
+// on_error mark-down) instead of waiting for the next probe.
+func healthNode(delay time.Duration, scale TimeScale, observe bool) *yaml.Node {
 	wall := scale.Wall(delay)
 	f := minHealthInterval
 	if wall > 0 && wall < f {
 		f = wall
 	}
 	fall := max(1, int(math.Round(float64(wall)/float64(f))))
-	return mapping(
+	kv := []any{
 		"type", scalar("tcp"),
 		"interval", scalar(f.String()),
 		"timeout", scalar(healthTimeout.String()),
 		"rise", scalar("1"),
-		"fall", scalar(strconv.Itoa(fall)))
+		"fall", scalar(strconv.Itoa(fall))}
+	if observe && delay == 0 {
+		kv = append(kv, "observe", scalar("layer4"), "error_limit", scalar("1"), "on_error", scalar("mark-down"))
+	}
+	return mapping(kv...)
 }
 
 // optionsNode writes the scheduler options that scheduler alg reads (see

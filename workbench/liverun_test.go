@@ -48,6 +48,9 @@ type services struct {
 			Rise, Fall       int
 			FastInterval     time.Duration `yaml:"fast_interval"`
 			OnFailure, Extra string
+			Observe          string
+			ErrorLimit       int    `yaml:"error_limit"`
+			OnError          string `yaml:"on_error"`
 		}
 		Monitor *struct {
 			Path              string
@@ -132,6 +135,12 @@ func TestServicesFile(t *testing.T) {
 			if s.Health.Type != "tcp" || s.Health.Rise != 1 {
 				t.Errorf("health %+v", s.Health)
 			}
+			// health_check_delay 0: the switch takes a back end down at its
+			// first connection error, as the simulator's front end notices
+			// a failure at once.
+			if s.Health.Observe != "layer4" || s.Health.ErrorLimit != 1 || s.Health.OnError != "mark-down" {
+				t.Errorf("health %+v: want observe layer4, error_limit 1, on_error mark-down", s.Health)
+			}
 		})
 	}
 }
@@ -174,7 +183,7 @@ func TestHealthNode(t *testing.T) {
 			Interval time.Duration
 			Fall     int
 		}
-		b, _ := yaml.Marshal(healthNode(tt.delay, tt.scale))
+		b, _ := yaml.Marshal(healthNode(tt.delay, tt.scale, true))
 		if err := yaml.Unmarshal(b, &h); err != nil {
 			t.Fatal(err)
 		}
@@ -436,7 +445,7 @@ func TestServicesFileL4(t *testing.T) {
 		}
 		s := f.Services[0]
 		if s.Listen != "198.18.0.254:80" || s.Mode != string(tt.mode) || s.Scheduler != "dflb" || s.MaxIdle != 0 || s.Timeouts.Connect != 0 ||
-			s.Health.Type != "tcp" || s.Monitor == nil || len(s.Servers) != 3 {
+			s.Health.Type != "tcp" || s.Health.Observe != "" || s.Monitor == nil || len(s.Servers) != 3 {
 			t.Errorf("%s: service %+v\n%s", tt.mode, s, data)
 		}
 		for i, srv := range s.Servers {

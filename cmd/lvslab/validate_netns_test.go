@@ -188,8 +188,15 @@ func TestNetnsFault(t *testing.T) {
 	if err := acct.Check(); err != nil {
 		t.Error(err)
 	}
-	if acct.Requests != 4000 || acct.Unsent != 0 || acct.Sent() != acct.OK+acct.FailedTotal() || acct.FailedTotal() > acct.Requests/4 {
+	if acct.Requests != 4000 || acct.Unsent != 0 || acct.Sent() != acct.OK+acct.FailedTotal() {
 		t.Errorf("account: %s", acct)
+	}
+	// health_check_delay 0: the switch observes its traffic and takes rs2
+	// down at its first refused connection (observe layer4, mark-down), so
+	// only requests in progress on rs2 when it died fail (about 60 here);
+	// waiting for the next probe instead cost 280 to 540.
+	if acct.FailedTotal() > acct.Requests/20 {
+		t.Errorf("%d requests failed, want at most %d: %s", acct.FailedTotal(), acct.Requests/20, acct)
 	}
 	rs := readResultsFile(t, out)
 	if r := rs[0]; r.Requests != 4000 || r.Completed != acct.OK || r.Failed != acct.FailedTotal()+acct.Unsent || len(r.Config.Failures) != 1 {

@@ -191,6 +191,9 @@ func WriteHealth(w io.Writer, svcs []ServiceInfo, now time.Time) error {
 			if last == "" {
 				last = "-"
 			}
+			if h.Observed > 0 {
+				last += fmt.Sprintf(" [%d errors on live traffic]", h.Observed)
+			}
 			fmt.Fprintf(bw, "  -> %-28s %-5s %-8s %-9s %8d %8d  %s (%s, on failure %s)\n", destName(d), state, count, age, h.Checks, h.Failed, last, h.Check, h.OnFailure)
 		}
 	}

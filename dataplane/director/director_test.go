@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -71,6 +72,12 @@ func TestReadServicesErrors(t *testing.T) {
 		{"no listen", "services:\n  - mode: l7\n" + ok, "s.yaml:2: services[0].listen: missing"},
 		{"same listen twice", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n" + ok + "  - listen: 127.0.0.1:80\n    mode: l7\n" + ok,
 			"s.yaml:7: services[1].listen: 127.0.0.1:80 is also the address of services[0]"},
+		{"observe on dr", "services:\n  - listen: 198.18.0.254:80\n    mode: dr\n    health: {observe: layer4}\n    scheduler: rr\n    servers:\n      - {address: 198.18.0.11:80}\n",
+			"s.yaml:4: services[0].health: observe layer4 applies to mode l7 only"},
+		{"server observe on nat", "services:\n  - listen: 198.18.0.254:80\n    mode: nat\n    scheduler: rr\n    servers:\n      - {address: 198.18.0.11:80, health: {observe: layer4, on_error: mark-down}}\n",
+			"s.yaml:6: services[0].servers[0].health: observe layer4 applies to mode l7 only"},
+		{"bad on_error", "services:\n  - listen: 127.0.0.1:80\n    mode: l7\n    health: {observe: layer4, on_error: panic}\n" + ok,
+			"s.yaml:4: services[0].health: on_error \"panic\": want fastinter, fail-check, sudden-death or mark-down"},
 		{"empty", "", "s.yaml: empty file"},
 		{"no services", "services: []\n", "s.yaml: no services"},
 	}
@@ -202,21 +209,8 @@ func TestDirectorEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr syncBuffer
-	ready := make(chan []string, 1)
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, svcs, &stderr, Options{Ready: func(a []string) { ready <- a }}) }()
-	var vip string
-	select {
-	case a := <-ready:
-		vip = a[0]
-	case err := <-done:
-		t.Fatalf("director stopped: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("director not ready")
-	}
+	addrs, stop := runDirector(t, svcs, Options{}, 5*time.Second)
+	vip := addrs[0]
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, tc := range []struct{ path, want string }{{"/a.gif", "B /a.gif"}, {"/index.html", "A /index.html"}, {"/b.gif", "B /b.gif"}} {
 		resp, err := client.Get("http://" + vip + tc.path)
@@ -230,15 +224,94 @@ func TestDirectorEndToEnd(t *testing.T) {
 		}
 	}
 	client.CloseIdleConnections()
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("director: %v", err)
-	}
-	log := stderr.String()
+	log := stop()
 	for _, want := range []string{"web: l7 on 127.0.0.1:", "scheduler rules/lblc, 2 servers, 2 listeners", "requests=3 responses=3"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
+	}
+}
+
+// observe layer4 with on_error mark-down: a back end that refuses
+// connections is taken down at the first refusal, well before its checks
+// would (every 10 s, fall 3); that request is retried on the other back
+// end, and no client sees an error.
+func TestDirectorObserve(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	t.Cleanup(srv.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	yml := fmt.Sprintf(`services:
+  - name: web
+    listen: 127.0.0.1:0
+    mode: l7
+    scheduler: wlc
+    health: {interval: 10s, rise: 1, fall: 3, observe: layer4, error_limit: 1, on_error: mark-down}
+    servers:
+      - {name: dead, address: %s}
+      - {name: good, address: %s}
+`, dead, strings.TrimPrefix(srv.URL, "http://"))
+	svcs, err := ReadServices("s.yaml", strings.NewReader(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, stop := runDirector(t, svcs, Options{}, 5*time.Second)
+	vip := addrs[0]
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range 20 {
+		resp, err := client.Get("http://" + vip + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "ok" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+	}
+	log := stop()
+	for _, want := range []string{
+		"web: health: " + dead + " is DOWN after 1 consecutive errors on live traffic (",
+		"; on_error mark-down); marked down",
+		"requests=20 responses=20",
+		"retried=1 connect_failed=1",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+// runDirector runs svcs with o until the director is ready (at most
+// wait) and returns its listen addresses and stop, which ends it, fails
+// the test if it stopped with an error, and returns its log.
+func runDirector(t *testing.T, svcs []Service, o Options, wait time.Duration) (addrs []string, stop func() string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var stderr syncBuffer
+	ready := make(chan []string, 1)
+	done := make(chan error, 1)
+	o.Ready = func(a []string) { ready <- a }
+	go func() { done <- Run(ctx, svcs, &stderr, o) }()
+	select {
+	case addrs = <-ready:
+	case err := <-done:
+		t.Fatalf("director stopped: %v\n%s", err, stderr.String())
+	case <-time.After(wait):
+		t.Fatal("director not ready")
+	}
+	return addrs, func() string {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("director: %v", err)
+		}
+		return stderr.String()
 	}
 }
 

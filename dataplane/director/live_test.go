@@ -146,23 +146,8 @@ func TestDirectorCtlEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr syncBuffer
-	ready := make(chan []string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, svcs, &stderr, Options{Ctl: sock, Loops: 1, Ready: func(a []string) { ready <- a }})
-	}()
-	var vip string
-	select {
-	case addrs := <-ready:
-		vip = addrs[0]
-	case err := <-done:
-		t.Fatalf("director stopped: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("director not ready")
-	}
+	addrs, stop := runDirector(t, svcs, Options{Ctl: sock, Loops: 1}, 10*time.Second)
+	vip := addrs[0]
 	fi, err := os.Lstat(sock)
 	if err != nil {
 		t.Fatal(err)
@@ -346,14 +331,10 @@ func TestDirectorCtlEndToEnd(t *testing.T) {
 		t.Errorf("second director on the socket: %v", err)
 	}
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("director: %v", err)
-	}
+	log := stop()
 	if _, err := os.Lstat(sock); err == nil {
 		t.Error("the admin socket outlived the director")
 	}
-	log := stderr.String()
 	for _, want := range []string{"web: l7 on", "2 health-checked", "admin socket " + sock, "health: " + b.addr + " is DOWN", "health: " + b.addr + " is UP",
 		"server " + c.addr + " added", "second: l7 on " + vip2} {
 		if !strings.Contains(log, want) {

@@ -339,9 +339,21 @@ func readLayer4(sy *serviceYAML, at func(key string) string) (string, error) {
 // at names a key of the service's entry with its file and line, serverAt
 // its k-th server.
 func readLive(svc *Service, sy *serviceYAML, at func(key string) string, serverAt func(k int) string) error {
+	// observe reports a layer-4 service's health block that observes
+	// traffic: only the layer-7 switch sees a back end refuse or reset
+	// its connections (in VS/TUN and VS/DR the replies bypass the director).
+	observe := func(c health.Config, where string) error {
+		if c.Observe != "" && c.Observe != health.ObserveNone && Layer4(sy.Mode) {
+			return fmt.Errorf("%s: observe %s applies to mode l7 only (the layer-4 director does not see a server's connection errors)", where, c.Observe)
+		}
+		return nil
+	}
 	if sy.Health != nil {
 		if _, err := sy.Health.Resolve(); err != nil {
 			return fmt.Errorf("%s: %w", at("health"), err)
+		}
+		if err := observe(*sy.Health, at("health")); err != nil {
+			return err
 		}
 		svc.Health = sy.Health
 	}
@@ -356,6 +368,9 @@ func readLive(svc *Service, sy *serviceYAML, at func(key string) string, serverA
 		}
 		if _, err := merged.Resolve(); err != nil {
 			return fmt.Errorf("%s.health: %w", serverAt(k), err)
+		}
+		if err := observe(*s.Health, serverAt(k)+".health"); err != nil {
+			return err
 		}
 		svc.ServerHealth[k] = s.Health
 	}
@@ -415,7 +430,7 @@ var yamlSections = strings.NewReplacer(
 	"in type director.serviceYAML", "in a service",
 	"in type director.timeoutsYAML", "in timeouts (want client, connect, backend)",
 	"in type director.serverYAML", "in a server (want name, address, mode, weight, upper, lower, health)",
-	"in type health.Config", "in health (want type, port, path, host, status, expect, interval, fast_interval, timeout, rise, fall, initial, on_failure)",
+	"in type health.Config", "in health (want type, port, path, host, status, expect, interval, fast_interval, timeout, rise, fall, initial, on_failure, observe, error_limit, on_error)",
 	"in type monitor.Config", "in monitor (want path, port, interval, timeout, window)",
 	"field ", "unknown key ",
 	" not found", "",
@@ -521,6 +536,7 @@ func (s *Service) Build(logf func(string, ...any)) (*l7.Switch, *ctl.Host, error
 		return nil, nil, fmt.Errorf("%s: %w", s.Where, err)
 	}
 	s.Config.Logf = logf
+	s.Config.Observe = host.Health().Observe
 	sw, err := l7.New(svc, s.Config)
 	if err != nil {
 		host.Close()

@@ -27,6 +27,29 @@ const (
 	ActionInhibit = "inhibit"
 )
 
+// Observe modes.
+const (
+	ObserveNone = "none" // only the checks decide (default)
+	// ObserveLayer4 makes live traffic a check as well (HAProxy's observe
+	// layer4): a connection the layer-7 switch fails to open to the
+	// server, or that the server closes or resets before answering, is an
+	// error, and a connection opened resets the count.
+	ObserveLayer4 = "layer4"
+)
+
+// On-error actions: what ErrorLimit consecutive errors seen on live
+// traffic do to a server that is up, as HAProxy's on-error does. Each
+// also makes the next check run after FastInterval.
+const (
+	OnErrorFastInter   = "fastinter"    // only the sooner check
+	OnErrorFailCheck   = "fail-check"   // counts as one failed check (default)
+	OnErrorSuddenDeath = "sudden-death" // one more failed check takes the server down
+	OnErrorMarkDown    = "mark-down"    // down at once; Rise checks bring it back
+)
+
+// DefaultErrorLimit is HAProxy's error-limit default.
+const DefaultErrorLimit = 10
+
 // Initial states.
 const (
 	InitialUp   = "up"   // keepalived's default, HAProxy's
@@ -98,6 +121,17 @@ type Config struct {
 	// OnFailure is what a failed server gets: "remove" (default; the
 	// server is marked down) or "inhibit" (weight 0, restored on return).
 	OnFailure string `yaml:"on_failure" json:"on_failure,omitempty"`
+
+	// Observe is "none" (default) or "layer4": see ObserveLayer4. Only the
+	// layer-7 switch observes its traffic (the layer-4 director refuses
+	// the key: in VS/TUN and VS/DR it never sees a server's replies).
+	Observe string `yaml:"observe" json:"observe,omitempty"`
+	// ErrorLimit is the number of consecutive errors on live traffic that
+	// trigger OnError. Default 10.
+	ErrorLimit int `yaml:"error_limit" json:"error_limit,omitempty"`
+	// OnError is "fastinter", "fail-check" (default), "sudden-death" or
+	// "mark-down".
+	OnError string `yaml:"on_error" json:"on_error,omitempty"`
 }
 
 // Merge returns c with the non-zero fields of over replacing c's: a
@@ -131,6 +165,9 @@ func (c Config) Merge(over Config) Config {
 	setI(&c.Fall, over.Fall)
 	set(&c.Initial, over.Initial)
 	set(&c.OnFailure, over.OnFailure)
+	set(&c.Observe, over.Observe)
+	setI(&c.ErrorLimit, over.ErrorLimit)
+	set(&c.OnError, over.OnError)
 	return c
 }
 
@@ -205,6 +242,41 @@ func (c Config) Resolve() (Config, error) {
 	if c.OnFailure != ActionRemove && c.OnFailure != ActionInhibit {
 		return c, fmt.Errorf("on_failure %q: want remove or inhibit", c.OnFailure)
 	}
+	return c.resolveObserve()
+}
+
+// resolveObserve fills in and checks the observe keys.
+func (c Config) resolveObserve() (Config, error) {
+	if c.Observe == "" {
+		c.Observe = ObserveNone
+	}
+	switch c.Observe {
+	case ObserveNone:
+		if c.ErrorLimit != 0 || c.OnError != "" {
+			return c, errors.New("error_limit and on_error apply with observe: layer4 only")
+		}
+		return c, nil
+	case ObserveLayer4:
+	default:
+		return c, fmt.Errorf("observe %q: want none or layer4", c.Observe)
+	}
+	if c.Type == TypeNone {
+		return c, errors.New("observe: layer4 needs a check (type tcp or http) to bring a server back")
+	}
+	if c.ErrorLimit == 0 {
+		c.ErrorLimit = DefaultErrorLimit
+	}
+	if c.ErrorLimit < 1 {
+		return c, fmt.Errorf("error_limit %d: must be at least 1", c.ErrorLimit)
+	}
+	if c.OnError == "" {
+		c.OnError = OnErrorFailCheck
+	}
+	switch c.OnError {
+	case OnErrorFastInter, OnErrorFailCheck, OnErrorSuddenDeath, OnErrorMarkDown:
+	default:
+		return c, fmt.Errorf("on_error %q: want fastinter, fail-check, sudden-death or mark-down", c.OnError)
+	}
 	return c, nil
 }
 
@@ -216,6 +288,9 @@ func (c Config) Describe() string {
 	}
 	if c.Port != 0 {
 		s += " port " + strconv.Itoa(c.Port)
+	}
+	if c.Observe == ObserveLayer4 {
+		s += fmt.Sprintf(", observe layer4 (%d errors: %s)", c.ErrorLimit, c.OnError)
 	}
 	return s
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lvslab/lvslab/algorithms"
@@ -54,6 +55,10 @@ type Group struct {
 	mu     sync.Mutex // guards checks and every checker's state; held across Target calls
 	checks map[algorithms.ServerID]*checker
 	closed bool
+
+	// observed holds the checkers with observe set, rebuilt (under mu) when
+	// checks change, so that Observe reads it without the lock.
+	observed atomic.Pointer[map[algorithms.ServerID]*checker]
 }
 
 // NewGroup returns a group with no checks.
@@ -77,6 +82,9 @@ type checker struct {
 	statuses Statuses
 	cancel   context.CancelFunc
 	done     chan struct{}
+	nudge    chan struct{} // makes the next check run after FastInterval
+	errs     atomic.Int64  // consecutive errors seen on live traffic
+	observed atomic.Uint64 // errors seen on live traffic
 
 	// Guarded by Group.mu.
 	admin     int  // the administrator's weight
@@ -105,6 +113,7 @@ type Status struct {
 	Fall        int                 `json:"fall"`
 	Checks      uint64              `json:"checks"`
 	Failed      uint64              `json:"failed"`
+	Observed    uint64              `json:"observed_errors,omitempty"` // errors seen on live traffic (observe layer4)
 	OnFailure   string              `json:"on_failure"`
 	AdminWeight int                 `json:"admin_weight"`
 }
@@ -133,7 +142,7 @@ func (g *Group) Add(id algorithms.ServerID, addr netip.AddrPort, weight int, cfg
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &checker{
 		id: id, addr: addr, dialAddr: netip.AddrPortFrom(addr.Addr(), port).String(),
-		cfg: cfg, statuses: statuses, cancel: cancel, done: make(chan struct{}),
+		cfg: cfg, statuses: statuses, cancel: cancel, done: make(chan struct{}), nudge: make(chan struct{}, 1),
 		admin: weight, up: cfg.Initial == InitialUp, since: g.opt.Now(),
 	}
 	g.mu.Lock()
@@ -153,8 +162,76 @@ func (g *Group) Add(id algorithms.ServerID, addr netip.AddrPort, weight int, cfg
 		}
 	}
 	g.checks[id] = c
+	g.indexObserved()
 	go c.run(ctx, g)
 	return nil
+}
+
+// indexObserved rebuilds the map that Observe reads. Called with g.mu held.
+func (g *Group) indexObserved() {
+	m := map[algorithms.ServerID]*checker{}
+	for id, c := range g.checks {
+		if c.cfg.Observe == ObserveLayer4 {
+			m[id] = c
+		}
+	}
+	g.observed.Store(&m)
+}
+
+// Observe reports the outcome of one use of server id by live traffic
+// (observe layer4): err is nil when a connection to it opened, else why it
+// failed. ErrorLimit consecutive errors apply the check's OnError to a
+// server that is up. Servers without observe are ignored, and so is a
+// success cheaply, so the forwarding path may call it on every new
+// connection.
+func (g *Group) Observe(id algorithms.ServerID, err error) {
+	m := g.observed.Load()
+	if m == nil {
+		return
+	}
+	c := (*m)[id]
+	if c == nil {
+		return
+	}
+	if err == nil {
+		if c.errs.Load() != 0 {
+			c.errs.Store(0)
+		}
+		return
+	}
+	c.observed.Add(1)
+	if c.errs.Add(1) < int64(c.cfg.ErrorLimit) {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.checks[id] != c {
+		return // removed meanwhile
+	}
+	if c.errs.Load() < int64(c.cfg.ErrorLimit) {
+		return // another caller acted on this run of errors
+	}
+	c.errs.Store(0)
+	if !c.up {
+		return
+	}
+	switch c.cfg.OnError {
+	case OnErrorFailCheck:
+		c.failures++
+	case OnErrorSuddenDeath:
+		c.failures = max(c.failures, c.cfg.Fall-1)
+	case OnErrorMarkDown:
+		c.failures = c.cfg.Fall
+	}
+	if c.failures >= c.cfg.Fall {
+		c.up, c.failures, c.since = false, 0, g.opt.Now()
+		aerr := g.apply(c)
+		g.logObserved(c, err, aerr)
+	}
+	select {
+	case c.nudge <- struct{}{}:
+	default:
+	}
 }
 
 // Remove stops checking server id and waits for its goroutine; the
@@ -164,6 +241,7 @@ func (g *Group) Remove(id algorithms.ServerID) {
 	g.mu.Lock()
 	c := g.checks[id]
 	delete(g.checks, id)
+	g.indexObserved()
 	g.mu.Unlock()
 	if c != nil {
 		c.cancel()
@@ -180,6 +258,7 @@ func (g *Group) Close() {
 		cs = append(cs, c)
 		delete(g.checks, id)
 	}
+	g.indexObserved()
 	g.mu.Unlock()
 	for _, c := range cs {
 		c.cancel()
@@ -221,7 +300,7 @@ func (g *Group) Status() []Status {
 		out = append(out, Status{
 			ID: c.id, Addr: c.addr, Check: c.cfg.Describe(), Up: c.up, Since: c.since, LastCheck: c.last,
 			LastError: c.lastErr, Successes: c.successes, Failures: c.failures, Rise: c.cfg.Rise, Fall: c.cfg.Fall,
-			Checks: c.checks, Failed: c.failed, OnFailure: c.cfg.OnFailure, AdminWeight: c.admin,
+			Checks: c.checks, Failed: c.failed, Observed: c.observed.Load(), OnFailure: c.cfg.OnFailure, AdminWeight: c.admin,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -242,24 +321,34 @@ func (g *Group) apply(c *checker) error {
 
 // run checks until ctx ends: the first check at once, then one every
 // Interval (FastInterval while the state is changing) from the start of
-// the previous one.
+// the previous one; errors seen on live traffic (Observe) bring the next
+// check forward to FastInterval after the previous one.
 func (c *checker) run(ctx context.Context, g *Group) {
 	defer close(c.done)
 	t := time.NewTimer(0)
 	defer t.Stop()
+	var start time.Time
+	due := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.nudge:
+			if fast := start.Add(c.cfg.FastInterval); fast.Before(due) {
+				due = fast
+				t.Reset(max(0, time.Until(fast)))
+			}
+			continue
 		case <-t.C:
 		}
-		start := time.Now()
+		start = time.Now()
 		err := c.check(ctx, g.opt.Dial)
 		if ctx.Err() != nil {
 			return
 		}
 		next := g.record(c, err)
-		t.Reset(max(0, next-time.Since(start)))
+		due = start.Add(next)
+		t.Reset(max(0, time.Until(due)))
 	}
 }
 
@@ -312,14 +401,7 @@ func (g *Group) logChange(c *checker, err, aerr error) {
 	if g.opt.Logf == nil {
 		return
 	}
-	name := ""
-	if g.opt.Name != "" {
-		name = g.opt.Name + ": "
-	}
-	what := "marked down"
-	if c.cfg.OnFailure == ActionInhibit {
-		what = "weight 0 (inhibited)"
-	}
+	name, what := g.logPrefix(), downAction(c)
 	if c.up {
 		what = "marked up"
 		if c.cfg.OnFailure == ActionInhibit {
@@ -329,6 +411,34 @@ func (g *Group) logChange(c *checker, err, aerr error) {
 	} else {
 		g.opt.Logf("%shealth: %s is DOWN after %d failed %s checks (%v); %s", name, c.addr, c.cfg.Fall, c.cfg.Type, err, what)
 	}
+	if aerr != nil {
+		g.opt.Logf("%shealth: %s: %v", name, c.addr, aerr)
+	}
+}
+
+// logPrefix is what starts a log line: the group's name, if any.
+func (g *Group) logPrefix() string {
+	if g.opt.Name == "" {
+		return ""
+	}
+	return g.opt.Name + ": "
+}
+
+// downAction says what a server that failed gets.
+func downAction(c *checker) string {
+	if c.cfg.OnFailure == ActionInhibit {
+		return "weight 0 (inhibited)"
+	}
+	return "marked down"
+}
+
+// logObserved logs a server taken down by errors on live traffic.
+func (g *Group) logObserved(c *checker, err, aerr error) {
+	if g.opt.Logf == nil {
+		return
+	}
+	name, what := g.logPrefix(), downAction(c)
+	g.opt.Logf("%shealth: %s is DOWN after %d consecutive errors on live traffic (%v; on_error %s); %s", name, c.addr, c.cfg.ErrorLimit, err, c.cfg.OnError, what)
 	if aerr != nil {
 		g.opt.Logf("%shealth: %s: %v", name, c.addr, aerr)
 	}

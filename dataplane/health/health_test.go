@@ -155,6 +155,142 @@ func TestTransitions(t *testing.T) {
 	}
 }
 
+// Errors seen on live traffic (observe layer4, HAProxy's observe and
+// on-error) act on an up server after ErrorLimit consecutive ones, and
+// bring the next check forward to FastInterval after the previous one.
+func TestObserve(t *testing.T) {
+	obs := func(c Config) Config { c.Observe = ObserveLayer4; return c }
+	type event struct {
+		at  time.Duration
+		err bool
+		n   int // times
+	}
+	tests := []struct {
+		name         string
+		cfg          Config
+		events       []event
+		run          time.Duration
+		want         string
+		observed     uint64
+		checks, fail uint64
+	}{
+		{"mark-down at the limit; a success resets the count",
+			obs(Config{Rise: 1, Interval: 10 * time.Second, FastInterval: 500 * time.Millisecond, ErrorLimit: 3, OnError: OnErrorMarkDown}),
+			[]event{{time.Second, true, 2}, {time.Second, false, 1}, {time.Second, true, 2}, {3 * time.Second, true, 1}}, 5 * time.Second,
+			// checks at 0 (ok) and, brought forward, at 3s (refused)
+			"3s down(1,true)", 5, 2, 1},
+		{"fail-check counts towards fall, then the sooner check confirms it",
+			obs(Config{Fall: 2, Rise: 1, Interval: 10 * time.Second, FastInterval: time.Second, ErrorLimit: 1}),
+			[]event{{2 * time.Second, true, 1}}, 5 * time.Second,
+			"2s down(1,true)", 1, 2, 1},
+		{"sudden-death leaves one failed check to go",
+			obs(Config{Fall: 3, Rise: 1, Interval: 10 * time.Second, FastInterval: 4 * time.Second, ErrorLimit: 2, OnError: OnErrorSuddenDeath}),
+			[]event{{time.Second, true, 2}}, 5 * time.Second,
+			"4s down(1,true)", 2, 2, 1},
+		{"fastinter only brings the check forward",
+			obs(Config{Fall: 1, Rise: 1, Interval: 10 * time.Second, FastInterval: 3 * time.Second, ErrorLimit: 1, OnError: OnErrorFastInter}),
+			[]event{{time.Second, true, 1}}, 5 * time.Second,
+			"3s down(1,true)", 1, 2, 1},
+		{"errors under the limit do nothing",
+			obs(Config{Fall: 1, Rise: 1, Interval: 10 * time.Second, ErrorLimit: 3, OnError: OnErrorMarkDown}),
+			[]event{{time.Second, true, 2}, {time.Second, false, 1}, {2 * time.Second, true, 2}}, 5 * time.Second,
+			"", 4, 1, 0},
+		{"without observe errors are ignored",
+			Config{Fall: 1, Rise: 1, Interval: 10 * time.Second, FastInterval: time.Second},
+			[]event{{time.Second, true, 50}}, 5 * time.Second,
+			"", 0, 1, 0},
+		{"inhibit: weight 0, and a down server ignores more errors",
+			obs(Config{Rise: 1, Interval: 10 * time.Second, ErrorLimit: 1, OnError: OnErrorMarkDown, OnFailure: ActionInhibit}),
+			[]event{{time.Second, true, 1}, {2 * time.Second, true, 5}}, 5 * time.Second,
+			// the fast interval is the interval: no check is brought forward
+			"1s weight(1,0)", 6, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				rec := &recorder{start: time.Now()}
+				d := &scripted{script: []string{"ok", "refused"}}
+				var logs []string
+				var logMu sync.Mutex
+				g := NewGroup(rec, Options{Dial: d.dial, Logf: func(f string, a ...any) {
+					logMu.Lock()
+					defer logMu.Unlock()
+					logs = append(logs, fmt.Sprintf(f, a...))
+				}})
+				if err := g.Add(1, rs1, 7, tt.cfg); err != nil {
+					t.Fatal(err)
+				}
+				g.Observe(2, errors.New("unknown servers are ignored"))
+				for _, e := range tt.events {
+					if wait := time.Until(rec.start.Add(e.at)); wait > 0 {
+						time.Sleep(wait)
+					}
+					for range e.n {
+						var err error
+						if e.err {
+							err = errors.New("connect: connection refused")
+						}
+						g.Observe(1, err)
+					}
+				}
+				time.Sleep(time.Until(rec.start.Add(tt.run)))
+				st := g.Status()
+				g.Close()
+				if got := rec.got(); got != tt.want {
+					t.Errorf("calls:\n got %s\nwant %s", got, tt.want)
+				}
+				if len(st) != 1 || st[0].Observed != tt.observed || st[0].Checks != tt.checks || st[0].Failed != tt.fail {
+					t.Errorf("status %+v, want %d observed errors, %d checks, %d failed", st, tt.observed, tt.checks, tt.fail)
+				}
+				if tt.cfg.OnError == OnErrorMarkDown && tt.want != "" &&
+					(len(logs) != 1 || !strings.Contains(logs[0], "is DOWN after "+fmt.Sprint(tt.cfg.ErrorLimit)+" consecutive errors on live traffic (connect: connection refused; on_error mark-down)")) {
+					t.Errorf("logs %q", logs)
+				}
+			})
+		})
+	}
+}
+
+// Many forwarding goroutines reporting errors at once take a server down
+// exactly once.
+func TestObserveConcurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{start: time.Now()}
+		d := &scripted{script: []string{"ok"}}
+		g := NewGroup(rec, Options{Dial: d.dial})
+		defer g.Close()
+		if err := g.Add(1, rs1, 1, Config{Interval: time.Minute, Observe: ObserveLayer4, ErrorLimit: 5, OnError: OnErrorMarkDown}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		var wg sync.WaitGroup
+		errs := uint64(0)
+		for i := range 8 {
+			for j := range 100 {
+				if (i+j)%7 != 0 {
+					errs++
+				}
+			}
+			wg.Go(func() {
+				for j := range 100 {
+					var err error
+					if (i+j)%7 != 0 {
+						err = errors.New("refused")
+					}
+					g.Observe(1, err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := rec.got(); got != "1s down(1,true)" {
+			t.Errorf("calls %s", got)
+		}
+		if st := g.Status(); st[0].Observed != errs {
+			t.Errorf("observed %d errors, want %d", st[0].Observed, errs)
+		}
+	})
+}
+
 // While a server is inhibited, the administrator's weight is kept for its
 // return; while it is up, it goes through at once.
 func TestInhibitAdminWeight(t *testing.T) {
@@ -238,7 +374,7 @@ func TestConfigResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Type: TypeTCP, Interval: 2 * time.Second, FastInterval: 2 * time.Second, Timeout: 2 * time.Second,
-		Rise: 2, Fall: 3, Initial: InitialUp, OnFailure: ActionRemove}
+		Rise: 2, Fall: 3, Initial: InitialUp, OnFailure: ActionRemove, Observe: ObserveNone}
 	if good != want {
 		t.Errorf("defaults %+v, want %+v", good, want)
 	}
@@ -262,6 +398,12 @@ func TestConfigResolve(t *testing.T) {
 		{Config{Initial: "maybe"}, `initial "maybe"`},
 		{Config{OnFailure: "panic"}, `on_failure "panic"`},
 		{Config{Port: 70000}, "port 70000"},
+		{Config{Observe: "layer7"}, `observe "layer7"`},
+		{Config{ErrorLimit: 3}, "error_limit and on_error apply with observe: layer4 only"},
+		{Config{OnError: OnErrorMarkDown}, "error_limit and on_error apply with observe: layer4 only"},
+		{Config{Observe: ObserveLayer4, ErrorLimit: -1}, "error_limit -1"},
+		{Config{Observe: ObserveLayer4, OnError: "retry"}, `on_error "retry"`},
+		{Config{Type: TypeNone, Observe: ObserveLayer4}, "needs a check"},
 	}
 	for _, b := range bad {
 		_, err := b.cfg.Resolve()
@@ -269,8 +411,15 @@ func TestConfigResolve(t *testing.T) {
 			t.Errorf("%+v: error %v, want %q", b.cfg, err, b.want)
 		}
 	}
-	m := Config{Type: TypeHTTP, Path: "/a", Fall: 5}.Merge(Config{Path: "/b", Rise: 4})
-	if m != (Config{Type: TypeHTTP, Path: "/b", Fall: 5, Rise: 4}) {
+	o, err := Config{Observe: ObserveLayer4}.Resolve()
+	if err != nil || o.ErrorLimit != DefaultErrorLimit || o.OnError != OnErrorFailCheck {
+		t.Errorf("observe defaults %+v %v", o, err)
+	}
+	if d := o.Describe(); d != "tcp, observe layer4 (10 errors: fail-check)" {
+		t.Errorf("describe %q", d)
+	}
+	m := Config{Type: TypeHTTP, Path: "/a", Fall: 5, Observe: ObserveLayer4}.Merge(Config{Path: "/b", Rise: 4, ErrorLimit: 2, OnError: OnErrorMarkDown})
+	if m != (Config{Type: TypeHTTP, Path: "/b", Fall: 5, Rise: 4, Observe: ObserveLayer4, ErrorLimit: 2, OnError: OnErrorMarkDown}) {
 		t.Errorf("merge %+v", m)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/dataplane/httpx"
 	"github.com/lvslab/lvslab/dataplane/rules"
 )
@@ -50,6 +51,12 @@ type Config struct {
 	// Engine is how connections are run; EngineDefault selects
 	// DefaultEngine.
 	Engine Engine
+
+	// Observe, if not nil, is told the outcome of every new connection to
+	// a back end: nil when it opened, else the error when it could not be
+	// opened or the back end closed or reset it before answering (passive
+	// health checking: health.Group.Observe).
+	Observe func(id algorithms.ServerID, err error)
 
 	// Logf, if not nil, receives one line per unusual event (a back end
 	// failing, a malformed response). Client errors are only counted.

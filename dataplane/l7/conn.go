@@ -222,6 +222,7 @@ func (cc *clientConn) handle() bool {
 			s.ev.add(ConnectFailed)
 			lease.Failed()
 			s.logf("l7: connect to %v: %v", lease.Addr, err)
+			s.observe(lease.ID, err)
 			if !retried {
 				retried = true // nothing was sent: any request may go to another back end
 				s.ev.add(Retried)
@@ -242,6 +243,7 @@ func (cc *clientConn) handle() bool {
 		bc.close()
 		if !stale {
 			lease.Failed()
+			s.observe(lease.ID, errNoResponse)
 		}
 		if replay && !retried {
 			retried = true
@@ -254,6 +256,7 @@ func (cc *clientConn) handle() bool {
 			if bc, err = cc.dial(&lease); err != nil {
 				s.ev.add(ConnectFailed)
 				lease.Failed()
+				s.observe(lease.ID, err)
 				cc.reply(502)
 				return false
 			}
@@ -265,6 +268,7 @@ func (cc *clientConn) handle() bool {
 			}
 			bc.close()
 			lease.Failed()
+			s.observe(lease.ID, errNoResponse)
 		}
 		cc.fail(BackendReset, 502)
 		return false
@@ -331,6 +335,7 @@ func (cc *clientConn) dial(l *dataplane.Lease) (*backendConn, error) {
 		return nil, err
 	}
 	l.Connected()
+	cc.s.observe(l.ID, nil)
 	return &backendConn{c: c, buf: getBuf(&bufPoolBig, bufSize(cc.s))}, nil
 }
 

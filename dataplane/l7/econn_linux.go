@@ -496,6 +496,7 @@ func (c *econn) dial() bool {
 		return false
 	}
 	c.lease.Connected()
+	c.l.s.observe(c.lease.ID, nil)
 	return c.begin()
 }
 
@@ -514,6 +515,7 @@ func (c *econn) connected() bool {
 	}
 	c.l.interest(&b.sk, unix.EPOLLIN)
 	c.lease.Connected()
+	c.l.s.observe(c.lease.ID, nil)
 	return c.begin()
 }
 
@@ -522,6 +524,7 @@ func (c *econn) connectFailed(err error) bool {
 	s.ev.add(ConnectFailed)
 	c.lease.Failed()
 	s.logf("l7: connect to %v: %v", c.lease.Addr, err)
+	s.observe(c.lease.ID, err)
 	if !c.redial && !c.retried {
 		c.retried = true // nothing was sent: any request may go to another back end
 		s.ev.add(Retried)
@@ -927,6 +930,7 @@ func (c *econn) noResponse() bool {
 	if c.redial {
 		b.close(c.l)
 		c.lease.Failed()
+		s.observe(c.lease.ID, errNoResponse)
 		c.fail(BackendReset, 502)
 		return true
 	}
@@ -934,6 +938,7 @@ func (c *econn) noResponse() bool {
 	b.close(c.l)
 	if !stale {
 		c.lease.Failed()
+		s.observe(c.lease.ID, errNoResponse)
 	}
 	if c.replay && !c.retried {
 		c.retried = true

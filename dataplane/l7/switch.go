@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/dataplane"
 )
 
@@ -72,6 +73,17 @@ func (s *Switch) Stats() Stats {
 	st.Open = s.open.Load()
 	st.Servers = s.svc.Stats()
 	return st
+}
+
+// errNoResponse is what Observe is told of a new back-end connection
+// closed or reset before any byte of a response.
+var errNoResponse = errors.New("closed or reset before answering")
+
+// observe reports a new back-end connection's outcome to Config.Observe.
+func (s *Switch) observe(id algorithms.ServerID, err error) {
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(id, err)
+	}
 }
 
 func (s *Switch) logf(format string, args ...any) {

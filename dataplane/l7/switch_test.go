@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -597,19 +598,35 @@ func TestRetries(t *testing.T) {
 		ln.Close()
 		t.Run("connect failure", func(t *testing.T) {
 			ts := startSwitch(t, "rr", Config{Engine: eng}, refused, good.addr)
-			c, br := ts.dial(t)
-			for range 4 {
-				if resp, _ := get(t, c, br, "/r"); resp.StatusCode != 200 {
-					t.Fatalf("status %d", resp.StatusCode)
-				}
-			}
-			c.Close()
-			ts.waitIdle(t)
-			st := ts.sw.Stats()
+			st := ts.getOK(t, 4, "/r")
 			// rr alternates, and each retry takes the good back end's turn, so
 			// every request first meets the refusing back end.
 			if st.Count(Retried) != 4 || st.Count(ConnectFailed) != 4 || st.Servers[0].Errors != 4 || st.Servers[1].Errors != 0 {
 				t.Errorf("retried %d connect failures %d errors %d, want 4 4 4", st.Count(Retried), st.Count(ConnectFailed), st.Servers[0].Errors)
+			}
+		})
+		// With an observer that takes a failing server down at once (health
+		// observe layer4, on_error mark-down), the retry and every later
+		// request go to the good back end: one failure in all.
+		t.Run("observed connect failure", func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []string
+			var svc atomic.Pointer[dataplane.Service]
+			observe := func(id algorithms.ServerID, err error) {
+				mu.Lock()
+				seen = append(seen, fmt.Sprintf("%d:%v", id, err != nil))
+				mu.Unlock()
+				if err != nil {
+					svc.Load().SetDown(id, true)
+				}
+			}
+			ts := startSwitch(t, "rr", Config{Engine: eng, Observe: observe}, refused, good.addr)
+			svc.Store(ts.svc)
+			st := ts.getOK(t, 4, "/r")
+			mu.Lock()
+			defer mu.Unlock()
+			if got := strings.Join(seen, " "); st.Count(Retried) != 1 || st.Count(ConnectFailed) != 1 || got != "0:true 1:false" {
+				t.Errorf("retried %d, connect failures %d, observed %q; want 1, 1, \"0:true 1:false\"", st.Count(Retried), st.Count(ConnectFailed), got)
 			}
 		})
 		// Back ends that answer one request per connection, although the
@@ -654,6 +671,21 @@ func TestRetries(t *testing.T) {
 			})
 		}
 	})
+}
+
+// getOK sends n GETs of path on one connection, wants 200 for each, and
+// returns the switch's counters once it is idle.
+func (ts *testSwitch) getOK(t *testing.T, n int, path string) Stats {
+	t.Helper()
+	c, br := ts.dial(t)
+	for range n {
+		if resp, _ := get(t, c, br, path); resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	c.Close()
+	ts.waitIdle(t)
+	return ts.sw.Stats()
 }
 
 // Shutdown lets a request in flight finish and closes idle connections.
