@@ -192,11 +192,18 @@ func TestNetnsFault(t *testing.T) {
 		t.Errorf("account: %s", acct)
 	}
 	// health_check_delay 0: the switch observes its traffic and takes rs2
-	// down at its first refused connection (observe layer4, mark-down), so
-	// only requests in progress on rs2 when it died fail (about 60 here);
-	// waiting for the next probe instead cost 280 to 540.
-	if acct.FailedTotal() > acct.Requests/20 {
-		t.Errorf("%d requests failed, want at most %d: %s", acct.FailedTotal(), acct.Requests/20, acct)
+	// down at its first refused or reset connection (observe layer4,
+	// mark-down), and a GET that met the dead back end is scheduled again
+	// on another one, also after redialling a pooled connection rs2 had
+	// dropped. Only a response cut after its head was relayed can still
+	// fail: 0 of 4,000 failed in two runs here. Waiting for the next probe
+	// instead cost 280 to 540, and not rescheduling after a redial 59.
+	if acct.FailedTotal() > acct.Requests/100 {
+		t.Errorf("%d requests failed, want at most %d: %s", acct.FailedTotal(), acct.Requests/100, acct)
+	}
+	if !strings.Contains(string(dirLog), "health: 198.18.0.12:80 is DOWN after 1 consecutive errors on live traffic") ||
+		!regexp.MustCompile(` retried=[1-9]`).Match(dirLog) {
+		t.Errorf("the switch did not take rs2 down on its own errors and reschedule:\n%s", dirLog)
 	}
 	rs := readResultsFile(t, out)
 	if r := rs[0]; r.Requests != 4000 || r.Completed != acct.OK || r.Failed != acct.FailedTotal()+acct.Unsent || len(r.Config.Failures) != 1 {

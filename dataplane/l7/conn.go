@@ -209,66 +209,63 @@ func (cc *clientConn) handle() bool {
 	cc.areq = s.schedRequest(req, cc.client, cc.clientPort)
 	var lease dataplane.Lease
 	defer func() { lease.Done() }()
-	retried := false
+	// retried: the request was scheduled again after a failure (once at
+	// most); redial: the next attempt is a fresh connection to the same
+	// lease, replacing a pooled one the back end had closed.
+	retried, redial := false, false
 	var bc *backendConn
 	for {
-		lease.Done()
-		if lease, err = s.svc.Pick(&cc.areq); err != nil {
-			cc.fail(NoServer, 503)
-			return false
+		if redial {
+			bc, err = cc.dial(&lease)
+		} else {
+			lease.Done()
+			if lease, err = s.svc.Pick(&cc.areq); err != nil {
+				cc.fail(NoServer, 503)
+				return false
+			}
+			bc, err = cc.connect(&lease)
 		}
-		bc, err = cc.connect(&lease)
 		if err != nil {
 			s.ev.add(ConnectFailed)
 			lease.Failed()
 			s.logf("l7: connect to %v: %v", lease.Addr, err)
 			s.observe(lease.ID, err)
 			if !retried {
-				retried = true // nothing was sent: any request may go to another back end
+				// Nothing was sent on this connection: any request may go
+				// to another back end.
+				retried, redial = true, false
 				s.ev.add(Retried)
 				continue
 			}
 			cc.reply(502) // counted above, once per attempt
 			return false
 		}
-		o := cc.exchange(bc, &lease, end, complete)
-		switch o {
+		switch cc.exchange(bc, &lease, end, complete) {
 		case done:
 			return true
 		case closeAfter:
 			return false
 		}
 		// noResponse: the back end closed or reset before answering.
-		stale := bc.reused
+		stale := bc.reused && !redial
 		bc.close()
 		if !stale {
 			lease.Failed()
 			s.observe(lease.ID, errNoResponse)
 		}
-		if replay && !retried {
-			retried = true
-			s.ev.add(Retried)
-			if !stale {
-				continue // schedule again: another back end may take it
-			}
+		switch {
+		case !replay:
+		case stale:
 			// A pooled connection the back end had closed: same server,
-			// new connection.
-			if bc, err = cc.dial(&lease); err != nil {
-				s.ev.add(ConnectFailed)
-				lease.Failed()
-				s.observe(lease.ID, err)
-				cc.reply(502)
-				return false
-			}
-			switch cc.exchange(bc, &lease, end, complete) {
-			case done:
-				return true
-			case closeAfter:
-				return false
-			}
-			bc.close()
-			lease.Failed()
-			s.observe(lease.ID, errNoResponse)
+			// new connection. This is the keep-alive race, not a failure
+			// of the server, and does not use up the request's retry.
+			s.ev.add(Retried)
+			redial = true
+			continue
+		case !retried:
+			retried, redial = true, false
+			s.ev.add(Retried)
+			continue // schedule again: another back end may take it
 		}
 		cc.fail(BackendReset, 502)
 		return false

@@ -46,14 +46,20 @@
 // head was relayed cannot change the status any more: the client
 // connection is closed, so the client sees a truncated response.
 //
-// Retries: a request goes to a back end at most twice. A failed connection
-// attempt sent nothing, so any request is scheduled again (possibly on
-// another back end). A back end that closes or resets before answering is
-// retried only for an idempotent request (GET, HEAD, OPTIONS, TRACE, PUT,
-// DELETE) whose body was still wholly buffered, so that nothing of it was
-// lost: on a fresh connection to the same back end when the failed
-// connection came from the idle pool (the back end had closed it, a race
-// inherent in keep-alive), else on a newly scheduled one.
+// Retries: a request is scheduled again at most once after a failure
+// (HAProxy's redispatch). A failed connection attempt sent nothing, so any
+// request is scheduled again (possibly on another back end). A back end
+// that closes or resets before answering is retried only for an
+// idempotent request (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) whose body
+// was still wholly buffered, so that nothing of it was lost: on a fresh
+// connection to the same back end when the failed connection came from
+// the idle pool (the back end had closed it, a race inherent in
+// keep-alive, which does not use up the retry), else on a newly scheduled
+// one. A request thus meets at most four connections: pooled, fresh,
+// and the same again after the one rescheduling. Config.Observe hears of
+// every failure that is not the keep-alive race, so that passive health
+// checks (health.Group.Observe) can take the server out before the
+// rescheduling.
 //
 // # Design
 //

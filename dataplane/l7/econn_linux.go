@@ -54,7 +54,7 @@ type econn struct {
 	end      int  // end of the request in buf
 	complete bool // all of the request is buffered
 	replay   bool // it can be sent again
-	retried  bool
+	retried  bool // the request was scheduled again after a failure (once at most)
 	redial   bool // bc is a fresh connection replacing a stale pooled one, same lease
 	pending  bool // request body bytes still to read from the client
 	relayed  bool // response bytes of this exchange were sent to the client
@@ -525,8 +525,10 @@ func (c *econn) connectFailed(err error) bool {
 	c.lease.Failed()
 	s.logf("l7: connect to %v: %v", c.lease.Addr, err)
 	s.observe(c.lease.ID, err)
-	if !c.redial && !c.retried {
-		c.retried = true // nothing was sent: any request may go to another back end
+	if !c.retried {
+		// Nothing was sent on this connection: any request may go to
+		// another back end (also after a redial, which sent nothing either).
+		c.retried, c.redial = true, false
 		s.ev.add(Retried)
 		return c.pick()
 	}
@@ -927,29 +929,25 @@ func (c *econn) abort(relayed bool, ev Event, status int) bool {
 func (c *econn) noResponse() bool {
 	s, b := c.l.s, c.bc
 	c.bc = nil
-	if c.redial {
-		b.close(c.l)
-		c.lease.Failed()
-		s.observe(c.lease.ID, errNoResponse)
-		c.fail(BackendReset, 502)
-		return true
-	}
-	stale := b.reused
+	stale := b.reused && !c.redial
 	b.close(c.l)
 	if !stale {
 		c.lease.Failed()
 		s.observe(c.lease.ID, errNoResponse)
 	}
-	if c.replay && !c.retried {
-		c.retried = true
-		s.ev.add(Retried)
-		if !stale {
-			return c.pick() // schedule again: another back end may take it
-		}
+	switch {
+	case !c.replay:
+	case stale:
 		// A pooled connection the back end had closed: same server, new
-		// connection.
+		// connection. This is the keep-alive race, not a failure of the
+		// server, and does not use up the request's retry.
+		s.ev.add(Retried)
 		c.redial = true
 		return c.dial()
+	case !c.retried:
+		c.retried, c.redial = true, false
+		s.ev.add(Retried)
+		return c.pick() // schedule again: another back end may take it
 	}
 	c.fail(BackendReset, 502)
 	return true

@@ -629,6 +629,47 @@ func TestRetries(t *testing.T) {
 				t.Errorf("retried %d, connect failures %d, observed %q; want 1, 1, \"0:true 1:false\"", st.Count(Retried), st.Count(ConnectFailed), got)
 			}
 		})
+		// A pooled connection the back end had closed is redialled, and when
+		// the back end refuses the new connection too (it died), the request
+		// is scheduled again: the keep-alive race does not use up the retry.
+		t.Run("stale connection to a back end that died", func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dying := netip.MustParseAddrPort(ln.Addr().String())
+			served := make(chan struct{})
+			go func() {
+				c, err := ln.Accept()
+				ln.Close() // one connection, then refuse
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				br := bufio.NewReader(c)
+				readRequestHead(br)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				close(served)
+				readRequestHead(br) // closes when the next request arrives
+			}()
+			ts := startSwitch(t, "rr", Config{Engine: eng}, dying, good.addr)
+			c, br := ts.dial(t)
+			for i := range 3 { // rr: dying, good, dying (pooled, then refused)
+				if resp, _ := get(t, c, br, "/r"); resp.StatusCode != 200 {
+					t.Fatalf("request %d: status %d", i, resp.StatusCode)
+				}
+				if i == 0 {
+					<-served
+				}
+			}
+			c.Close()
+			ts.waitIdle(t)
+			st := ts.sw.Stats()
+			if st.Count(Retried) != 2 || st.Count(ConnectFailed) != 1 || st.Servers[1].Scheduled != 2 {
+				t.Errorf("retried %d, connect failures %d, good back end scheduled %d; want 2, 1, 2",
+					st.Count(Retried), st.Count(ConnectFailed), st.Servers[1].Scheduled)
+			}
+		})
 		// Back ends that answer one request per connection, although the
 		// response does not say so: one closes the connection when the
 		// next request arrives (the switch finds out by sending it), the
