@@ -147,7 +147,18 @@ func TestNetnsTunnelAgentCLI(t *testing.T) {
 	if err != nil || string(buf[:n]) != "hello" || from.String() != netip.AddrPortFrom(clIP, 40000).String() {
 		t.Fatalf("on the VIP: %q from %v, %v; want \"hello\" from the client", buf[:n], from, err)
 	}
-	if counters, err := get(); err != nil || counters["decapsulated"] != 1 || counters["not_vip"] != 0 {
+	// The agent counts a packet after writing it to the TUN device, and the
+	// kernel delivers it to the socket within that write: the datagram can
+	// be read before the counter moves, so wait for it (as TestNetnsAgent
+	// does) rather than read it once.
+	var counters map[string]uint64
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		counters, err = get()
+		if err == nil && counters["decapsulated"] >= 1 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || counters["decapsulated"] != 1 || counters["not_vip"] != 0 {
 		t.Errorf("counters %v, %v: want decapsulated 1", counters, err)
 	}
 

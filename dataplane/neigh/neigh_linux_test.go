@@ -42,8 +42,14 @@ func TestNetnsResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close(); kt.Close() })
+	// One request must be enough for the real server (the test counts
+	// them), so a request waits long for its reply: on a loaded machine
+	// (CI runs other packages' live tests meanwhile) the reply and the
+	// goroutine reading it can take more than 100 ms, and a retry then
+	// made two requests. The VIP, which gets no answer, costs Tries ×
+	// Timeout.
 	r, err := neigh.NewResolver(neigh.Config{Link: l, Addr: dir.Ifaces[0].Addr.Addr(), Kernel: kt.Lookup,
-		Timeout: 100 * time.Millisecond, Tries: 2})
+		Timeout: time.Second, Tries: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
