@@ -366,12 +366,15 @@ func testForwarding(t *testing.T, m l4.Method) {
 	}
 }
 
-// quiet waits (at most 2 s) until no packet has passed the director for
-// 100 ms and returns its stats.
+// quiet waits (at most 5 s) until no packet has passed the director for
+// 250 ms and returns its stats. The pause is long against the closing
+// segments of the last connections (microseconds apart on veth), so that a
+// director or client held off the CPU on a loaded machine is not taken
+// for one that has finished.
 func quiet(d *live.Director) l4.Stats {
 	st := d.Core().Stats()
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond)
 		next := d.Core().Stats()
 		if next.Services[0].Counters == st.Services[0].Counters {
 			return next
