@@ -35,6 +35,19 @@
 // weight changes made meanwhile through [Group.SetWeight] are kept for
 // that moment.
 //
+// # Observing live traffic
+//
+// With Observe "layer4" (HAProxy's observe layer4), the host reports each
+// new connection it opens to a server through [Group.Observe]: nil when it
+// opened, else the error (the layer-7 switch also reports a connection
+// closed or reset before any response byte). ErrorLimit consecutive
+// errors apply OnError to a server that is up: "fastinter" only brings the
+// next check forward to FastInterval; "fail-check" (default) also counts
+// as one failed check towards Fall; "sudden-death" leaves one failed check
+// to go; "mark-down" takes the server down at once. Each case then needs
+// Rise passed checks to come back, so checks still decide the return. A
+// success costs an atomic load, so the host may report every connection.
+//
 // # Time
 //
 // The reported times come from Options.Now; checks are paced by package
