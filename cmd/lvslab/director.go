@@ -129,7 +129,7 @@ to go down, default 3), initial up|down, on_failure remove (marked down, the
 default) or inhibit (weight 0, the administrator's weight restored on return).
 Mode l7 only: observe layer4 (default none) also counts the switch's own
 connections to a server (refused, timed out, or closed before answering: an
-error; opened: the count restarts); error_limit consecutive errors (default
+error; answered: the count restarts); error_limit consecutive errors (default
 10) apply on_error: fastinter, fail-check (default), sudden-death or
 mark-down, as HAProxy's observe and on-error do.
 Servers without a health block are not checked.

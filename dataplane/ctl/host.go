@@ -56,11 +56,24 @@ type HostConfig struct {
 	// Counters maps a server's counters to ipvsadm's; nil is the layer-7
 	// mapping (see RequestCounters).
 	Counters func(dataplane.ServerStats) Counters
+	// Observed says the host reports its traffic to Health().Observe (the
+	// layer-7 switch does); without it a health check with observe is
+	// refused, as it would never see an error.
+	Observed bool
 	// Members adds the real servers to the service and removes them; nil
 	// adds them to the dataplane.Service alone. The layer-4 director gives
 	// its own: a server it forwards to needs its forwarding state (method,
 	// next hop) besides its place in the same dataplane.Service.
 	Members Members
+}
+
+// checkObserve refuses a health check that observes traffic on a host
+// that does not report it.
+func (c HostConfig) checkObserve(h health.Config) error {
+	if !c.Observed && h.Observe != "" && h.Observe != health.ObserveNone {
+		return fmt.Errorf("observe %s applies to mode l7 only (the layer-4 director does not see a server's connection errors)", h.Observe)
+	}
+	return nil
 }
 
 // Members is where a Host puts its service's real servers. AddServer
@@ -103,6 +116,9 @@ func NewHost(svc *dataplane.Service, cfg HostConfig) (*Host, error) {
 	}
 	if cfg.Health != nil {
 		if _, err := cfg.Health.Resolve(); err != nil {
+			return nil, fmt.Errorf("health: %w", err)
+		}
+		if err := cfg.checkObserve(*cfg.Health); err != nil {
 			return nil, fmt.Errorf("health: %w", err)
 		}
 	}
@@ -157,6 +173,9 @@ func (h *Host) AddServer(spec ServerSpec) error {
 	}
 	if check != nil {
 		if _, err := check.Resolve(); err != nil {
+			return fmt.Errorf("server %s: health: %w", spec.Addr, err)
+		}
+		if err := h.cfg.checkObserve(*check); err != nil {
 			return fmt.Errorf("server %s: health: %w", spec.Addr, err)
 		}
 	}

@@ -220,6 +220,32 @@ func TestHostHealth(t *testing.T) {
 	})
 }
 
+// A health check that observes traffic is refused by a host that does not
+// report its traffic (the layer-4 director), for the service and for a
+// server added later, and taken by one that does (the layer-7 switch).
+func TestHostObserve(t *testing.T) {
+	obs := &health.Config{Observe: health.ObserveLayer4}
+	sched, err := algorithms.New("rr", algorithms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := dataplane.NewService(dataplane.Config{Scheduler: sched})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewHost(svc, HostConfig{Health: obs}); err == nil || !strings.Contains(err.Error(), "observe layer4 applies to mode l7 only") {
+		t.Errorf("service-level observe on a host that does not observe: %v", err)
+	}
+	h := newHost(t, "rr", HostConfig{})
+	if err := h.AddServer(ServerSpec{Addr: rip1, Health: obs}); err == nil || !strings.Contains(err.Error(), "server "+rip1.String()+": health: observe layer4 applies to mode l7 only") {
+		t.Errorf("server-level observe on a host that does not observe: %v", err)
+	}
+	h = newHost(t, "rr", HostConfig{Observed: true, Health: obs})
+	if err := h.AddServer(ServerSpec{Addr: rip1}); err != nil {
+		t.Errorf("observing host: %v", err)
+	}
+}
+
 func TestHostInhibit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex

@@ -10,7 +10,6 @@ import (
 
 	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/dataplane/ctl"
-	"github.com/lvslab/lvslab/dataplane/health"
 	"github.com/lvslab/lvslab/dataplane/l4"
 	"github.com/lvslab/lvslab/dataplane/l4/live"
 )
@@ -93,9 +92,6 @@ func (d *director) addL4Service(spec ctl.ServiceSpec) (ctl.Service, error) {
 	alg := cmpOr(spec.Scheduler, "wlc")
 	if _, ok := algorithms.Lookup(alg); !ok {
 		return nil, fmt.Errorf("add-service: unknown scheduler %q (known: %s)", alg, strings.Join(algorithms.Names(), ", "))
-	}
-	if h := spec.Health; h != nil && h.Observe != "" && h.Observe != health.ObserveNone {
-		return nil, fmt.Errorf("add-service: observe %s applies to mode l7 only (the layer-4 director does not see a server's connection errors)", h.Observe)
 	}
 	c, err := live.ConfigFromSpec(spec)
 	if err != nil {

@@ -562,6 +562,7 @@ func (s *Service) newHost(svc *dataplane.Service, logf func(string, ...any)) (*c
 		Forwards:      []string{ctl.ForwardProxy},
 		Health:        s.Health,
 		HealthOptions: health.Options{Name: s.Name, Logf: logf},
+		Observed:      true,
 	}
 	if ids := s.ruleIDs; ids != nil {
 		cfg.ID = func(n string) (algorithms.ServerID, bool) { id, ok := ids[n]; return id, ok }

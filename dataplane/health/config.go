@@ -33,7 +33,7 @@ const (
 	// ObserveLayer4 makes live traffic a check as well (HAProxy's observe
 	// layer4): a connection the layer-7 switch fails to open to the
 	// server, or that the server closes or resets before answering, is an
-	// error, and a connection opened resets the count.
+	// error, and a connection that answered resets the count.
 	ObserveLayer4 = "layer4"
 )
 
@@ -165,6 +165,9 @@ func (c Config) Merge(over Config) Config {
 	setI(&c.Fall, over.Fall)
 	set(&c.Initial, over.Initial)
 	set(&c.OnFailure, over.OnFailure)
+	if over.Observe == ObserveNone {
+		c.ErrorLimit, c.OnError = 0, "" // a server that opts out keeps none of the service's observe keys
+	}
 	set(&c.Observe, over.Observe)
 	setI(&c.ErrorLimit, over.ErrorLimit)
 	set(&c.OnError, over.OnError)

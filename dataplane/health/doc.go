@@ -39,8 +39,9 @@
 //
 // With Observe "layer4" (HAProxy's observe layer4), the host reports each
 // new connection it opens to a server through [Group.Observe]: nil when it
-// opened, else the error (the layer-7 switch also reports a connection
-// closed or reset before any response byte). ErrorLimit consecutive
+// succeeded, else the error (the layer-7 switch counts a connection a
+// success when a response head arrived on it, and an error when it was
+// refused, timed out, or closed or reset before any response byte). ErrorLimit consecutive
 // errors apply OnError to a server that is up: "fastinter" only brings the
 // next check forward to FastInterval; "fail-check" (default) also counts
 // as one failed check towards Fall; "sudden-death" leaves one failed check

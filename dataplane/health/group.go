@@ -84,6 +84,7 @@ type checker struct {
 	done     chan struct{}
 	nudge    chan struct{} // makes the next check run after FastInterval
 	errs     atomic.Int64  // consecutive errors seen on live traffic
+	verdicts uint64        // Observe's actions so far, guarded by Group.mu: a check begun before one is not counted
 	observed atomic.Uint64 // errors seen on live traffic
 
 	// Guarded by Group.mu.
@@ -179,11 +180,11 @@ func (g *Group) indexObserved() {
 }
 
 // Observe reports the outcome of one use of server id by live traffic
-// (observe layer4): err is nil when a connection to it opened, else why it
-// failed. ErrorLimit consecutive errors apply the check's OnError to a
-// server that is up. Servers without observe are ignored, and so is a
-// success cheaply, so the forwarding path may call it on every new
-// connection.
+// (observe layer4): err is nil when a connection to it succeeded (the
+// layer-7 switch: a response head arrived on it), else why it failed.
+// ErrorLimit consecutive errors apply the check's OnError to a server that
+// is up. Servers without observe are ignored, and a success costs an
+// atomic load, so the forwarding path may call it on every new connection.
 func (g *Group) Observe(id algorithms.ServerID, err error) {
 	m := g.observed.Load()
 	if m == nil {
@@ -215,11 +216,14 @@ func (g *Group) Observe(id algorithms.ServerID, err error) {
 	if !c.up {
 		return
 	}
+	c.verdicts++
 	switch c.cfg.OnError {
 	case OnErrorFailCheck:
 		c.failures++
 	case OnErrorSuddenDeath:
-		c.failures = max(c.failures, c.cfg.Fall-1)
+		// HAProxy: health drops to just above the fall point, and the
+		// error then counts as a failed check.
+		c.failures = max(c.failures+1, c.cfg.Fall-1)
 	case OnErrorMarkDown:
 		c.failures = c.cfg.Fall
 	}
@@ -342,19 +346,26 @@ func (c *checker) run(ctx context.Context, g *Group) {
 		case <-t.C:
 		}
 		start = time.Now()
+		g.mu.Lock()
+		verdicts := c.verdicts
+		g.mu.Unlock()
 		err := c.check(ctx, g.opt.Dial)
 		if ctx.Err() != nil {
 			return
 		}
-		next := g.record(c, err)
+		next := g.record(c, err, verdicts)
 		due = start.Add(next)
 		t.Reset(max(0, time.Until(due)))
 	}
 }
 
 // record counts one check's result, applies a state change, and returns
-// the interval to the next check.
-func (g *Group) record(c *checker, err error) time.Duration {
+// the interval to the next check. verdicts is c.verdicts when the check
+// began: a check that began before errors on live traffic acted (Observe)
+// tells of an older state, so it is counted in the statistics but moves
+// no count (else a probe answered just before a server died would bring
+// back up, with rise 1, the server its traffic just took down).
+func (g *Group) record(c *checker, err error, verdicts uint64) time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.checks[c.id] != c {
@@ -371,6 +382,8 @@ func (g *Group) record(c *checker, err error) time.Duration {
 	}
 	changed := false
 	switch {
+	case verdicts != c.verdicts:
+		// Begun before errors on live traffic acted: an older state.
 	case c.up && err != nil:
 		c.failures++
 		if c.failures >= c.cfg.Fall {

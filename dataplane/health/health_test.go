@@ -46,7 +46,7 @@ func (r *recorder) got() string {
 }
 
 // scripted is a fake dialer whose i-th connection attempt follows script[i]
-// (the last entry repeats): "ok" accepts, "refused" fails, "hang" never
+// (the last entry repeats): "ok" accepts, "slowok" accepts after 500 ms, "refused" fails, "hang" never
 // answers, "200" / "503 body" answer an HTTP request with that status and body.
 type scripted struct {
 	mu     sync.Mutex
@@ -63,6 +63,11 @@ func (s *scripted) dial(ctx context.Context, _, addr string) (net.Conn, error) {
 	s.mu.Unlock()
 	switch {
 	case step == "ok":
+		a, b := net.Pipe()
+		go b.Close()
+		return a, nil
+	case step == "slowok": // accepted after 500 ms
+		time.Sleep(500 * time.Millisecond)
 		a, b := net.Pipe()
 		go b.Close()
 		return a, nil
@@ -187,6 +192,21 @@ func TestObserve(t *testing.T) {
 			obs(Config{Fall: 3, Rise: 1, Interval: 10 * time.Second, FastInterval: 4 * time.Second, ErrorLimit: 2, OnError: OnErrorSuddenDeath}),
 			[]event{{time.Second, true, 2}}, 5 * time.Second,
 			"4s down(1,true)", 2, 2, 1},
+		{"sudden-death with fall 1 is a failed check: down at once",
+			obs(Config{Fall: 1, Rise: 1, Interval: 10 * time.Second, ErrorLimit: 1, OnError: OnErrorSuddenDeath}),
+			[]event{{time.Second, true, 1}}, 5 * time.Second,
+			"1s down(1,true)", 1, 1, 0},
+		{"sudden-death after failed checks: down at once",
+			obs(Config{Fall: 3, Rise: 1, Interval: 10 * time.Second, FastInterval: 4 * time.Second, ErrorLimit: 1, OnError: OnErrorSuddenDeath}),
+			// checks: 0 ok, 10 refused, 14 refused (2 of 3); the error at 15s is the third
+			[]event{{15 * time.Second, true, 1}}, 16 * time.Second,
+			"15s down(1,true)", 1, 3, 2},
+		{"a check begun before errors acted does not undo them",
+			obs(Config{Fall: 3, Rise: 1, Interval: 2 * time.Second, Timeout: time.Second, ErrorLimit: 1, OnError: OnErrorMarkDown}),
+			// the check from 2s to 2.5s succeeds, but began before the
+			// server was taken down at 2.2s; the next, at 4s, is refused
+			[]event{{2200 * time.Millisecond, true, 1}}, 5 * time.Second,
+			"2.2s down(1,true)", 1, 3, 1},
 		{"fastinter only brings the check forward",
 			obs(Config{Fall: 1, Rise: 1, Interval: 10 * time.Second, FastInterval: 3 * time.Second, ErrorLimit: 1, OnError: OnErrorFastInter}),
 			[]event{{time.Second, true, 1}}, 5 * time.Second,
@@ -209,7 +229,11 @@ func TestObserve(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				rec := &recorder{start: time.Now()}
-				d := &scripted{script: []string{"ok", "refused"}}
+				script := []string{"ok", "refused"}
+				if strings.HasPrefix(tt.name, "a check begun before") {
+					script = []string{"ok", "slowok", "refused"}
+				}
+				d := &scripted{script: script}
 				var logs []string
 				var logMu sync.Mutex
 				g := NewGroup(rec, Options{Dial: d.dial, Logf: func(f string, a ...any) {
@@ -417,6 +441,10 @@ func TestConfigResolve(t *testing.T) {
 	}
 	if d := o.Describe(); d != "tcp, observe layer4 (10 errors: fail-check)" {
 		t.Errorf("describe %q", d)
+	}
+	optOut := Config{Observe: ObserveLayer4, ErrorLimit: 3, OnError: OnErrorMarkDown}.Merge(Config{Observe: ObserveNone})
+	if _, err := optOut.Resolve(); err != nil || optOut.ErrorLimit != 0 || optOut.OnError != "" {
+		t.Errorf("a server opting out of observe: %+v, %v", optOut, err)
 	}
 	m := Config{Type: TypeHTTP, Path: "/a", Fall: 5, Observe: ObserveLayer4}.Merge(Config{Path: "/b", Rise: 4, ErrorLimit: 2, OnError: OnErrorMarkDown})
 	if m != (Config{Type: TypeHTTP, Path: "/b", Fall: 5, Rise: 4, Observe: ObserveLayer4, ErrorLimit: 2, OnError: OnErrorMarkDown}) {

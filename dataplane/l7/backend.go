@@ -14,6 +14,7 @@ type backendConn struct {
 	r, w      int // unread response bytes are buf[r:w]
 	idleSince time.Time
 	reused    bool // taken from the idle pool (it may have been closed by the back end meanwhile)
+	unproven  bool // opened, and no response head read from it yet (Config.Observe hears of it then)
 }
 
 func (b *backendConn) close() {

@@ -53,9 +53,11 @@ type Config struct {
 	Engine Engine
 
 	// Observe, if not nil, is told the outcome of every new connection to
-	// a back end: nil when it opened, else the error when it could not be
-	// opened or the back end closed or reset it before answering (passive
-	// health checking: health.Group.Observe).
+	// a back end: nil when the first response head arrived on it, else the
+	// error when it could not be opened or the back end closed or reset it
+	// before answering (passive health checking: health.Group.Observe).
+	// A connection that opens and is then reset is thus one error, not a
+	// success followed by an error.
 	Observe func(id algorithms.ServerID, err error)
 
 	// Logf, if not nil, receives one line per unusual event (a back end

@@ -332,8 +332,7 @@ func (cc *clientConn) dial(l *dataplane.Lease) (*backendConn, error) {
 		return nil, err
 	}
 	l.Connected()
-	cc.s.observe(l.ID, nil)
-	return &backendConn{c: c, buf: getBuf(&bufPoolBig, bufSize(cc.s))}, nil
+	return &backendConn{c: c, buf: getBuf(&bufPoolBig, bufSize(cc.s)), unproven: true}, nil
 }
 
 // bufSize is the size of connection buffers: a whole head and a
@@ -518,6 +517,10 @@ func (cc *clientConn) readResponseHead(bc *backendConn, l *dataplane.Lease, rela
 				return cc.abort(bc, l, relayed, BadResponse, 502), false
 			}
 			if n > 0 {
+				if bc.unproven {
+					bc.unproven = false
+					s.observe(l.ID, nil)
+				}
 				return done, true
 			}
 			if bc.w == len(bc.buf) {

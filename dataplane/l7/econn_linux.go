@@ -490,13 +490,13 @@ func (c *econn) dial() bool {
 		return c.connectFailed(err)
 	}
 	c.attach(b)
+	b.unproven = true
 	if b.connecting {
 		c.setState(sConnect)
 		c.wait(wBackendOut, qConnect, false)
 		return false
 	}
 	c.lease.Connected()
-	c.l.s.observe(c.lease.ID, nil)
 	return c.begin()
 }
 
@@ -515,7 +515,6 @@ func (c *econn) connected() bool {
 	}
 	c.l.interest(&b.sk, unix.EPOLLIN)
 	c.lease.Connected()
-	c.l.s.observe(c.lease.ID, nil)
 	return c.begin()
 }
 
@@ -747,6 +746,10 @@ func (c *econn) readResponseHead() bool {
 				return c.abort(c.relayed, BadResponse, 502)
 			}
 			if n > 0 {
+				if b.unproven {
+					b.unproven = false
+					s.observe(c.lease.ID, nil)
+				}
 				return c.responseHead()
 			}
 			if b.w == len(b.buf) {
@@ -961,6 +964,7 @@ type bconn struct {
 	r, w       int // unread response bytes are buf[r:w]
 	idleSince  int64
 	reused     bool // taken from the idle pool (the back end may have closed it meanwhile)
+	unproven   bool // opened, and no response head read from it yet (Config.Observe hears of it then)
 	connecting bool
 	owner      *econn // nil while idle in the pool
 	pool       *bpool

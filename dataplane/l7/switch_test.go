@@ -629,6 +629,32 @@ func TestRetries(t *testing.T) {
 				t.Errorf("retried %d, connect failures %d, observed %q; want 1, 1, \"0:true 1:false\"", st.Count(Retried), st.Count(ConnectFailed), got)
 			}
 		})
+		// A back end that accepts connections and resets them before
+		// answering is observed as failing on every one: a connection is a
+		// success only once a response head arrived on it, so the count of
+		// consecutive errors is not reset by the connection that then fails.
+		t.Run("observed reset before answering", func(t *testing.T) {
+			resetter := rawBackend(t, func(c net.Conn) {
+				readRequestHead(bufio.NewReader(c))
+				resetClose(c)
+			})
+			var mu sync.Mutex
+			var seen []string
+			observe := func(id algorithms.ServerID, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen = append(seen, fmt.Sprintf("%d:%v", id, err != nil))
+			}
+			ts := startSwitch(t, "rr", Config{Engine: eng, Observe: observe}, resetter, good.addr)
+			st := ts.getOK(t, 4, "/r")
+			mu.Lock()
+			defer mu.Unlock()
+			// rr: each request meets the resetter, then the good back end's
+			// connection (new for the first request, then pooled).
+			if got := strings.Join(seen, " "); st.Count(Retried) != 4 || got != "0:true 1:false 0:true 0:true 0:true" {
+				t.Errorf("retried %d, observed %q; want 4, \"0:true 1:false 0:true 0:true 0:true\"", st.Count(Retried), got)
+			}
+		})
 		// A pooled connection the back end had closed is redialled, and when
 		// the back end refuses the new connection too (it died), the request
 		// is scheduled again: the keep-alive race does not use up the retry.
