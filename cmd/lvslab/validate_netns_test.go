@@ -196,7 +196,7 @@ func TestNetnsFault(t *testing.T) {
 	// mark-down), and a GET that met the dead back end is scheduled again
 	// on another one, also after redialling a pooled connection rs2 had
 	// dropped. Only a response cut after its head was relayed can still
-	// fail: 0 of 4,000 failed in two runs here. Waiting for the next probe
+	// fail: 0 of 4,000 failed in five runs here. Waiting for the next probe
 	// instead cost 280 to 540, and not rescheduling after a redial 59.
 	if acct.FailedTotal() > acct.Requests/100 {
 		t.Errorf("%d requests failed, want at most %d: %s", acct.FailedTotal(), acct.Requests/100, acct)
