@@ -67,15 +67,6 @@ type HostConfig struct {
 	Members Members
 }
 
-// checkObserve refuses a health check that observes traffic on a host
-// that does not report it.
-func (c HostConfig) checkObserve(h health.Config) error {
-	if !c.Observed && h.Observe != "" && h.Observe != health.ObserveNone {
-		return fmt.Errorf("observe %s applies to mode l7 only (the layer-4 director does not see a server's connection errors)", h.Observe)
-	}
-	return nil
-}
-
 // Members is where a Host puts its service's real servers. AddServer
 // must add srv to the Host's dataplane.Service (and may do more);
 // RemoveServer must remove it; SetForward changes a server's forwarding
@@ -118,7 +109,7 @@ func NewHost(svc *dataplane.Service, cfg HostConfig) (*Host, error) {
 		if _, err := cfg.Health.Resolve(); err != nil {
 			return nil, fmt.Errorf("health: %w", err)
 		}
-		if err := cfg.checkObserve(*cfg.Health); err != nil {
+		if err := cfg.Health.CheckObserver(cfg.Observed); err != nil {
 			return nil, fmt.Errorf("health: %w", err)
 		}
 	}
@@ -175,7 +166,7 @@ func (h *Host) AddServer(spec ServerSpec) error {
 		if _, err := check.Resolve(); err != nil {
 			return fmt.Errorf("server %s: health: %w", spec.Addr, err)
 		}
-		if err := h.cfg.checkObserve(*check); err != nil {
+		if err := check.CheckObserver(h.cfg.Observed); err != nil {
 			return fmt.Errorf("server %s: health: %w", spec.Addr, err)
 		}
 	}

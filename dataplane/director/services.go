@@ -339,21 +339,15 @@ func readLayer4(sy *serviceYAML, at func(key string) string) (string, error) {
 // at names a key of the service's entry with its file and line, serverAt
 // its k-th server.
 func readLive(svc *Service, sy *serviceYAML, at func(key string) string, serverAt func(k int) string) error {
-	// observe reports a layer-4 service's health block that observes
-	// traffic: only the layer-7 switch sees a back end refuse or reset
-	// its connections (in VS/TUN and VS/DR the replies bypass the director).
-	observe := func(c health.Config, where string) error {
-		if c.Observe != "" && c.Observe != health.ObserveNone && Layer4(sy.Mode) {
-			return fmt.Errorf("%s: observe %s applies to mode l7 only (the layer-4 director does not see a server's connection errors)", where, c.Observe)
-		}
-		return nil
-	}
+	// Only the layer-7 switch observes its traffic (ctl.Host refuses the
+	// rest again; here the error names the line).
+	observer := !Layer4(sy.Mode)
 	if sy.Health != nil {
 		if _, err := sy.Health.Resolve(); err != nil {
 			return fmt.Errorf("%s: %w", at("health"), err)
 		}
-		if err := observe(*sy.Health, at("health")); err != nil {
-			return err
+		if err := sy.Health.CheckObserver(observer); err != nil {
+			return fmt.Errorf("%s: %w", at("health"), err)
 		}
 		svc.Health = sy.Health
 	}
@@ -369,8 +363,8 @@ func readLive(svc *Service, sy *serviceYAML, at func(key string) string, serverA
 		if _, err := merged.Resolve(); err != nil {
 			return fmt.Errorf("%s.health: %w", serverAt(k), err)
 		}
-		if err := observe(*s.Health, serverAt(k)+".health"); err != nil {
-			return err
+		if err := s.Health.CheckObserver(observer); err != nil {
+			return fmt.Errorf("%s.health: %w", serverAt(k), err)
 		}
 		svc.ServerHealth[k] = s.Health
 	}

@@ -248,6 +248,17 @@ func (c Config) Resolve() (Config, error) {
 	return c.resolveObserve()
 }
 
+// CheckObserver refuses a check that observes traffic (Observe other than
+// none) for a host that does not report its traffic to Group.Observe
+// (observer false): the layer-4 director, which in VS/TUN and VS/DR never
+// sees a server's replies.
+func (c Config) CheckObserver(observer bool) error {
+	if !observer && c.Observe != "" && c.Observe != ObserveNone {
+		return fmt.Errorf("observe %s applies to mode l7 only (the layer-4 director does not see a server's connection errors)", c.Observe)
+	}
+	return nil
+}
+
 // resolveObserve fills in and checks the observe keys.
 func (c Config) resolveObserve() (Config, error) {
 	if c.Observe == "" {

@@ -247,7 +247,7 @@ func (cc *clientConn) handle() bool {
 			return false
 		}
 		// noResponse: the back end closed or reset before answering.
-		stale := bc.reused && !redial
+		stale := bc.reused
 		bc.close()
 		if !stale {
 			lease.Failed()

@@ -932,7 +932,7 @@ func (c *econn) abort(relayed bool, ev Event, status int) bool {
 func (c *econn) noResponse() bool {
 	s, b := c.l.s, c.bc
 	c.bc = nil
-	stale := b.reused && !c.redial
+	stale := b.reused
 	b.close(c.l)
 	if !stale {
 		c.lease.Failed()
