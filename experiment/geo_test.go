@@ -97,7 +97,21 @@ func TestGeoExperimentStrict(t *testing.T) {
 // TestGeoBlame checks that a multi-cluster value sim refuses is blamed on
 // the file line that set it.
 func TestGeoBlame(t *testing.T) {
-	e, err := Parse("exp.yaml", strings.NewReader("alg: wlc\nnodes: 2\nclusters: \"1,1\"\noverflow_stop: 1.5\n"), "")
+	e, err := resolveFails(t, "alg: wlc\nnodes: 2\nclusters: \"1,1\"\noverflow_stop: 1.5\n", func(c *sim.Config) { c.Nodes, c.Algorithm = 2, "wlc" })
+	if got := e.Blame(err).Error(); !strings.HasPrefix(got, "exp.yaml: line 4: overflow_stop: ") {
+		t.Errorf("blamed %q", got)
+	}
+	if err := e.CheckLive(); err == nil || !strings.Contains(err.Error(), "exp.yaml:3: clusters: only the simulator") {
+		t.Errorf("CheckLive: %v", err)
+	}
+}
+
+// resolveFails parses the experiment file text, sets in its base
+// configuration what a sweep cell would (fix), and returns the experiment
+// and the ConfigError that sim.Config.Resolve gives; anything else fails t.
+func resolveFails(t *testing.T, text string, fix func(*sim.Config)) (*Experiment, error) {
+	t.Helper()
+	e, err := Parse("exp.yaml", strings.NewReader(text), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,18 +119,13 @@ func TestGeoBlame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base.Nodes, base.Algorithm = 2, "wlc"
+	fix(&base)
 	_, err = base.Resolve()
 	var ce *sim.ConfigError
 	if !errors.As(err, &ce) {
-		t.Fatalf("Resolve: %v", err)
+		t.Fatalf("Resolve: %v, want a ConfigError", err)
 	}
-	if got := e.Blame(err).Error(); !strings.HasPrefix(got, "exp.yaml: line 4: overflow_stop: ") {
-		t.Errorf("blamed %q", got)
-	}
-	if err := e.CheckLive(); err == nil || !strings.Contains(err.Error(), "exp.yaml:3: clusters: only the simulator") {
-		t.Errorf("CheckLive: %v", err)
-	}
+	return e, err
 }
 
 // FuzzParseClusters checks that ParseClusters never panics and that

@@ -215,20 +215,7 @@ func TestClusterFlags(t *testing.T) {
 // TestBlameGroups checks that an error sim.Config.Resolve finds in a
 // group (weights: capacity with a group's weight) names the nodes line.
 func TestBlameGroups(t *testing.T) {
-	e, err := Parse("exp.yaml", strings.NewReader("alg: wrr\nweights: capacity\nnodes:\n  - {count: 2, weight: 3}\n"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, _, err := e.Configs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	base.Algorithm = "wrr"
-	_, err = base.Resolve()
-	var ce *sim.ConfigError
-	if !errors.As(err, &ce) {
-		t.Fatalf("Resolve: %v, want a ConfigError", err)
-	}
+	e, err := resolveFails(t, "alg: wrr\nweights: capacity\nnodes:\n  - {count: 2, weight: 3}\n", func(c *sim.Config) { c.Algorithm = "wrr" })
 	got := e.Blame(err).Error()
 	if want := "exp.yaml: line 4: nodes: sim: nodes[0].weight/weights:"; !strings.HasPrefix(got, want) {
 		t.Errorf("Blame: %q, want it to start %q", got, want)

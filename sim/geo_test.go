@@ -116,19 +116,7 @@ func TestGeoTimeline(t *testing.T) {
 	}{{0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1500 * ms, 0}, {2500 * ms, 0}, {3500 * ms, 0}, {4200 * ms, 1}, {4200 * ms, 1}, {4500 * ms, 0}} {
 		w.Requests = append(w.Requests, traces.Request{Time: r.at, Client: r.client})
 	}
-	rc, err := cfg.Resolve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := newGeo(rc, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.run(); err != nil {
-		t.Fatal(err)
-	}
-	res := g.result()
-	checkInvariants(t, res)
+	g, res := simulateGeo(t, cfg, w)
 
 	wantTrans := []transition{{1100 * ms, 0, 1}, {2100 * ms, 0, -1}, {4100 * ms, 0, 1}, {5000 * ms, 0, -1}}
 	if !slices.Equal(g.transitions, wantTrans) {
@@ -260,6 +248,23 @@ func TestGeoHomes(t *testing.T) {
 			t.Fatalf("client %s homed on %d, want %d", name, g.home[i], homeOf(key, name, cum))
 		}
 	}
+}
+
+// simulateGeo runs the multi-cluster simulation of cfg on w as runGeo
+// does, keeping the geo for its transitions, and checks the result's
+// invariants.
+func simulateGeo(t *testing.T, cfg Config, w *traces.Workload) (*geo, *Result) {
+	t.Helper()
+	g, err := newGeo(mustResolve(t, cfg), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.run(); err != nil {
+		t.Fatal(err)
+	}
+	res := g.result()
+	checkInvariants(t, res)
+	return g, res
 }
 
 func mustResolve(t *testing.T, c Config) Config {
@@ -400,15 +405,7 @@ func TestGeoHysteresis(t *testing.T) {
 	for _, at := range []time.Duration{1500 * ms, 3500 * ms, 4500 * ms, 5500 * ms} {
 		w.Requests = append(w.Requests, traces.Request{Time: at})
 	}
-	g, err := newGeo(mustResolve(t, cfg), w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.run(); err != nil {
-		t.Fatal(err)
-	}
-	res := g.result()
-	checkInvariants(t, res)
+	g, res := simulateGeo(t, cfg, w)
 	if want := []transition{{1100 * ms, 0, 1}, {5000 * ms, 0, -1}}; !slices.Equal(g.transitions, want) {
 		t.Errorf("transitions %v, want %v", g.transitions, want)
 	}

@@ -81,39 +81,34 @@ func TestSynthWorkloadMatchesReader(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := smallModel(t)
 			tc.edit(&m)
-			want, err := SynthWorkload(m)
-			if err != nil {
-				t.Fatal(err)
+			log := synthBytes(t, m)
+			// sameAsReader checks that reading the synthesized log through f
+			// gives what the constructor (named what) built.
+			sameAsReader := func(what string, build func(SynthModel) (*Workload, error), f Filter) *Workload {
+				t.Helper()
+				want, err := build(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := LoadReader("log", bytes.NewReader(log), f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got.Name = want.Name
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("reader: %d lines, %d requests, %d objects, dropped %v; %s: %d, %d, %d, %v",
+						got.Lines, len(got.Requests), len(got.Objects), got.Dropped, what,
+						want.Lines, len(want.Requests), len(want.Objects), want.Dropped)
+				}
+				return want
 			}
-			got, err := LoadReader("log", bytes.NewReader(synthBytes(t, m)), ReferenceFilter())
-			if err != nil {
-				t.Fatal(err)
-			}
-			got.Name = want.Name
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("reader: %d lines, %d requests, %d objects, dropped %v; SynthWorkload: %d, %d, %d, %v",
-					got.Lines, len(got.Requests), len(got.Objects), got.Dropped,
-					want.Lines, len(want.Requests), len(want.Objects), want.Dropped)
-			}
-			if want.Lines != m.Requests {
+			if want := sameAsReader("SynthWorkload", SynthWorkload, ReferenceFilter()); want.Lines != m.Requests {
 				t.Errorf("lines %d, want requests %d", want.Lines, m.Requests)
 			}
 			// Keeping dynamic requests: as the reader without DropDynamic.
-			want, err = SynthWorkloadDynamic(m)
-			if err != nil {
-				t.Fatal(err)
-			}
 			f := ReferenceFilter()
 			f.DropDynamic = false
-			if got, err = LoadReader("log", bytes.NewReader(synthBytes(t, m)), f); err != nil {
-				t.Fatal(err)
-			}
-			got.Name = want.Name
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("dynamic kept: reader: %d lines, %d requests, %d objects, dropped %v; SynthWorkloadDynamic: %d, %d, %d, %v",
-					got.Lines, len(got.Requests), len(got.Objects), got.Dropped,
-					want.Lines, len(want.Requests), len(want.Objects), want.Dropped)
-			}
+			sameAsReader("SynthWorkloadDynamic", SynthWorkloadDynamic, f)
 		})
 	}
 }

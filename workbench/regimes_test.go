@@ -104,19 +104,7 @@ func TestRegimesReading(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := regimesReadme(tc.s, "synth:x", 1, "png")
-			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("reading lacks %q", w)
-				}
-			}
-			for _, w := range tc.not {
-				if strings.Contains(got, w) {
-					t.Errorf("reading says %q", w)
-				}
-			}
-			if t.Failed() {
-				t.Log(got)
-			}
+			checkMentions(t, "reading", got, tc.want, tc.not)
 		})
 	}
 }

@@ -182,6 +182,29 @@ func TestReplicateSummaryColumns(t *testing.T) {
 // TestSweptParamColumns checks that the CSV and the table gain one column
 // per swept parameter, named by its experiment key, and none when nothing
 // is swept (the CSV is then sim.WriteCSV's, byte for byte).
+// runToCSV runs the sweep s on one worker, writes its results as CSV and
+// reads the CSV back.
+func runToCSV(t *testing.T, s *Spec) (*Outcome, *bytes.Buffer, *Table) {
+	t.Helper()
+	cells, err := s.Cells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(cells, s.Workloads, RunOptions{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteCSV(&b, out.Results, 0.95); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := ReadTable("results.csv", bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, &b, tab
+}
+
 func TestSweptParamColumns(t *testing.T) {
 	w := workload(t, 3000)
 	s := &Spec{
@@ -198,22 +221,7 @@ func TestSweptParamColumns(t *testing.T) {
 				{Label: "10ms", Apply: func(c *sim.Config) { c.Costs.DiskAccess = 10 * time.Millisecond }}}},
 		},
 	}
-	cells, err := s.Cells()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := Run(cells, s.Workloads, RunOptions{Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := WriteCSV(&b, out.Results, 0.95); err != nil {
-		t.Fatal(err)
-	}
-	tab, err := ReadTable("s.csv", bytes.NewReader(b.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, _, tab := runToCSV(t, s)
 	want := append(slices.Clone(sim.CSVHeader), "health_check_delay", "costs.disk_access")
 	if !slices.Equal(tab.Header, want) {
 		t.Fatalf("header %v, want %v", tab.Header, want)
@@ -275,22 +283,7 @@ func TestSweptGroupsColumn(t *testing.T) {
 				}}}},
 		},
 	}
-	cells, err := s.Cells()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := Run(cells, s.Workloads, RunOptions{Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := WriteCSV(&b, out.Results, 0.95); err != nil {
-		t.Fatal(err)
-	}
-	tab, err := ReadTable("g.csv", bytes.NewReader(b.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, b, tab := runToCSV(t, s)
 	for _, col := range []string{"nodes", "node_groups", "slowdown"} {
 		if n := strings.Count(","+strings.SplitN(b.String(), "\n", 2)[0]+",", ","+col+","); n != 1 {
 			t.Errorf("the header has %d columns %s, want 1", n, col)

@@ -209,28 +209,62 @@ func TestNotebookReadsReproduce(t *testing.T) {
 	}
 }
 
+// checkMentions fails t unless text (named what) contains every string of
+// want and none of not, and then logs text.
+func checkMentions(t *testing.T, what, text string, want, not []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s lacks %q", what, w)
+		}
+	}
+	for _, w := range not {
+		if strings.Contains(text, w) {
+			t.Errorf("%s says %q", what, w)
+		}
+	}
+	if t.Failed() {
+		t.Log(text)
+	}
+}
+
 // fakeStudy is a study of one workload at one cache with results made up
 // for the README's comparisons: every scheduler at n = 1, 7 and 16 with
 // throughput 100 req/s and hit ratio 50%, except where set overrides
 // ("lblc@7": throughput, hit ratio).
 func fakeStudy(set map[string][2]float64) *study {
+	return fakeRuns(func(point string) [][2]float64 {
+		if v, ok := set[point]; ok {
+			return [][2]float64{v}
+		}
+		return [][2]float64{{100, 0.5}}
+	})
+}
+
+// fakeRuns is a study of one workload at one cache whose results are made
+// up: runs("lblc@7") gives each point's runs as (throughput, hit ratio);
+// more than one run are replicates 1, 2, ... of the point.
+func fakeRuns(runs func(point string) [][2]float64) *study {
 	const cache = 1 << 20
 	w := &traces.Workload{Name: "fake", Objects: []traces.Object{{Size: 64 << 20}}}
 	w.Requests = make([]traces.Request, 1000)
 	st := &study{spec: "fake", dir: "fake", w: w, caches: []int64{cache}}
 	for _, alg := range []string{"wrr", "wlc", "dflb", "lblc", "lblcr"} {
 		for _, n := range []int{1, 7, 16} {
-			tp, hr := 100.0, 0.5
-			if v, ok := set[fmt.Sprintf("%s@%d", alg, n)]; ok {
-				tp, hr = v[0], v[1]
+			rs := runs(fmt.Sprintf("%s@%d", alg, n))
+			for k, r := range rs {
+				tp, hr := r[0], r[1]
+				cfg := sim.Config{Algorithm: alg, Nodes: n, CacheBytes: cache}
+				if len(rs) > 1 {
+					cfg.Replicates, cfg.Replicate = len(rs), k+1
+				}
+				st.cells = append(st.cells, Cell{Config: cfg})
+				nodes := make([]sim.NodeResult, n)
+				for i := range nodes {
+					nodes[i] = sim.NodeResult{Node: i, Requests: 1000 / n, HitRatio: hr}
+				}
+				st.results = append(st.results, &sim.Result{Config: cfg, ThroughputRPS: tp, HitRatio: hr, Nodes: nodes})
 			}
-			cfg := sim.Config{Algorithm: alg, Nodes: n, CacheBytes: cache}
-			st.cells = append(st.cells, Cell{Config: cfg})
-			nodes := make([]sim.NodeResult, n)
-			for i := range nodes {
-				nodes[i] = sim.NodeResult{Node: i, Requests: 1000 / n, HitRatio: hr}
-			}
-			st.results = append(st.results, &sim.Result{Config: cfg, ThroughputRPS: tp, HitRatio: hr, Nodes: nodes})
 		}
 	}
 	return st
@@ -294,19 +328,7 @@ func TestReadmeComparisons(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			readme := readmeText([]*study{fakeStudy(tc.set)}, nil, ReproduceOptions{Nodes: []int{1, 7, 16}, Formats: []string{"svg"}, Seed: 1})
-			for _, w := range tc.want {
-				if !strings.Contains(readme, w) {
-					t.Errorf("README lacks %q", w)
-				}
-			}
-			for _, w := range tc.not {
-				if strings.Contains(readme, w) {
-					t.Errorf("README says %q", w)
-				}
-			}
-			if t.Failed() {
-				t.Log(readme)
-			}
+			checkMentions(t, "README", readme, tc.want, tc.not)
 		})
 	}
 }
@@ -341,28 +363,13 @@ func TestReadmeThroughput(t *testing.T) {
 // throughputs 99, 100, 101 req/s, except where set gives other ones
 // ("lblc@7": three throughputs).
 func fakeReplicatedStudy(set map[string][3]float64) *study {
-	const cache = 1 << 20
-	w := &traces.Workload{Name: "fake", Objects: []traces.Object{{Size: 64 << 20}}}
-	w.Requests = make([]traces.Request, 1000)
-	st := &study{spec: "fake", dir: "fake", w: w, caches: []int64{cache}}
-	for _, alg := range []string{"wrr", "wlc", "dflb", "lblc", "lblcr"} {
-		for _, n := range []int{1, 7, 16} {
-			tps := [3]float64{99, 100, 101}
-			if v, ok := set[fmt.Sprintf("%s@%d", alg, n)]; ok {
-				tps = v
-			}
-			for k, tp := range tps {
-				cfg := sim.Config{Algorithm: alg, Nodes: n, CacheBytes: cache, Replicates: 3, Replicate: k + 1}
-				st.cells = append(st.cells, Cell{Config: cfg})
-				nodes := make([]sim.NodeResult, n)
-				for i := range nodes {
-					nodes[i] = sim.NodeResult{Node: i, Requests: 1000 / n, HitRatio: 0.5}
-				}
-				st.results = append(st.results, &sim.Result{Config: cfg, ThroughputRPS: tp, HitRatio: 0.5, Nodes: nodes})
-			}
+	return fakeRuns(func(point string) [][2]float64 {
+		tps := [3]float64{99, 100, 101}
+		if v, ok := set[point]; ok {
+			tps = v
 		}
-	}
-	return st
+		return [][2]float64{{tps[0], 0.5}, {tps[1], 0.5}, {tps[2], 0.5}}
+	})
 }
 
 // TestReadmeReplicates checks the README of replicated results: means

@@ -112,6 +112,14 @@ func TestPlotSweptParameter(t *testing.T) {
 		}
 	}
 	lone := writeFile(t, dir, "lone.csv", readFile(t, filepath.Join(dir, "hc.csv")))
+	// The time series of each health_check_delay (a single node count).
+	series := []string{
+		"throughput-time_health_check_delay=500ms.png", "hit-ratio-time_health_check_delay=500ms.png", "failed-time_health_check_delay=500ms.png",
+		"nodes-time-wrr_health_check_delay=500ms.png", "nodes-time-lblc_health_check_delay=500ms.png", "cdf-n2_health_check_delay=500ms.png",
+		"throughput-time_health_check_delay=2s.png", "hit-ratio-time_health_check_delay=2s.png", "failed-time_health_check_delay=2s.png",
+		"nodes-time-wrr_health_check_delay=2s.png", "nodes-time-lblc_health_check_delay=2s.png", "cdf-n2_health_check_delay=2s.png",
+		"throughput-bars.png",
+	}
 	tests := []struct {
 		name  string
 		input string
@@ -119,25 +127,13 @@ func TestPlotSweptParameter(t *testing.T) {
 		files []string // in order; nil: want an error
 		want  []string // in the error
 	}{
-		{"json", "hc.json", nil, []string{
-			"throughput-time_health_check_delay=500ms.png", "hit-ratio-time_health_check_delay=500ms.png", "failed-time_health_check_delay=500ms.png",
-			"nodes-time-wrr_health_check_delay=500ms.png", "nodes-time-lblc_health_check_delay=500ms.png", "cdf-n2_health_check_delay=500ms.png",
-			"throughput-time_health_check_delay=2s.png", "hit-ratio-time_health_check_delay=2s.png", "failed-time_health_check_delay=2s.png",
-			"nodes-time-wrr_health_check_delay=2s.png", "nodes-time-lblc_health_check_delay=2s.png", "cdf-n2_health_check_delay=2s.png",
-			"throughput-bars.png",
-		}, nil},
+		{"json", "hc.json", nil, series, nil},
 		{"json kind size", "hc.json", []string{"--kind", "size"}, []string{
 			"throughput_health_check_delay=500ms.png", "hit-ratio_health_check_delay=500ms.png", "cdf-n2_health_check_delay=500ms.png",
 			"throughput_health_check_delay=2s.png", "hit-ratio_health_check_delay=2s.png", "cdf-n2_health_check_delay=2s.png",
 			"throughput-bars.png",
 		}, nil},
-		{"csv with json beside", "hc.csv", nil, []string{ // the series from the JSON, as above
-			"throughput-time_health_check_delay=500ms.png", "hit-ratio-time_health_check_delay=500ms.png", "failed-time_health_check_delay=500ms.png",
-			"nodes-time-wrr_health_check_delay=500ms.png", "nodes-time-lblc_health_check_delay=500ms.png", "cdf-n2_health_check_delay=500ms.png",
-			"throughput-time_health_check_delay=2s.png", "hit-ratio-time_health_check_delay=2s.png", "failed-time_health_check_delay=2s.png",
-			"nodes-time-wrr_health_check_delay=2s.png", "nodes-time-lblc_health_check_delay=2s.png", "cdf-n2_health_check_delay=2s.png",
-			"throughput-bars.png",
-		}, nil},
+		{"csv with json beside", "hc.csv", nil, series, nil}, // the series from the JSON, as above
 		{"csv alone", filepath.Base(lone), nil, []string{
 			"throughput_health_check_delay=500ms.png", "hit-ratio_health_check_delay=500ms.png",
 			"throughput_health_check_delay=2s.png", "hit-ratio_health_check_delay=2s.png",

@@ -14,6 +14,7 @@ import (
 	"github.com/lvslab/lvslab/algorithms"
 	"github.com/lvslab/lvslab/dataplane/director"
 	"github.com/lvslab/lvslab/experiment"
+	"github.com/lvslab/lvslab/sim"
 	"github.com/lvslab/lvslab/testbed"
 	"github.com/lvslab/lvslab/workbench"
 )
@@ -183,6 +184,28 @@ func TestTestbedRunRefusals(t *testing.T) {
 	}
 }
 
+// simulateLiveExperiment checks that experiment file f can run live and
+// returns its simulated results (lvslab sim -f f).
+func simulateLiveExperiment(t *testing.T, f string) []*sim.Result {
+	t.Helper()
+	e, err := experiment.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.CheckLive(); err != nil {
+		t.Fatalf("%s cannot run live: %v", f, err)
+	}
+	out, _, err := execLab(t, "sim", "-f", f, "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := workbench.ReadResults(f, strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
 // TestValidateL4Experiments keeps experiments/validate-{nat,tun,dr}.yaml
 // what their comments say: the l4 front end in their method, live-capable,
 // and, simulated, WLC above WRR and DFLB (which tie) with HTTP/1.0, the
@@ -190,21 +213,7 @@ func TestTestbedRunRefusals(t *testing.T) {
 func TestValidateL4Experiments(t *testing.T) {
 	for _, m := range []string{"nat", "tun", "dr"} {
 		f := filepath.Join("..", "..", "experiments", "validate-"+m+".yaml")
-		e, err := experiment.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.CheckLive(); err != nil {
-			t.Fatalf("%s cannot run live: %v", f, err)
-		}
-		out, _, err := execLab(t, "sim", "-f", f, "--format", "json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs, err := workbench.ReadResults(f, strings.NewReader(out))
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := simulateLiveExperiment(t, f)
 		if len(rs) != 6 {
 			t.Fatalf("%s: %d cells, want 6", f, len(rs))
 		}
@@ -235,21 +244,7 @@ func TestValidateL4Experiments(t *testing.T) {
 // WRR and WLC by far in the simulation, and which a live run can take.
 func TestValidateExperiment(t *testing.T) {
 	f := filepath.Join("..", "..", "experiments", "validate-l7.yaml")
-	e, err := experiment.ReadFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.CheckLive(); err != nil {
-		t.Fatalf("the validation experiment cannot run live: %v", err)
-	}
-	out, _, err := execLab(t, "sim", "-f", f, "--format", "json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := workbench.ReadResults(f, strings.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := simulateLiveExperiment(t, f)
 	rps := map[string]float64{}
 	for _, r := range rs {
 		rps[r.Config.Algorithm] = r.ThroughputRPS
